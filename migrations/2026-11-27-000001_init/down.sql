@@ -1,0 +1,13 @@
+DROP TABLE IF EXISTS room_tickets;
+DROP TABLE IF EXISTS surveys;
+DROP TRIGGER IF EXISTS appointment_events_no_update ON appointment_events;
+DROP TABLE IF EXISTS appointment_events;
+DROP FUNCTION IF EXISTS appointment_events_append_only();
+DROP TABLE IF EXISTS appointments;
+DROP TABLE IF EXISTS closures;
+DROP TABLE IF EXISTS weekly_hours;
+DROP TABLE IF EXISTS staff_services;
+DROP TABLE IF EXISTS staff;
+DROP TABLE IF EXISTS services;
+DROP TABLE IF EXISTS agencies;
+DROP TABLE IF EXISTS loket_meta;

@@ -1,0 +1,258 @@
+//! Settings read from `LOKET_*` environment variables (DESIGN §7a), with defaults that run a
+//! demo on one machine. Secrets live in [`Secret`], whose `Debug` never shows the value.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use chrono_tz::Tz;
+
+/// A value that must never reach a log or an error message.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub env: Environment,
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<Secret>,
+    /// Token signing key; `None` means "generate once into the data dir" (development only).
+    pub secret: Option<Secret>,
+    pub timezone: Tz,
+    pub min_notice_minutes: i64,
+    pub horizon_days: i64,
+    pub join_opens_minutes: i64,
+    pub join_grace_minutes: i64,
+    pub booking_rate_per_minute: u32,
+    pub max_active_bookings: i64,
+    pub demo_password: Option<Secret>,
+    pub max_frame_bytes: usize,
+    pub stun_urls: Vec<String>,
+    pub turn_urls: Vec<String>,
+    pub turn_secret: Option<Secret>,
+    pub turn_ttl_seconds: i64,
+    pub db_pool_size: usize,
+    /// Load the MPP Kota Bogor demo data into an empty database at start.
+    pub demo_data: bool,
+    /// Where the static pages live.
+    pub web_dir: PathBuf,
+    /// How many sockets one signalling room accepts at once.
+    pub max_sockets_per_room: usize,
+    /// Seconds without a frame after which a signalling socket counts as dead.
+    pub heartbeat_timeout_secs: u64,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<T>()
+            .map_err(|e| anyhow::anyhow!("{name}: cannot read {raw:?}: {e}")),
+    }
+}
+
+fn list_var(name: &str) -> Vec<String> {
+    var(name)
+        .map(|v| {
+            v.split([',', ' '])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> anyhow::Result<Settings> {
+        let env = match var("LOKET_ENV").as_deref() {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => bail!("LOKET_ENV must be development or production, not {other:?}"),
+        };
+        let bind: SocketAddr = parse_var("LOKET_BIND", "127.0.0.1:8080".parse()?)?;
+        let public_url = var("LOKET_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        let timezone: Tz = var("LOKET_TIMEZONE")
+            .unwrap_or_else(|| "Asia/Jakarta".into())
+            .parse()
+            .map_err(|e| anyhow::anyhow!("LOKET_TIMEZONE: {e}"))?;
+        let secret = var("LOKET_SECRET").map(Secret::new);
+        if env == Environment::Production && secret.is_none() {
+            bail!("LOKET_SECRET is required when LOKET_ENV=production");
+        }
+        if let Some(s) = &secret
+            && s.expose().len() < 32
+        {
+            bail!("LOKET_SECRET must be at least 32 characters");
+        }
+        let settings = Settings {
+            env,
+            bind,
+            public_url,
+            data_dir: PathBuf::from(var("LOKET_DATA_DIR").unwrap_or_else(|| "./.loket".into())),
+            database_url: var("DATABASE_URL").map(Secret::new),
+            secret,
+            timezone,
+            min_notice_minutes: parse_var("LOKET_MIN_NOTICE_MINUTES", 120)?,
+            horizon_days: parse_var("LOKET_HORIZON_DAYS", 30)?,
+            join_opens_minutes: parse_var("LOKET_JOIN_OPENS_MINUTES", 15)?,
+            join_grace_minutes: parse_var("LOKET_JOIN_GRACE_MINUTES", 30)?,
+            booking_rate_per_minute: parse_var("LOKET_BOOKING_RATE_PER_MINUTE", 20)?,
+            max_active_bookings: parse_var("LOKET_MAX_ACTIVE_BOOKINGS", 2)?,
+            demo_password: var("LOKET_DEMO_PASSWORD").map(Secret::new),
+            max_frame_bytes: parse_var("LOKET_MAX_FRAME_BYTES", 65_536)?,
+            stun_urls: list_var("LOKET_STUN_URLS"),
+            turn_urls: list_var("LOKET_TURN_URLS"),
+            turn_secret: var("LOKET_TURN_SECRET").map(Secret::new),
+            turn_ttl_seconds: parse_var("LOKET_TURN_TTL_SECONDS", 3600)?,
+            db_pool_size: parse_var("LOKET_DB_POOL_SIZE", 16)?,
+            demo_data: parse_var("LOKET_DEMO_DATA", true)?,
+            web_dir: PathBuf::from(var("LOKET_WEB_DIR").unwrap_or_else(|| default_web_dir())),
+            max_sockets_per_room: parse_var("LOKET_MAX_SOCKETS_PER_ROOM", 4)?,
+            heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
+        };
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if !(0..=7 * 24 * 60).contains(&self.min_notice_minutes) {
+            bail!("LOKET_MIN_NOTICE_MINUTES must be between 0 and 10080");
+        }
+        if !(1..=366).contains(&self.horizon_days) {
+            bail!("LOKET_HORIZON_DAYS must be between 1 and 366");
+        }
+        if !(0..=24 * 60).contains(&self.join_opens_minutes)
+            || !(0..=24 * 60).contains(&self.join_grace_minutes)
+        {
+            bail!("LOKET_JOIN_OPENS_MINUTES and LOKET_JOIN_GRACE_MINUTES must be 0..=1440");
+        }
+        if !(1..=100).contains(&self.max_active_bookings) {
+            bail!("LOKET_MAX_ACTIVE_BOOKINGS must be between 1 and 100");
+        }
+        if !(1024..=1 << 20).contains(&self.max_frame_bytes) {
+            bail!("LOKET_MAX_FRAME_BYTES must be between 1024 and 1048576");
+        }
+        if !(1..=512).contains(&self.db_pool_size) {
+            bail!("LOKET_DB_POOL_SIZE must be between 1 and 512");
+        }
+        if !self.turn_urls.is_empty() && self.turn_secret.is_none() {
+            bail!("LOKET_TURN_URLS needs LOKET_TURN_SECRET (the coturn static-auth-secret)");
+        }
+        Ok(())
+    }
+
+    /// Settings for tests and tools: development defaults, no environment read.
+    pub fn for_tests(data_dir: PathBuf) -> Settings {
+        Settings {
+            env: Environment::Development,
+            bind: ([127, 0, 0, 1], 0).into(),
+            public_url: String::new(),
+            data_dir,
+            database_url: None,
+            secret: Some(Secret::new(
+                "test-secret-test-secret-test-secret-0123456789",
+            )),
+            timezone: chrono_tz::Asia::Jakarta,
+            min_notice_minutes: 120,
+            horizon_days: 30,
+            join_opens_minutes: 15,
+            join_grace_minutes: 30,
+            booking_rate_per_minute: 0,
+            max_active_bookings: 2,
+            demo_password: None,
+            max_frame_bytes: 65_536,
+            stun_urls: vec![],
+            turn_urls: vec![],
+            turn_secret: None,
+            turn_ttl_seconds: 3600,
+            db_pool_size: 8,
+            demo_data: false,
+            web_dir: PathBuf::from(default_web_dir()),
+            max_sockets_per_room: 4,
+            heartbeat_timeout_secs: 30,
+        }
+    }
+
+    /// The signing secret: from the environment, or generated once into the data dir.
+    pub fn load_or_create_secret(&self) -> anyhow::Result<Secret> {
+        if let Some(s) = &self.secret {
+            return Ok(s.clone());
+        }
+        let path = self.data_dir.join("secret");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            let existing = existing.trim().to_string();
+            if existing.len() >= 32 {
+                return Ok(Secret::new(existing));
+            }
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let value: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        write_private(&path, &value)?;
+        Ok(Secret::new(value))
+    }
+}
+
+/// Writes a file readable only by its owner.
+pub fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+fn default_web_dir() -> String {
+    // A release binary run from the repository, `cargo run` and the tests all find `web/` here.
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/web");
+    if std::path::Path::new("web").is_dir() {
+        "web".into()
+    } else {
+        manifest.into()
+    }
+}

@@ -1,0 +1,467 @@
+//! Appointments: the race-free booking transaction, state changes with their audit events,
+//! reschedule and reassignment, and the lists clerks and supervisors read.
+//!
+//! Double booking is impossible because of the `appointments_no_double_booking` exclusion
+//! constraint. On top of it each write that claims a clerk's time first takes a per-clerk
+//! advisory lock, which turns concurrent claims into a short queue instead of the deadlocks
+//! Postgres produces when many inserts race on one gist constraint (STACK.md).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::schedule::{Range, range};
+use super::schema::{appointments, services, staff, surveys};
+use super::{events, is_retryable, violates};
+use crate::domain::appointment::{BookingCode, Status};
+use crate::domain::ids::{AgencyId, AppointmentId, ServiceId, StaffId};
+use crate::domain::schedule::Interval;
+
+const ACTIVE: [&str; 3] = ["booked", "waiting", "in_call"];
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = appointments, check_for_backend(diesel::pg::Pg))]
+pub struct Appointment {
+    pub id: Uuid,
+    pub code: String,
+    pub service_id: Uuid,
+    pub staff_id: Uuid,
+    pub period: Range,
+    pub ends_at: DateTime<Utc>,
+    pub status: String,
+    pub citizen_name: String,
+    pub citizen_phone: String,
+    pub citizen_email: Option<String>,
+    pub nik_last4: Option<String>,
+    pub nik_masked: Option<String>,
+    pub notes: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Appointment {
+    pub fn starts_at(&self) -> DateTime<Utc> {
+        super::schedule::interval(&self.period)
+            .map(|i| i.start)
+            .unwrap_or(self.ends_at)
+    }
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Cancelled)
+    }
+    pub fn id(&self) -> AppointmentId {
+        AppointmentId(self.id)
+    }
+    pub fn staff(&self) -> StaffId {
+        StaffId(self.staff_id)
+    }
+}
+
+/// An appointment with the names people need to see.
+#[derive(Clone, Debug)]
+pub struct AppointmentView {
+    pub appointment: Appointment,
+    pub service_slug: String,
+    pub service_name: String,
+    pub service_name_en: String,
+    pub clerk_name: String,
+    pub clerk_agency: Option<Uuid>,
+}
+
+type ViewRow = (
+    Appointment,
+    (String, String, String),
+    (String, Option<Uuid>),
+);
+
+fn into_view((appointment, (slug, name, name_en), (clerk, agency)): ViewRow) -> AppointmentView {
+    AppointmentView {
+        appointment,
+        service_slug: slug,
+        service_name: name,
+        service_name_en: name_en,
+        clerk_name: clerk,
+        clerk_agency: agency,
+    }
+}
+
+macro_rules! view_query {
+    () => {
+        appointments::table
+            .inner_join(services::table)
+            .inner_join(staff::table)
+            .select((
+                Appointment::as_select(),
+                (services::slug, services::name, services::name_en),
+                (staff::name, staff::agency_id),
+            ))
+    };
+}
+
+pub async fn view(
+    conn: &mut AsyncPgConnection,
+    id: AppointmentId,
+) -> QueryResult<Option<AppointmentView>> {
+    view_query!()
+        .filter(appointments::id.eq(id.0))
+        .first::<ViewRow>(conn)
+        .await
+        .optional()
+        .map(|r| r.map(into_view))
+}
+
+pub async fn view_by_code(
+    conn: &mut AsyncPgConnection,
+    code: &BookingCode,
+) -> QueryResult<Option<AppointmentView>> {
+    view_query!()
+        .filter(appointments::code.eq(code.as_str()))
+        .first::<ViewRow>(conn)
+        .await
+        .optional()
+        .map(|r| r.map(into_view))
+}
+
+/// Whose appointments a list shows.
+pub enum Scope {
+    Staff(StaffId),
+    Agency(AgencyId),
+    All,
+}
+
+/// Appointments starting within the window, in time order (capped).
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    window: Interval,
+) -> QueryResult<Vec<AppointmentView>> {
+    let q = view_query!()
+        .filter(appointments::period.overlaps_with(range(window)))
+        .order(appointments::period.asc())
+        .limit(2000)
+        .into_boxed();
+    let q = match scope {
+        Scope::Staff(s) => q.filter(appointments::staff_id.eq(s.0)),
+        Scope::Agency(a) => q.filter(staff::agency_id.eq(a.0)),
+        Scope::All => q,
+    };
+    Ok(q.load::<ViewRow>(conn)
+        .await?
+        .into_iter()
+        .map(into_view)
+        .collect())
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = appointments)]
+pub struct NewAppointment {
+    pub id: Uuid,
+    pub code: String,
+    pub service_id: Uuid,
+    pub staff_id: Uuid,
+    pub period: Range,
+    pub ends_at: DateTime<Utc>,
+    pub citizen_name: String,
+    pub citizen_phone: String,
+    pub citizen_email: Option<String>,
+    pub nik_cipher: Option<Vec<u8>>,
+    pub nik_last4: Option<String>,
+    pub nik_masked: Option<String>,
+    pub nik_hash: Option<Vec<u8>>,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<Vec<u8>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BookError {
+    #[error("no candidate clerk is free at that time")]
+    SlotTaken,
+    #[error("this phone number already holds the maximum of active bookings")]
+    TooManyActive,
+    #[error("the idempotency key was used before")]
+    KeyUsed(AppointmentId),
+    #[error("the database stayed busy")]
+    Busy,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Takes a transaction-scoped advisory lock on a text key.
+async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<Text, _>(key)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Is the clerk's time free of active appointments (other than `except`)?
+async fn clerk_free(
+    conn: &mut AsyncPgConnection,
+    clerk: StaffId,
+    period: Interval,
+    except: Option<AppointmentId>,
+) -> QueryResult<bool> {
+    let mut q = appointments::table
+        .filter(appointments::staff_id.eq(clerk.0))
+        .filter(appointments::status.eq_any(ACTIVE))
+        .filter(appointments::period.overlaps_with(range(period)))
+        .into_boxed();
+    if let Some(e) = except {
+        q = q.filter(appointments::id.ne(e.0));
+    }
+    let n: i64 = q.count().get_result(conn).await?;
+    Ok(n == 0)
+}
+
+enum Attempt {
+    Booked(Box<Appointment>),
+    ClerkBusy,
+}
+
+/// Books the first free clerk among `candidates` (in the caller's order of preference).
+pub async fn book(
+    conn: &mut AsyncPgConnection,
+    mut new: NewAppointment,
+    candidates: &[StaffId],
+    max_active_per_phone: i64,
+) -> Result<Appointment, BookError> {
+    let period = super::schedule::interval(&new.period).ok_or(BookError::SlotTaken)?;
+    for &clerk in candidates {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            new.staff_id = clerk.0;
+            let result = conn
+                .transaction::<Attempt, BookError, _>(async |c| {
+                    // Phone first, then clerk: one global order, so no lock cycle.
+                    lock(c, &format!("phone:{}", new.citizen_phone)).await?;
+                    let active: i64 = appointments::table
+                        .filter(appointments::citizen_phone.eq(&new.citizen_phone))
+                        .filter(appointments::status.eq_any(ACTIVE))
+                        .count()
+                        .get_result(c)
+                        .await?;
+                    if active >= max_active_per_phone {
+                        return Err(BookError::TooManyActive);
+                    }
+                    lock(c, &format!("staff:{clerk}")).await?;
+                    if !clerk_free(c, clerk, period, None).await? {
+                        return Ok(Attempt::ClerkBusy);
+                    }
+                    let row: Appointment = diesel::insert_into(appointments::table)
+                        .values(&new)
+                        .returning(Appointment::as_returning())
+                        .get_result(c)
+                        .await?;
+                    events::append(
+                        c,
+                        row.id(),
+                        "booked",
+                        "citizen",
+                        json!({"staff": clerk, "starts_at": period.start}),
+                    )
+                    .await?;
+                    Ok(Attempt::Booked(Box::new(row)))
+                })
+                .await;
+            match result {
+                Ok(Attempt::Booked(row)) => return Ok(*row),
+                Ok(Attempt::ClerkBusy) => break,
+                Err(BookError::Db(e)) if violates(&e, "appointments_no_double_booking") => break,
+                Err(BookError::Db(e)) if violates(&e, "appointments_code_key") && tries < 5 => {
+                    new.code = BookingCode::generate().as_str().to_string();
+                }
+                Err(BookError::Db(e)) if violates(&e, "appointments_idempotency_key_key") => {
+                    let key = new.idempotency_key.clone().unwrap_or_default();
+                    let id: Uuid = appointments::table
+                        .filter(appointments::idempotency_key.eq(key))
+                        .select(appointments::id)
+                        .first(conn)
+                        .await?;
+                    return Err(BookError::KeyUsed(AppointmentId(id)));
+                }
+                Err(BookError::Db(e)) if is_retryable(&e) => {
+                    if tries >= 5 {
+                        return Err(BookError::Busy);
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+    Err(BookError::SlotTaken)
+}
+
+pub async fn by_idempotency_key(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+) -> QueryResult<Option<Appointment>> {
+    appointments::table
+        .filter(appointments::idempotency_key.eq(key))
+        .select(Appointment::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("not found")]
+    NotFound,
+    #[error("the appointment is {0:?}")]
+    InvalidState(Status),
+    #[error("the clerk is busy then")]
+    SlotTaken,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Moves an appointment to `to` if its current status allows it, recording the event.
+pub async fn transition(
+    conn: &mut AsyncPgConnection,
+    id: AppointmentId,
+    to: Status,
+    actor: &str,
+    notes: Option<&str>,
+) -> Result<Appointment, ChangeError> {
+    conn.transaction::<_, ChangeError, _>(async |c| {
+        let current: Appointment = appointments::table
+            .find(id.0)
+            .select(Appointment::as_select())
+            .for_update()
+            .first(c)
+            .await
+            .optional()?
+            .ok_or(ChangeError::NotFound)?;
+        let from = current.status();
+        if !from.can_become(to) {
+            return Err(ChangeError::InvalidState(from));
+        }
+        let row: Appointment = diesel::update(appointments::table.find(id.0))
+            .set((
+                appointments::status.eq(to.as_str()),
+                appointments::notes.eq(notes.map(String::from).or(current.notes.clone())),
+                appointments::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Appointment::as_returning())
+            .get_result(c)
+            .await?;
+        events::append(
+            c,
+            id,
+            to.as_str(),
+            actor,
+            json!({"from": from.as_str(), "to": to.as_str()}),
+        )
+        .await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Moves a booked appointment to a new period, on `clerk` (the same one, or another free one).
+pub async fn reschedule(
+    conn: &mut AsyncPgConnection,
+    id: AppointmentId,
+    clerk: StaffId,
+    period: Interval,
+    ends_at: DateTime<Utc>,
+    actor: &str,
+    kind: &str,
+) -> Result<Appointment, ChangeError> {
+    let result = conn
+        .transaction::<_, ChangeError, _>(async |c| {
+            lock(c, &format!("staff:{clerk}")).await?;
+            let current: Appointment = appointments::table
+                .find(id.0)
+                .select(Appointment::as_select())
+                .for_update()
+                .first(c)
+                .await
+                .optional()?
+                .ok_or(ChangeError::NotFound)?;
+            if !current.status().can_reschedule() {
+                return Err(ChangeError::InvalidState(current.status()));
+            }
+            if !clerk_free(c, clerk, period, Some(id)).await? {
+                return Err(ChangeError::SlotTaken);
+            }
+            let row: Appointment = diesel::update(appointments::table.find(id.0))
+                .set((
+                    appointments::staff_id.eq(clerk.0),
+                    appointments::period.eq(range(period)),
+                    appointments::ends_at.eq(ends_at),
+                    appointments::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(Appointment::as_returning())
+                .get_result(c)
+                .await?;
+            events::append(
+                c,
+                id,
+                kind,
+                actor,
+                json!({
+                    "from": {"staff": current.staff_id, "starts_at": current.starts_at()},
+                    "to": {"staff": clerk, "starts_at": period.start},
+                }),
+            )
+            .await?;
+            Ok(row)
+        })
+        .await;
+    match result {
+        Err(ChangeError::Db(e)) if violates(&e, "appointments_no_double_booking") => {
+            Err(ChangeError::SlotTaken)
+        }
+        other => other,
+    }
+}
+
+pub async fn insert_survey(
+    conn: &mut AsyncPgConnection,
+    id: AppointmentId,
+    answers: &[u8; 9],
+    comment: Option<&str>,
+) -> QueryResult<bool> {
+    let values: Vec<i16> = answers.iter().map(|&a| a as i16).collect();
+    let n = conn
+        .transaction::<_, diesel::result::Error, _>(async |c| {
+            let n = diesel::insert_into(surveys::table)
+                .values((
+                    surveys::appointment_id.eq(id.0),
+                    surveys::answers.eq(values),
+                    surveys::comment.eq(comment),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c)
+                .await?;
+            if n == 1 {
+                events::append(c, id, "survey", "citizen", json!({})).await?;
+            }
+            Ok(n)
+        })
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn survey_answers(
+    conn: &mut AsyncPgConnection,
+    id: AppointmentId,
+) -> QueryResult<Option<Vec<i16>>> {
+    surveys::table
+        .find(id.0)
+        .select(surveys::answers)
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub fn service_id(a: &Appointment) -> ServiceId {
+    ServiceId(a.service_id)
+}

@@ -1,0 +1,152 @@
+//! Agencies and services: reads for the public catalogue, writes for demo data and admins.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{agencies, services, staff, staff_services};
+use crate::domain::ids::{AgencyId, ServiceId, StaffId};
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = agencies, check_for_backend(diesel::pg::Pg))]
+pub struct Agency {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub name_en: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = services, check_for_backend(diesel::pg::Pg))]
+pub struct Service {
+    pub id: Uuid,
+    pub agency_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub name_en: String,
+    pub aliases: Vec<String>,
+    pub duration_minutes: i32,
+    pub buffer_minutes: i32,
+    pub requirements: Vec<String>,
+    pub needs_nik: bool,
+    pub active: bool,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = services)]
+pub struct NewService<'a> {
+    pub id: Uuid,
+    pub agency_id: Uuid,
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub name_en: &'a str,
+    pub aliases: Vec<String>,
+    pub duration_minutes: i32,
+    pub buffer_minutes: i32,
+    pub requirements: Vec<String>,
+    pub needs_nik: bool,
+}
+
+pub async fn agencies(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Agency>> {
+    agencies::table
+        .select(Agency::as_select())
+        .order(agencies::name.asc())
+        .load(conn)
+        .await
+}
+
+pub async fn agency_by_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> QueryResult<Option<Agency>> {
+    agencies::table
+        .filter(agencies::slug.eq(slug))
+        .select(Agency::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Every active service with its agency (the catalogue is small: a few hundred rows at most).
+pub async fn active_services(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(Service, Agency)>> {
+    services::table
+        .inner_join(agencies::table)
+        .filter(services::active.eq(true))
+        .select((Service::as_select(), Agency::as_select()))
+        .order((agencies::name.asc(), services::name.asc()))
+        .load(conn)
+        .await
+}
+
+pub async fn service_by_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> QueryResult<Option<(Service, Agency)>> {
+    services::table
+        .inner_join(agencies::table)
+        .filter(services::slug.eq(slug))
+        .select((Service::as_select(), Agency::as_select()))
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn service_by_id(
+    conn: &mut AsyncPgConnection,
+    id: ServiceId,
+) -> QueryResult<(Service, Agency)> {
+    services::table
+        .inner_join(agencies::table)
+        .filter(services::id.eq(id.0))
+        .select((Service::as_select(), Agency::as_select()))
+        .first(conn)
+        .await
+}
+
+/// Active staff who may serve the service.
+pub async fn eligible_staff(
+    conn: &mut AsyncPgConnection,
+    service: ServiceId,
+) -> QueryResult<Vec<StaffId>> {
+    let ids: Vec<Uuid> = staff_services::table
+        .inner_join(staff::table)
+        .filter(staff_services::service_id.eq(service.0))
+        .filter(staff::active.eq(true))
+        .select(staff::id)
+        .order(staff::id.asc())
+        .load(conn)
+        .await?;
+    Ok(ids.into_iter().map(StaffId).collect())
+}
+
+pub async fn insert_agency(conn: &mut AsyncPgConnection, agency: &Agency) -> QueryResult<()> {
+    diesel::insert_into(agencies::table)
+        .values(agency)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn insert_service(conn: &mut AsyncPgConnection, s: NewService<'_>) -> QueryResult<()> {
+    diesel::insert_into(services::table)
+        .values(s)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn set_service_active(
+    conn: &mut AsyncPgConnection,
+    id: ServiceId,
+    active: bool,
+) -> QueryResult<usize> {
+    diesel::update(services::table.filter(services::id.eq(id.0)))
+        .set(services::active.eq(active))
+        .execute(conn)
+        .await
+}
+
+pub fn agency_id(a: &Agency) -> AgencyId {
+    AgencyId(a.id)
+}

@@ -1,0 +1,103 @@
+//! The database edge: the connection pool, migrations, the embedded Postgres launcher and one
+//! module of queries per aggregate. Nothing outside `db/` writes SQL.
+
+pub mod appointments;
+pub mod catalog;
+pub mod embedded;
+pub mod events;
+pub mod schedule;
+pub mod schema;
+pub mod staff;
+
+use anyhow::Context;
+use diesel_async::AsyncPgConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type Conn = Object<AsyncPgConnection>;
+pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+
+/// Builds a pool; connections are opened lazily.
+pub fn pool(url: &str, size: usize) -> anyhow::Result<DbPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(std::time::Duration::from_secs(10)))
+        .create_timeout(Some(std::time::Duration::from_secs(10)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .context("building the database pool")
+}
+
+/// Applies pending migrations (blocking diesel runs off the async threads).
+pub async fn migrate(url: &str) -> anyhow::Result<()> {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        use diesel::Connection;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .context("connecting to run migrations")?;
+        conn.run_pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+        Ok(())
+    })
+    .await
+    .context("migration task")?
+}
+
+/// Postgres error codes that mean "try again": serialization failure and deadlock.
+pub fn is_retryable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+        _ => false,
+    }
+}
+
+/// Whether this error is the violation of the named constraint.
+pub fn violates(e: &diesel::result::Error, constraint: &str) -> bool {
+    match e {
+        diesel::result::Error::DatabaseError(_, info) => info.constraint_name() == Some(constraint),
+        _ => false,
+    }
+}
+
+/// A value from `loket_meta` (small facts about this database, such as "demo data loaded").
+pub async fn meta_get(
+    conn: &mut diesel_async::AsyncPgConnection,
+    key: &str,
+) -> diesel::QueryResult<Option<String>> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    schema::loket_meta::table
+        .find(key)
+        .select(schema::loket_meta::value)
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn meta_set(
+    conn: &mut diesel_async::AsyncPgConnection,
+    key: &str,
+    value: &str,
+) -> diesel::QueryResult<()> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    diesel::insert_into(schema::loket_meta::table)
+        .values((
+            schema::loket_meta::key.eq(key),
+            schema::loket_meta::value.eq(value),
+        ))
+        .on_conflict(schema::loket_meta::key)
+        .do_update()
+        .set(schema::loket_meta::value.eq(value))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

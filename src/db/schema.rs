@@ -1,0 +1,159 @@
+// @generated shape of `diesel print-schema` for migrations/; keep it in step with them.
+
+diesel::table! {
+    agencies (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        name_en -> Text,
+        kind -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    appointment_events (id) {
+        id -> Int8,
+        appointment_id -> Uuid,
+        at -> Timestamptz,
+        kind -> Text,
+        actor -> Text,
+        detail -> Jsonb,
+    }
+}
+
+diesel::table! {
+    appointments (id) {
+        id -> Uuid,
+        code -> Text,
+        service_id -> Uuid,
+        staff_id -> Uuid,
+        period -> Tstzrange,
+        ends_at -> Timestamptz,
+        status -> Text,
+        citizen_name -> Text,
+        citizen_phone -> Text,
+        citizen_email -> Nullable<Text>,
+        nik_cipher -> Nullable<Bytea>,
+        nik_last4 -> Nullable<Text>,
+        nik_masked -> Nullable<Text>,
+        nik_hash -> Nullable<Bytea>,
+        notes -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    closures (id) {
+        id -> Uuid,
+        staff_id -> Nullable<Uuid>,
+        period -> Tstzrange,
+        reason -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    loket_meta (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    room_tickets (id) {
+        id -> Text,
+        appointment_id -> Uuid,
+        role -> Text,
+        staff_id -> Nullable<Uuid>,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> Uuid,
+        agency_id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        name_en -> Text,
+        aliases -> Array<Text>,
+        duration_minutes -> Int4,
+        buffer_minutes -> Int4,
+        requirements -> Array<Text>,
+        needs_nik -> Bool,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    staff (id) {
+        id -> Uuid,
+        agency_id -> Nullable<Uuid>,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        calendar_key -> Text,
+        session_epoch -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    staff_services (staff_id, service_id) {
+        staff_id -> Uuid,
+        service_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    surveys (appointment_id) {
+        appointment_id -> Uuid,
+        answers -> Array<Int2>,
+        comment -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    weekly_hours (staff_id, weekday, starts) {
+        staff_id -> Uuid,
+        weekday -> Int2,
+        starts -> Time,
+        ends -> Time,
+    }
+}
+
+diesel::joinable!(appointment_events -> appointments (appointment_id));
+diesel::joinable!(appointments -> services (service_id));
+diesel::joinable!(appointments -> staff (staff_id));
+diesel::joinable!(closures -> staff (staff_id));
+diesel::joinable!(room_tickets -> appointments (appointment_id));
+diesel::joinable!(services -> agencies (agency_id));
+diesel::joinable!(staff -> agencies (agency_id));
+diesel::joinable!(staff_services -> services (service_id));
+diesel::joinable!(staff_services -> staff (staff_id));
+diesel::joinable!(surveys -> appointments (appointment_id));
+diesel::joinable!(weekly_hours -> staff (staff_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    agencies,
+    appointment_events,
+    appointments,
+    closures,
+    loket_meta,
+    room_tickets,
+    services,
+    staff,
+    staff_services,
+    surveys,
+    weekly_hours,
+);

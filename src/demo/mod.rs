@@ -1,0 +1,206 @@
+//! Demo data for MPP Kota Bogor (the data itself is in `data.rs`): loaded once into an empty
+//! database on first start, with demo staff whose password is `LOKET_DEMO_PASSWORD` or a random
+//! one printed once (and kept in the data folder, readable only by its owner).
+
+pub mod data;
+
+use anyhow::Context;
+use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use crate::accounts::{StaffInput, create_staff};
+use crate::auth::password;
+use crate::config::Settings;
+use crate::db;
+use crate::domain::ids::StaffId;
+use crate::domain::schedule::{Interval, WorkInterval};
+use data::HoursPreset;
+
+const LOADED_KEY: &str = "demo_data_loaded";
+
+pub struct DemoReport {
+    pub logins: Vec<(String, String, String)>,
+    pub password: String,
+    pub password_from_env: bool,
+}
+
+impl DemoReport {
+    /// Prints where to log in (stdout, not the log: this is for the person starting Loket).
+    pub fn print(&self, settings: &Settings) {
+        println!("\n  Loket demo data loaded (MPP Kota Bogor).");
+        println!("  Demo staff logins (password for all of them below):");
+        for (email, role, agency) in self.logins.iter().take(8) {
+            println!("    {email:<34} {role:<10} {agency}");
+        }
+        println!(
+            "    … and {} more clerks",
+            self.logins.len().saturating_sub(8)
+        );
+        if self.password_from_env {
+            println!("  Password: the value of LOKET_DEMO_PASSWORD");
+        } else {
+            println!("  Password: {}", self.password);
+            println!(
+                "  (also saved in {}/demo-logins.txt)",
+                settings.data_dir.display()
+            );
+        }
+        println!();
+    }
+}
+
+fn hours(preset: HoursPreset) -> Vec<WorkInterval> {
+    let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
+    let mut v = Vec::new();
+    for wd in 1..=4 {
+        v.push(WorkInterval {
+            weekday: wd,
+            starts: t(8, 0),
+            ends: t(12, 0),
+        });
+        v.push(WorkInterval {
+            weekday: wd,
+            starts: t(13, 0),
+            ends: t(15, 0),
+        });
+    }
+    v.push(WorkInterval {
+        weekday: 5,
+        starts: t(8, 0),
+        ends: t(11, 30),
+    });
+    v.push(WorkInterval {
+        weekday: 5,
+        starts: t(13, 0),
+        ends: t(15, 0),
+    });
+    if preset == HoursPreset::WithSaturday {
+        v.push(WorkInterval {
+            weekday: 6,
+            starts: t(8, 0),
+            ends: t(12, 0),
+        });
+    }
+    v
+}
+
+/// Loads the demo data unless it was loaded before (or the database already has agencies).
+pub async fn load_once(
+    conn: &mut AsyncPgConnection,
+    settings: &Settings,
+) -> anyhow::Result<Option<DemoReport>> {
+    if db::meta_get(conn, LOADED_KEY).await?.is_some()
+        || !db::catalog::agencies(conn).await?.is_empty()
+    {
+        return Ok(None);
+    }
+    let (pw, from_env) = match &settings.demo_password {
+        Some(p) => (p.expose().to_string(), true),
+        None => (password::generate(), false),
+    };
+    let report = conn
+        .transaction::<_, anyhow::Error, _>(async |c| load(c, settings, &pw, from_env).await)
+        .await?;
+    if !from_env {
+        std::fs::create_dir_all(&settings.data_dir)?;
+        let mut text = String::from("Loket demo staff logins\n\n");
+        for (email, role, agency) in &report.logins {
+            text.push_str(&format!("{email}\t{role}\t{agency}\n"));
+        }
+        text.push_str(&format!("\npassword: {pw}\n"));
+        crate::config::write_private(&settings.data_dir.join("demo-logins.txt"), &text)?;
+    }
+    Ok(Some(report))
+}
+
+async fn load(
+    conn: &mut AsyncPgConnection,
+    settings: &Settings,
+    pw: &str,
+    from_env: bool,
+) -> anyhow::Result<DemoReport> {
+    for a in data::AGENCIES {
+        db::catalog::insert_agency(
+            conn,
+            &db::catalog::Agency {
+                id: Uuid::new_v4(),
+                slug: a.slug.into(),
+                name: a.name.into(),
+                name_en: a.name_en.into(),
+                kind: a.kind.as_str().into(),
+            },
+        )
+        .await
+        .with_context(|| format!("agency {}", a.slug))?;
+    }
+    let agencies = db::catalog::agencies(conn).await?;
+    for s in data::SERVICES {
+        let agency = agencies
+            .iter()
+            .find(|a| a.slug == s.agency)
+            .with_context(|| format!("service {} names unknown agency", s.slug))?;
+        db::catalog::insert_service(
+            conn,
+            db::catalog::NewService {
+                id: Uuid::new_v4(),
+                agency_id: agency.id,
+                slug: s.slug,
+                name: s.name,
+                name_en: s.name_en,
+                aliases: s.aliases.iter().map(|x| x.to_string()).collect(),
+                duration_minutes: s.duration_minutes,
+                buffer_minutes: s.buffer_minutes,
+                requirements: s.requirements.iter().map(|x| x.to_string()).collect(),
+                needs_nik: s.needs_nik,
+            },
+        )
+        .await
+        .with_context(|| format!("service {}", s.slug))?;
+    }
+    let mut logins = Vec::new();
+    for st in data::STAFF {
+        let created = create_staff(
+            conn,
+            &StaffInput {
+                email: st.email.into(),
+                name: st.name.into(),
+                role: st.role,
+                agency: st.agency.map(String::from),
+                services: st.services.iter().map(|s| s.to_string()).collect(),
+                password: pw.into(),
+            },
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo staff {}: {e:?}", st.email))?;
+        db::schedule::replace_hours(conn, StaffId(created.id), &hours(st.hours)).await?;
+        logins.push((
+            st.email.to_string(),
+            st.role.as_str().to_string(),
+            st.agency.unwrap_or("MPP").to_string(),
+        ));
+    }
+    let tz = settings.timezone;
+    for c in data::CLOSURES {
+        let Some(date) = NaiveDate::from_ymd_opt(c.date.0, c.date.1, c.date.2) else {
+            continue;
+        };
+        let start = tz
+            .from_local_datetime(&date.and_time(NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .context("closure date")?;
+        let period = Interval {
+            start,
+            end: start + Duration::days(1),
+        };
+        db::schedule::insert_closure(conn, None, period, c.name).await?;
+    }
+    db::meta_set(conn, LOADED_KEY, &Utc::now().to_rfc3339()).await?;
+    Ok(DemoReport {
+        logins,
+        password: pw.to_string(),
+        password_from_env: from_env,
+    })
+}

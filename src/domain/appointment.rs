@@ -1,0 +1,161 @@
+//! Appointment states and the moves between them, and booking codes.
+//!
+//! `booked → waiting → in_call → completed`; `booked | waiting → no_show`;
+//! `booked | waiting → cancelled`. A citizen who leaves the waiting room goes back to `booked`,
+//! and `hold` sends an `in_call` citizen back to `waiting`.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Booked,
+    Waiting,
+    InCall,
+    Completed,
+    NoShow,
+    Cancelled,
+}
+
+impl Status {
+    pub const ACTIVE: [Status; 3] = [Status::Booked, Status::Waiting, Status::InCall];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Booked => "booked",
+            Status::Waiting => "waiting",
+            Status::InCall => "in_call",
+            Status::Completed => "completed",
+            Status::NoShow => "no_show",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "booked" => Status::Booked,
+            "waiting" => Status::Waiting,
+            "in_call" => Status::InCall,
+            "completed" => Status::Completed,
+            "no_show" => Status::NoShow,
+            "cancelled" => Status::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// Still holds the clerk's time (the database's exclusion constraint counts these).
+    pub fn is_active(self) -> bool {
+        Status::ACTIVE.contains(&self)
+    }
+
+    /// Whether moving from `self` to `to` is allowed.
+    pub fn can_become(self, to: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, to),
+            (Booked, Waiting)
+                | (Waiting, Booked)
+                | (Waiting, InCall)
+                | (InCall, Waiting)
+                | (InCall, Completed)
+                | (Waiting, Completed)
+                | (Booked, Completed)
+                | (Booked, NoShow)
+                | (Waiting, NoShow)
+                | (Booked, Cancelled)
+                | (Waiting, Cancelled)
+        )
+    }
+
+    /// Whether the citizen may still move the appointment to another time.
+    pub fn can_reschedule(self) -> bool {
+        self == Status::Booked
+    }
+}
+
+/// Crockford base32 without I, L, O, U: nothing to misread over the phone.
+pub const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub const CODE_LEN: usize = 8;
+
+/// A short, unambiguous booking code such as `7KQ2M9XD`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BookingCode(String);
+
+impl BookingCode {
+    /// A fresh random code (40 bits).
+    pub fn generate() -> BookingCode {
+        let mut bytes = [0u8; CODE_LEN];
+        rand::Rng::fill(&mut rand::rng(), &mut bytes[..]);
+        BookingCode(
+            bytes
+                .iter()
+                .map(|b| CODE_ALPHABET[(b & 31) as usize] as char)
+                .collect(),
+        )
+    }
+
+    /// Reads a code as a person types it: case and the look-alikes O→0, I/L→1 forgiven,
+    /// dashes and spaces ignored.
+    pub fn parse(raw: &str) -> Option<BookingCode> {
+        let code: String = raw
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' '))
+            .map(|c| match c.to_ascii_uppercase() {
+                'O' => '0',
+                'I' | 'L' => '1',
+                other => other,
+            })
+            .collect();
+        (code.len() == CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b)))
+            .then_some(BookingCode(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_documented_moves_are_allowed() {
+        use Status::*;
+        assert!(Booked.can_become(Waiting));
+        assert!(Waiting.can_become(InCall));
+        assert!(InCall.can_become(Completed));
+        assert!(Booked.can_become(NoShow));
+        assert!(Booked.can_become(Cancelled));
+        assert!(!Completed.can_become(Booked));
+        assert!(!Cancelled.can_become(Booked));
+        assert!(!NoShow.can_become(Completed));
+        assert!(!InCall.can_become(Cancelled));
+        assert!(!InCall.can_become(NoShow));
+        for s in [Booked, Waiting, InCall, Completed, NoShow, Cancelled] {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+            assert!(!s.can_become(s));
+        }
+    }
+
+    #[test]
+    fn codes_are_unambiguous_and_forgiving_to_read() {
+        for _ in 0..200 {
+            let c = BookingCode::generate();
+            assert_eq!(c.as_str().len(), 8);
+            assert!(!c.as_str().contains(['I', 'L', 'O', 'U']));
+            assert_eq!(BookingCode::parse(c.as_str()), Some(c.clone()));
+            assert_eq!(
+                BookingCode::parse(&c.as_str().to_lowercase()),
+                Some(c.clone())
+            );
+        }
+        assert_eq!(
+            BookingCode::parse("7kq2-m9xo").map(|c| c.as_str().to_string()),
+            Some("7KQ2M9X0".into())
+        );
+        assert_eq!(BookingCode::parse("7KQ2M9XU"), None);
+        assert_eq!(BookingCode::parse("7KQ2M9X"), None);
+    }
+}

@@ -1,0 +1,265 @@
+//! What a citizen tells us when booking, each parsed once at the edge: a name, an Indonesian
+//! mobile number (stored E.164), an optional email and, only where a service needs it, a NIK.
+
+use std::fmt;
+
+/// A person's name as they write it: 2..=120 characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CitizenName(String);
+
+impl CitizenName {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let name: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let len = name.chars().count();
+        if len == 0 {
+            return Err("required");
+        }
+        if len < 2 {
+            return Err("too_short");
+        }
+        if len > 120 {
+            return Err("too_long");
+        }
+        if name
+            .chars()
+            .any(|c| c.is_control() || "<>{}\\;".contains(c))
+        {
+            return Err("invalid_characters");
+        }
+        if !name.chars().any(char::is_alphabetic) {
+            return Err("invalid");
+        }
+        Ok(CitizenName(name))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An Indonesian mobile number in E.164 (`+628…`). Accepts `08…`, `628…`, `+628…`, with spaces,
+/// dashes, dots or brackets between digits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err("required");
+        }
+        if trimmed.len() > 32 {
+            return Err("invalid");
+        }
+        let plus = trimmed.starts_with('+');
+        let body = if plus { &trimmed[1..] } else { trimmed };
+        if body
+            .chars()
+            .any(|c| !(c.is_ascii_digit() || " -.()".contains(c)))
+        {
+            return Err("invalid");
+        }
+        let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+        // National significant number: starts with 8 for mobiles.
+        let national = if let Some(rest) = digits.strip_prefix("62") {
+            rest
+        } else if !plus && let Some(rest) = digits.strip_prefix('0') {
+            rest
+        } else {
+            return Err("invalid");
+        };
+        if !national.starts_with('8') {
+            return Err("not_mobile");
+        }
+        // 10..=13 digits including the leading 0 → 9..=12 after it.
+        if !(9..=12).contains(&national.len()) {
+            return Err("invalid_length");
+        }
+        Ok(Phone(format!("+62{national}")))
+    }
+
+    /// Rebuilds from the stored E.164 form.
+    pub fn from_e164(stored: &str) -> Option<Self> {
+        Phone::parse(stored).ok()
+    }
+
+    pub fn e164(&self) -> &str {
+        &self.0
+    }
+
+    /// `0812-3456-7890`: how Indonesians write a mobile number.
+    pub fn display(&self) -> String {
+        let national = format!("0{}", &self.0[3..]);
+        let (a, rest) = national.split_at(4.min(national.len()));
+        let (b, c) = rest.split_at(4.min(rest.len()));
+        if c.is_empty() {
+            format!("{a}-{b}")
+        } else {
+            format!("{a}-{b}-{c}")
+        }
+    }
+}
+
+/// A plausible email address (one `@`, a dot in the domain, no spaces), stored lower-cased.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let e = raw.trim().to_lowercase();
+        if e.len() > 254 {
+            return Err("too_long");
+        }
+        let Some((local, domain)) = e.split_once('@') else {
+            return Err("invalid");
+        };
+        let ok = !local.is_empty()
+            && local.len() <= 64
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !e
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+            && !domain.contains('@');
+        if !ok {
+            return Err("invalid");
+        }
+        Ok(Email(e))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A NIK (Nomor Induk Kependudukan): 16 digits `PP KK CC DD MM YY SSSS`. Its `Debug` and
+/// `Display` are masked so it cannot slip into a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Nik(String);
+
+impl Nik {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let n: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '.')
+            .collect();
+        if n.is_empty() {
+            return Err("required");
+        }
+        if n.len() != 16 || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("must_be_16_digits");
+        }
+        let num = |r: std::ops::Range<usize>| n[r].parse::<u32>().unwrap_or(0);
+        let province = num(0..2);
+        let day = num(6..8);
+        let month = num(8..10);
+        let serial = num(12..16);
+        if !(11..=99).contains(&province) || num(2..4) == 0 {
+            return Err("invalid_region");
+        }
+        if !((1..=31).contains(&day) || (41..=71).contains(&day)) {
+            return Err("invalid_birth_date");
+        }
+        if !(1..=12).contains(&month) {
+            return Err("invalid_birth_date");
+        }
+        if serial == 0 {
+            return Err("invalid_serial");
+        }
+        Ok(Nik(n))
+    }
+
+    /// The digits, for encryption only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn last4(&self) -> &str {
+        &self.0[12..]
+    }
+
+    /// `3271********0001`.
+    pub fn masked(&self) -> String {
+        format!("{}********{}", &self.0[..4], &self.0[12..])
+    }
+}
+
+impl fmt::Debug for Nik {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Nik({})", self.masked())
+    }
+}
+
+impl fmt::Display for Nik {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_in_every_common_form_normalise_to_e164() {
+        for raw in [
+            "081234567890",
+            "0812-3456-7890",
+            "62 812 3456 7890",
+            "+6281234567890",
+            "+62 (812) 3456.7890",
+        ] {
+            assert_eq!(Phone::parse(raw).unwrap().e164(), "+6281234567890", "{raw}");
+        }
+        assert_eq!(
+            Phone::parse("081234567890").unwrap().display(),
+            "0812-3456-7890"
+        );
+    }
+
+    #[test]
+    fn bad_phones_are_refused_with_a_reason() {
+        assert_eq!(Phone::parse(""), Err("required"));
+        assert_eq!(Phone::parse("0251-123456"), Err("not_mobile"));
+        assert_eq!(Phone::parse("0812"), Err("invalid_length"));
+        assert_eq!(Phone::parse("08123456789012345"), Err("invalid_length"));
+        assert_eq!(Phone::parse("+1 202 555 0100"), Err("invalid"));
+        assert_eq!(Phone::parse("0812abc4567"), Err("invalid"));
+        assert_eq!(Phone::parse("+081234567890"), Err("invalid"));
+    }
+
+    #[test]
+    fn nik_structure_is_checked() {
+        let demo = Nik::parse("3271995205900001").unwrap();
+        assert_eq!(demo.masked(), "3271********0001");
+        assert_eq!(demo.last4(), "0001");
+        assert!(!format!("{demo:?}").contains("520590"));
+        assert_eq!(Nik::parse("327199520590000"), Err("must_be_16_digits"));
+        assert_eq!(Nik::parse("32719952059000a1"), Err("must_be_16_digits"));
+        assert_eq!(Nik::parse("3271993205900001"), Err("invalid_birth_date"));
+        assert_eq!(Nik::parse("3271997205900001"), Err("invalid_birth_date"));
+        assert_eq!(Nik::parse("3271991513900001"), Err("invalid_birth_date"));
+        assert_eq!(Nik::parse("3271991505900000"), Err("invalid_serial"));
+        assert_eq!(Nik::parse("0071991505900001"), Err("invalid_region"));
+        // A woman's NIK: day + 40.
+        assert!(Nik::parse("3271995505900001").is_ok());
+    }
+
+    #[test]
+    fn names_and_emails() {
+        assert_eq!(
+            CitizenName::parse("  Siti   Rahma ").unwrap().as_str(),
+            "Siti Rahma"
+        );
+        assert_eq!(CitizenName::parse(" "), Err("required"));
+        assert_eq!(CitizenName::parse("<script>"), Err("invalid_characters"));
+        assert_eq!(CitizenName::parse(&"a".repeat(121)), Err("too_long"));
+        assert_eq!(
+            Email::parse(" Budi@Example.co.id ").unwrap().as_str(),
+            "budi@example.co.id"
+        );
+        for bad in ["budi", "budi@", "@x.id", "budi@x", "bu di@x.id", "a@b..id"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

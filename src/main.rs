@@ -1,0 +1,155 @@
+//! The `loket` command: `serve` (the default), `migrate`, `demo-data`, `staff add`.
+
+use clap::{Parser, Subcommand};
+use loket::config::Settings;
+use loket::domain::schedule::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "loket",
+    version,
+    about = "Loket: the virtual counter of a public service mall"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, the pages and the signalling socket (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the MPP Kota Bogor demo data into an empty database and exit.
+    DemoData,
+    /// Manage staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a staff account. The password is read from LOKET_NEW_PASSWORD or asked for on stdin.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// clerk, supervisor or admin
+        #[arg(long, default_value = "clerk")]
+        role: String,
+        /// Agency slug (not for admins)
+        #[arg(long)]
+        agency: Option<String>,
+        /// Service slugs, comma-separated (default: all of the agency's)
+        #[arg(long, value_delimiter = ',')]
+        services: Vec<String>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    loket::telemetry::init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("loket: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    // actix needs its own system for the server; the other commands are plain async.
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => actix_web::rt::System::new().block_on(serve()),
+        other => runtime.block_on(run(other)),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("loket: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let app = loket::startup::Application::build(settings).await?;
+    let url = app.state.settings.public_url.clone();
+    println!("  Loket is running.");
+    println!("    Citizens: {url}/");
+    println!("    Staff:    {url}/staff");
+    println!("    API:      {url}/api/v1/openapi.json");
+    println!("  Stop with Ctrl-C.");
+    tracing::info!(port = app.port(), "listening");
+    app.run_until_stopped().await
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let mut settings = Settings::from_env()?;
+    let (url, cluster) = loket::startup::database(&settings).await?;
+    loket::db::migrate(&url).await?;
+    let result = async {
+        match command {
+            Command::Serve | Command::Migrate => {
+                println!("migrations applied");
+            }
+            Command::DemoData => {
+                let pool = loket::db::pool(&url, 2)?;
+                let mut conn = pool.get().await?;
+                settings.demo_data = true;
+                match loket::demo::load_once(&mut conn, &settings).await? {
+                    Some(report) => report.print(&settings),
+                    None => println!("demo data already present; nothing loaded"),
+                }
+            }
+            Command::Staff {
+                command:
+                    StaffCommand::Add {
+                        email,
+                        name,
+                        role,
+                        agency,
+                        services,
+                    },
+            } => {
+                let role = Role::parse(&role)
+                    .ok_or_else(|| anyhow::anyhow!("--role must be clerk, supervisor or admin"))?;
+                let password = match std::env::var("LOKET_NEW_PASSWORD") {
+                    Ok(p) => p,
+                    Err(_) => {
+                        eprint!("password (at least 10 characters): ");
+                        let mut line = String::new();
+                        std::io::stdin().read_line(&mut line)?;
+                        line.trim_end_matches(['\r', '\n']).to_string()
+                    }
+                };
+                let pool = loket::db::pool(&url, 2)?;
+                let mut conn = pool.get().await?;
+                let input = loket::accounts::StaffInput {
+                    email,
+                    name,
+                    role,
+                    agency,
+                    services,
+                    password,
+                };
+                let staff = loket::accounts::create_staff(&mut conn, &input, None)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}: {e:?}"))?;
+                println!("created {} ({})", staff.email, staff.role);
+            }
+        }
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    if let Some(mut c) = cluster {
+        tokio::task::spawn_blocking(move || c.stop()).await??;
+    }
+    result
+}

@@ -1,0 +1,62 @@
+//! Liveness, readiness (the database answers) and Prometheus metrics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actix_web::{HttpResponse, get, web};
+
+use crate::startup::AppState;
+
+#[derive(Default)]
+pub struct Metrics {
+    pub bookings: AtomicU64,
+    pub slot_taken: AtomicU64,
+    pub logins_failed: AtomicU64,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "database reachable"), (status = 503, description = "database unreachable")))]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    use diesel_async::RunQueryDsl;
+    let ok = match tokio::time::timeout(std::time::Duration::from_secs(3), state.pool.get()).await {
+        Ok(Ok(mut conn)) => diesel::sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .is_ok(),
+        _ => false,
+    };
+    if ok {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"error": "database_unavailable", "message": "The database does not answer."}))
+    }
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let m = &state.metrics;
+    let pool = state.pool.status();
+    let body = format!(
+        "# TYPE loket_bookings_total counter\nloket_bookings_total {}\n\
+         # TYPE loket_slot_taken_total counter\nloket_slot_taken_total {}\n\
+         # TYPE loket_logins_failed_total counter\nloket_logins_failed_total {}\n\
+         # TYPE loket_db_pool_size gauge\nloket_db_pool_size {}\n\
+         # TYPE loket_db_pool_available gauge\nloket_db_pool_available {}\n",
+        m.bookings.load(Ordering::Relaxed),
+        m.slot_taken.load(Ordering::Relaxed),
+        m.logins_failed.load(Ordering::Relaxed),
+        pool.size,
+        pool.available,
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}

@@ -1,0 +1,80 @@
+//! HTTP: one module per resource. This file wires them under `/api/v1` (health at the root,
+//! pages at `/`) and turns malformed JSON, queries and paths into the standard error body.
+
+pub mod appointments;
+pub mod catalog;
+pub mod feed;
+pub mod health;
+pub mod openapi;
+pub mod pages;
+pub mod staff;
+pub mod views;
+
+use actix_web::{HttpRequest, error, web};
+
+use crate::error::ApiError;
+
+pub fn configure(cfg: &mut web::ServiceConfig, web_dir: &std::path::Path) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(health::metrics)
+        .service(
+            web::scope("/api/v1")
+                .service(openapi::openapi_json)
+                .configure(catalog::configure)
+                .configure(appointments::configure)
+                .configure(staff::configure)
+                .configure(feed::configure)
+                .default_service(web::to(api_not_found)),
+        )
+        .configure(|c| pages::configure(c, web_dir));
+}
+
+async fn api_not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found("no_such_endpoint"))
+}
+
+pub fn json_error(err: error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let e = match &err {
+        error::JsonPayloadError::OverflowKnownLength { .. }
+        | error::JsonPayloadError::Overflow { .. } => {
+            ApiError::bad_request("body_too_large", "The request body is too large.")
+        }
+        error::JsonPayloadError::ContentType => ApiError::bad_request(
+            "unsupported_content_type",
+            "Send JSON with Content-Type: application/json.",
+        ),
+        error::JsonPayloadError::Deserialize(d) if d.is_data() => {
+            ApiError::unprocessable("invalid_body", format!("The body does not fit: {d}"))
+        }
+        _ => ApiError::bad_request("malformed_json", "The body is not valid JSON."),
+    };
+    e.into()
+}
+
+pub fn query_error(err: error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request(
+        "invalid_query",
+        format!("The query string does not fit: {err}"),
+    )
+    .into()
+}
+
+pub fn path_error(err: error::PathError, _: &HttpRequest) -> actix_web::Error {
+    let _ = err;
+    ApiError::not_found("not_found").into()
+}
+
+/// The client's address for rate limits. Behind a reverse proxy set LOKET_TRUST_PROXY=1 so the
+/// `X-Forwarded-For` / `Forwarded` address counts instead of the proxy's.
+pub fn client_ip(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    if std::env::var("LOKET_TRUST_PROXY").as_deref() == Ok("1") {
+        if let Some(ip) = info.realip_remote_addr() {
+            return ip.to_string();
+        }
+    }
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -1,0 +1,57 @@
+//! `GET /api/v1/openapi.json`: the API description, generated from the handlers' annotations.
+
+use actix_web::{HttpResponse, get};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use super::{appointments, catalog, feed, health, staff};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Loket API", description = "Booking, calendars and consultation rooms of a public service mall (MPP)."),
+    paths(
+        health::healthz, health::readyz, health::metrics,
+        catalog::list_agencies, catalog::list_services, catalog::get_service, catalog::slots,
+        appointments::book, appointments::current, appointments::reschedule, appointments::cancel,
+        appointments::ics_file, appointments::survey,
+        staff::login, staff::logout, staff::get_me, staff::team, staff::list_appointments,
+        staff::complete, staff::no_show, staff::cancel, staff::reassign,
+        staff::get_hours, staff::put_hours, staff::list_closures, staff::add_closure,
+        staff::remove_closure, staff::calendar_feed, staff::list_holidays, staff::add_holiday,
+        staff::remove_holiday, staff::add_staff, feed::feed,
+    ),
+    modifiers(&Security),
+    tags((name = "catalogue"), (name = "appointments"), (name = "staff"), (name = "admin"), (name = "operations"))
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "citizen_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "staff_session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[get("/openapi.json")]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

@@ -1,0 +1,201 @@
+//! JSON shapes shared by several endpoints (DESIGN §5 "Shapes and small rules").
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::appointments::AppointmentView;
+use crate::db::catalog::{Agency, Service};
+use crate::domain::appointment::Status;
+use crate::domain::citizen::Phone;
+
+#[derive(Serialize, ToSchema)]
+pub struct AgencyOut {
+    pub slug: String,
+    pub name: String,
+    pub name_en: String,
+    #[schema(value_type = String, example = "city")]
+    pub kind: String,
+}
+
+impl From<&Agency> for AgencyOut {
+    fn from(a: &Agency) -> Self {
+        AgencyOut {
+            slug: a.slug.clone(),
+            name: a.name.clone(),
+            name_en: a.name_en.clone(),
+            kind: a.kind.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AgencyRef {
+    pub slug: String,
+    pub name: String,
+    pub name_en: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceSummary {
+    pub slug: String,
+    pub name: String,
+    pub name_en: String,
+    pub agency: AgencyRef,
+    pub duration_minutes: i32,
+    pub needs_nik: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceDetail {
+    pub slug: String,
+    pub name: String,
+    pub name_en: String,
+    pub agency: AgencyRef,
+    pub duration_minutes: i32,
+    pub buffer_minutes: i32,
+    pub needs_nik: bool,
+    pub requirements: Vec<String>,
+    pub aliases: Vec<String>,
+}
+
+fn agency_ref(a: &Agency) -> AgencyRef {
+    AgencyRef {
+        slug: a.slug.clone(),
+        name: a.name.clone(),
+        name_en: a.name_en.clone(),
+    }
+}
+
+pub fn service_summary(s: &Service, a: &Agency) -> ServiceSummary {
+    ServiceSummary {
+        slug: s.slug.clone(),
+        name: s.name.clone(),
+        name_en: s.name_en.clone(),
+        agency: agency_ref(a),
+        duration_minutes: s.duration_minutes,
+        needs_nik: s.needs_nik,
+    }
+}
+
+pub fn service_detail(s: &Service, a: &Agency) -> ServiceDetail {
+    ServiceDetail {
+        slug: s.slug.clone(),
+        name: s.name.clone(),
+        name_en: s.name_en.clone(),
+        agency: agency_ref(a),
+        duration_minutes: s.duration_minutes,
+        buffer_minutes: s.buffer_minutes,
+        needs_nik: s.needs_nik,
+        requirements: s.requirements.clone(),
+        aliases: s.aliases.clone(),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceRef {
+    pub slug: String,
+    pub name: String,
+    pub name_en: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClerkRef {
+    pub name: String,
+}
+
+/// What a citizen sees of their appointment.
+#[derive(Serialize, ToSchema)]
+pub struct AppointmentOut {
+    pub id: uuid::Uuid,
+    pub code: String,
+    pub status: Status,
+    pub service: ServiceRef,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub clerk: ClerkRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nik_masked: Option<String>,
+}
+
+pub fn appointment_out(v: &AppointmentView) -> AppointmentOut {
+    let a = &v.appointment;
+    AppointmentOut {
+        id: a.id,
+        code: a.code.clone(),
+        status: a.status(),
+        service: ServiceRef {
+            slug: v.service_slug.clone(),
+            name: v.service_name.clone(),
+            name_en: v.service_name_en.clone(),
+        },
+        starts_at: a.starts_at(),
+        ends_at: a.ends_at,
+        clerk: ClerkRef {
+            name: v.clerk_name.clone(),
+        },
+        nik_masked: a.nik_masked.clone(),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CitizenOut {
+    pub name: String,
+    pub phone: String,
+    pub phone_display: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nik_masked: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffRef {
+    pub id: uuid::Uuid,
+    pub name: String,
+}
+
+/// What staff see: the appointment plus the citizen's contact details and notes.
+#[derive(Serialize, ToSchema)]
+pub struct StaffAppointmentOut {
+    pub id: uuid::Uuid,
+    pub code: String,
+    pub status: Status,
+    pub service: ServiceRef,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub citizen: CitizenOut,
+    pub clerk: StaffRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+pub fn staff_appointment_out(v: &AppointmentView) -> StaffAppointmentOut {
+    let a = &v.appointment;
+    StaffAppointmentOut {
+        id: a.id,
+        code: a.code.clone(),
+        status: a.status(),
+        service: ServiceRef {
+            slug: v.service_slug.clone(),
+            name: v.service_name.clone(),
+            name_en: v.service_name_en.clone(),
+        },
+        starts_at: a.starts_at(),
+        ends_at: a.ends_at,
+        citizen: CitizenOut {
+            name: a.citizen_name.clone(),
+            phone: a.citizen_phone.clone(),
+            phone_display: Phone::from_e164(&a.citizen_phone)
+                .map(|p| p.display())
+                .unwrap_or_else(|| a.citizen_phone.clone()),
+            email: a.citizen_email.clone(),
+            nik_masked: a.nik_masked.clone(),
+        },
+        clerk: StaffRef {
+            id: a.staff_id,
+            name: v.clerk_name.clone(),
+        },
+        notes: a.notes.clone(),
+    }
+}

@@ -1,0 +1,1 @@
+//! WebSocket signalling for the consultation rooms (DESIGN §6).

@@ -1,0 +1,137 @@
+//! Builds the application: connects the database (embedded or `DATABASE_URL`), migrates, loads
+//! the demo data once, binds the listener (port 0 in tests) and wires routes and shared state.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::Keys;
+use crate::config::Settings;
+use crate::db::{self, DbPool, embedded::Cluster};
+use crate::limits::RateLimiter;
+use crate::routes;
+use crate::telemetry::LoketRootSpan;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub settings: Settings,
+    pub pool: DbPool,
+    pub keys: Keys,
+    pub booking_limiter: RateLimiter,
+    pub login_limiter: RateLimiter,
+    pub metrics: crate::routes::health::Metrics,
+    pub feed: crate::routes::feed::FeedHub,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: web::Data<AppState>,
+    cluster: Option<Cluster>,
+}
+
+/// Where the database is: the URL to use and, for the embedded default, the running cluster.
+pub async fn database(settings: &Settings) -> anyhow::Result<(String, Option<Cluster>)> {
+    if let Some(url) = &settings.database_url {
+        return Ok((url.expose().to_string(), None));
+    }
+    let data_dir = settings.data_dir.clone();
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start_durable(&data_dir))
+        .await
+        .context("embedded Postgres task")??;
+    db::embedded::ensure_database(&cluster.url("postgres"), "loket").await?;
+    Ok((cluster.url("loket"), Some(cluster)))
+}
+
+impl Application {
+    /// Connects (starting the embedded Postgres when no `DATABASE_URL` is set), migrates, loads
+    /// demo data when configured, and binds.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let (url, cluster) = database(&settings).await?;
+        Self::build_with_database(settings, &url, cluster).await
+    }
+
+    pub async fn build_with_database(
+        settings: Settings,
+        url: &str,
+        cluster: Option<Cluster>,
+    ) -> anyhow::Result<Application> {
+        db::migrate(url).await?;
+        let pool = db::pool(url, settings.db_pool_size)?;
+        let secret = settings.load_or_create_secret()?;
+        let keys = Keys::derive(&secret);
+        if settings.demo_data {
+            let mut conn = pool.get().await.context("connecting for demo data")?;
+            if let Some(report) = crate::demo::load_once(&mut conn, &settings).await? {
+                report.print(&settings);
+            }
+        }
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let mut settings = settings;
+        if settings.public_url.is_empty() {
+            settings.public_url = format!("http://127.0.0.1:{port}");
+        }
+        let state = web::Data::new(AppState {
+            booking_limiter: RateLimiter::per_minute(settings.booking_rate_per_minute),
+            login_limiter: RateLimiter::per_minute(10),
+            metrics: Default::default(),
+            feed: crate::routes::feed::FeedHub::new(),
+            settings,
+            pool,
+            keys,
+        });
+        let server = run(listener, state.clone())?;
+        Ok(Application {
+            port,
+            server,
+            state,
+            cluster,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until Ctrl-C / SIGTERM, then stops the embedded Postgres (if ours).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Application {
+            server, cluster, ..
+        } = self;
+        let result = server.await;
+        if let Some(mut c) = cluster {
+            tokio::task::spawn_blocking(move || c.stop())
+                .await
+                .context("stopping Postgres")??;
+        }
+        result.context("server")
+    }
+}
+
+fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let json_cfg = web::JsonConfig::default()
+        .limit(16 * 1024)
+        .error_handler(routes::json_error);
+    let query_cfg = web::QueryConfig::default().error_handler(routes::query_error);
+    let path_cfg = web::PathConfig::default().error_handler(routes::path_error);
+    let web_dir = state.settings.web_dir.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(routes::pages::security_headers())
+            .wrap(TracingLogger::<LoketRootSpan>::new())
+            .app_data(state.clone())
+            .app_data(json_cfg.clone())
+            .app_data(query_cfg.clone())
+            .app_data(path_cfg.clone())
+            .configure(|c| routes::configure(c, &web_dir))
+    })
+    .shutdown_timeout(20)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

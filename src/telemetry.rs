@@ -1,0 +1,51 @@
+//! Structured logging. Request lines come from tracing-actix-web with a request id; the query
+//! string of the signalling path is cut so tickets never reach a log.
+
+use actix_web::Error;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
+use tracing_subscriber::EnvFilter;
+
+/// Installs a JSON (or human, with `LOKET_LOG_FORMAT=pretty`) subscriber once per process.
+pub fn init() {
+    let filter = EnvFilter::try_from_env("LOKET_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+    let pretty = std::env::var("LOKET_LOG_FORMAT").as_deref() == Ok("pretty");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if pretty {
+        builder.try_init()
+    } else {
+        builder.json().flatten_event(true).try_init()
+    };
+}
+
+/// Builds request spans that carry the method, the path without its query string, and a
+/// request id — never query strings (tickets), headers (tokens) or bodies (personal data).
+pub struct LoketRootSpan;
+
+impl RootSpanBuilder for LoketRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = uuid::Uuid::new_v4();
+        tracing::info_span!(
+            "http",
+            method = %request.method(),
+            path = %request.path(),
+            request_id = %request_id,
+            status = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        if let Ok(resp) = outcome {
+            span.record("status", resp.status().as_u16());
+            if resp.status().is_server_error() {
+                tracing::warn!(parent: &span, status = resp.status().as_u16(), "request failed");
+            }
+        }
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
