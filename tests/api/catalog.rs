@@ -1,0 +1,159 @@
+//! The public catalogue and free times.
+
+use chrono::{Duration, Timelike};
+use serde_json::Value;
+
+use crate::helpers::{next_working_day, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn agencies_and_services_come_from_the_demo_catalogue() {
+    let app = spawn_app().await;
+    let a = app.get("/api/v1/agencies").await;
+    assert_eq!(a.status, 200);
+    assert!(a.body.as_array().unwrap().len() >= 15);
+    let s = app.get("/api/v1/services").await;
+    let all = s.body.as_array().unwrap();
+    assert!(all.len() >= 45);
+    for svc in all {
+        for k in [
+            "slug",
+            "name",
+            "name_en",
+            "agency",
+            "duration_minutes",
+            "needs_nik",
+        ] {
+            assert!(svc.get(k).is_some(), "service lacks {k}: {svc}");
+        }
+    }
+    let by_agency = app.get("/api/v1/services?agency=disdukcapil").await;
+    let list = by_agency.body.as_array().unwrap();
+    assert!(!list.is_empty());
+    assert!(list.iter().all(|s| s["agency"]["slug"] == "disdukcapil"));
+}
+
+#[tokio::test]
+async fn search_finds_services_by_old_names_and_either_language() {
+    let app = spawn_app().await;
+    let slugs = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["slug"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(slugs(&app.get("/api/v1/services?q=IMB").await.body).contains(&"pbg".to_string()));
+    assert!(slugs(&app.get("/api/v1/services?q=siup").await.body).contains(&"nib-oss".to_string()));
+    assert!(
+        slugs(&app.get("/api/v1/services?q=passport").await.body).contains(&"paspor".to_string())
+    );
+    assert!(
+        app.get("/api/v1/services?q=zzzzqqq")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let unknown = app.get("/api/v1/services?agency=nowhere").await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.body["error"], "unknown_agency");
+}
+
+#[tokio::test]
+async fn one_service_shows_its_requirements_and_unknown_is_404() {
+    let app = spawn_app().await;
+    let r = app.get("/api/v1/services/skck").await;
+    assert_eq!(r.status, 200);
+    assert!(!r.body["requirements"].as_array().unwrap().is_empty());
+    assert_eq!(r.body["agency"]["slug"], "polresta");
+    let missing = app.get("/api/v1/services/does-not-exist").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body["error"], "unknown_service");
+}
+
+#[tokio::test]
+async fn slots_follow_hours_breaks_notice_and_holidays() {
+    let app = spawn_app().await;
+    let day = next_working_day(3);
+    let slots = app.slots("pbg", day).await;
+    assert!(!slots.is_empty());
+    let tz = chrono_tz::Asia::Jakarta;
+    for s in &slots {
+        let local = s.with_timezone(&tz);
+        assert_eq!(local.date_naive(), day);
+        let minutes = local.hour() * 60 + local.minute();
+        // Demo hours: 08.00–12.00 and 13.00–15.00 (Friday 11.30); 30 + 10 minutes each.
+        assert!(
+            (8 * 60..12 * 60).contains(&minutes) || (13 * 60..15 * 60).contains(&minutes),
+            "{local}"
+        );
+    }
+    // Sunday: nothing.
+    use chrono::Datelike;
+    let mut sunday = day;
+    while sunday.weekday() != chrono::Weekday::Sun {
+        sunday += Duration::days(1);
+    }
+    assert!(app.slots("pbg", sunday).await.is_empty());
+    // A mall-wide holiday closes the day for everyone.
+    let admin = app.login("admin@loket.example").await;
+    let start = tz
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap())
+        .unwrap();
+    use chrono::TimeZone;
+    let r = app
+        .post_bearer(
+            "/api/v1/admin/holidays",
+            &admin,
+            &serde_json::json!({
+                "starts_at": start.to_rfc3339(),
+                "ends_at": (start + Duration::days(1)).to_rfc3339(),
+                "reason": "Hari libur uji"
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(app.slots("pbg", day).await.is_empty());
+}
+
+#[tokio::test]
+async fn slots_respect_minimum_notice_and_horizon() {
+    let app = spawn_app_with(|s| {
+        s.horizon_days = 5;
+    })
+    .await;
+    let tz = chrono_tz::Asia::Jakarta;
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let r = app
+        .get(&format!("/api/v1/services/pbg/slots?from={today}&days=14"))
+        .await;
+    assert_eq!(r.status, 200);
+    let earliest = chrono::Utc::now() + Duration::minutes(120);
+    for d in r.body["days"].as_array().unwrap() {
+        let date =
+            chrono::NaiveDate::parse_from_str(d["date"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+        let slots = d["slots"].as_array().unwrap();
+        if date > today + Duration::days(5) {
+            assert!(slots.is_empty(), "beyond the horizon: {date}");
+        }
+        for s in slots {
+            let t = chrono::DateTime::parse_from_rfc3339(s["starts_at"].as_str().unwrap()).unwrap();
+            assert!(t >= earliest, "inside the notice: {t}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_slot_queries_are_422_with_the_field() {
+    let app = spawn_app().await;
+    let r = app.get("/api/v1/services/pbg/slots?from=2026-13-45").await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.body["fields"]["from"], "invalid_date");
+    let r = app.get("/api/v1/services/pbg/slots?days=99").await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.body["fields"]["days"], "out_of_range");
+    let r = app.get("/api/v1/services/pbg/slots?days=abc").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"], "invalid_query");
+}
