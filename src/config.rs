@@ -104,8 +104,9 @@ impl Settings {
             Some(other) => bail!("LOKET_ENV must be development or production, not {other:?}"),
         };
         let bind: SocketAddr = parse_var("LOKET_BIND", "127.0.0.1:8080".parse()?)?;
+        // Empty: filled in from the bound address once listening (the port may be 0 = any).
         let public_url = var("LOKET_PUBLIC_URL")
-            .unwrap_or_else(|| format!("http://{bind}"))
+            .unwrap_or_default()
             .trim_end_matches('/')
             .to_string();
         let timezone: Tz = var("LOKET_TIMEZONE")

@@ -74,7 +74,15 @@ impl Application {
         let port = listener.local_addr()?.port();
         let mut settings = settings;
         if settings.public_url.is_empty() {
-            settings.public_url = format!("http://127.0.0.1:{port}");
+            let ip = settings.bind.ip();
+            let host = if ip.is_unspecified() {
+                "127.0.0.1".to_string()
+            } else if ip.is_ipv6() {
+                format!("[{ip}]")
+            } else {
+                ip.to_string()
+            };
+            settings.public_url = format!("http://{host}:{port}");
         }
         let state = web::Data::new(AppState {
             booking_limiter: RateLimiter::per_minute(settings.booking_rate_per_minute),

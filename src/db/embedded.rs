@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+const MISSING_HINT: &str = "Install them with `apt-get install postgresql postgresql-contrib` \
+    (Debian/Ubuntu), point LOKET_PG_BIN at their folder, or set DATABASE_URL to use an existing \
+    Postgres.";
+
 /// The socket's port number only names the socket file; there is no TCP listener.
 const PORT: u16 = 5432;
 
@@ -64,6 +68,11 @@ pub fn find_bin_dir() -> anyhow::Result<PathBuf> {
         if has_all(&dir) {
             return Ok(dir);
         }
+        bail!(
+            "LOKET_PG_BIN={} has no PostgreSQL server binaries (initdb, pg_ctl, postgres). \
+             {MISSING_HINT}",
+            dir.display()
+        );
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
         && out.status.success()
@@ -88,9 +97,7 @@ pub fn find_bin_dir() -> anyhow::Result<PathBuf> {
         return Ok(dir);
     }
     bail!(
-        "The PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found. Install them \
-         with `apt-get install postgresql postgresql-contrib` (Debian/Ubuntu), point LOKET_PG_BIN \
-         at their folder, or set DATABASE_URL to use an existing Postgres."
+        "The PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found. {MISSING_HINT}"
     )
 }
 

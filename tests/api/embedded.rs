@@ -1,0 +1,159 @@
+//! The embedded default, end to end with the real binary: first start creates the cluster and
+//! loads the demo data; SIGTERM stops Loket and its Postgres cleanly; a booking made before a
+//! restart is there after it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::next_working_day;
+
+struct Loket {
+    child: Child,
+    url: String,
+}
+
+fn start(data_dir: &std::path::Path) -> Loket {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loket"))
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .env("LOKET_DATA_DIR", data_dir)
+        .env("LOKET_BIND", "127.0.0.1:0")
+        .env_remove("LOKET_PUBLIC_URL")
+        .env("LOKET_DEMO_PASSWORD", "embedded-test-password")
+        .env("LOKET_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start loket");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.trim().strip_prefix("Citizens: ") {
+                let _ = tx.send(rest.trim_end_matches('/').to_string());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(90))
+        .expect("loket printed its address");
+    Loket { child, url }
+}
+
+fn stop(mut l: Loket) {
+    // SAFETY: sending a signal to our own child.
+    unsafe {
+        libc::kill(l.child.id() as i32, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = l.child.try_wait().expect("wait") {
+            assert!(status.success(), "loket exited with {status}");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "loket did not stop within 30 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_survives_a_restart_of_loket_and_its_embedded_postgres() {
+    let dir =
+        std::env::temp_dir().join(format!("loket-embedded-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let client = reqwest::Client::new();
+
+    let first = start(&dir);
+    assert!(
+        dir.join("postgres/data/PG_VERSION").is_file(),
+        "cluster created under the data folder"
+    );
+    assert!(
+        dir.join("postgres/.s.PGSQL.5432").exists(),
+        "listening on a private unix socket"
+    );
+    let day = next_working_day(3);
+    let slots: serde_json::Value = client
+        .get(format!(
+            "{}/api/v1/services/pbg/slots?from={day}&days=1",
+            first.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let starts_at = slots["days"][0]["slots"][0]["starts_at"]
+        .as_str()
+        .expect("a free slot")
+        .to_string();
+    let booked: serde_json::Value = client
+        .post(format!("{}/api/v1/appointments", first.url))
+        .json(&json!({"service": "pbg", "starts_at": starts_at,
+                      "citizen": {"name": "Rina Wati", "phone": "081398765432"}, "consent": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = booked["token"].as_str().expect("booked").to_string();
+    let code = booked["appointment"]["code"].as_str().unwrap().to_string();
+    stop(first);
+    assert!(
+        !dir.join("postgres/data/postmaster.pid").exists(),
+        "the embedded Postgres was stopped with Loket"
+    );
+
+    let second = start(&dir);
+    let current: serde_json::Value = client
+        .get(format!("{}/api/v1/appointments/current", second.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(current["code"], code.as_str());
+    assert_eq!(current["starts_at"], starts_at.as_str());
+    // Demo data is loaded once, not again on restart.
+    let agencies: serde_json::Value = client
+        .get(format!("{}/api/v1/agencies", second.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let n = agencies.as_array().unwrap().len();
+    assert_eq!(n, loket::demo::data::AGENCIES.len());
+    stop(second);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn missing_server_binaries_give_one_clear_message() {
+    let dir = std::env::temp_dir().join(format!("loket-nopg-{}", uuid::Uuid::new_v4().simple()));
+    let out = Command::new(env!("CARGO_BIN_EXE_loket"))
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .env("LOKET_DATA_DIR", &dir)
+        .env("LOKET_PG_BIN", "/nonexistent/postgres/bin")
+        .env("LOKET_BIND", "127.0.0.1:0")
+        .output()
+        .expect("run loket");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("apt-get install postgresql"), "{err}");
+    assert!(err.contains("DATABASE_URL"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
