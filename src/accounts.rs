@@ -32,6 +32,10 @@ pub fn calendar_key() -> String {
         .collect()
 }
 
+fn email_taken() -> ApiError {
+    ApiError::conflict("email_taken", "A staff account with this email exists.")
+}
+
 /// Validates and creates the account; `by` (when given) must be allowed to create it.
 pub async fn create_staff(
     conn: &mut AsyncPgConnection,
@@ -100,10 +104,7 @@ pub async fn create_staff(
         return Err(ApiError::validation(fields));
     };
     if db::staff::by_email(conn, email.as_str()).await?.is_some() {
-        return Err(ApiError::conflict(
-            "email_taken",
-            "A staff account with this email exists.",
-        ));
+        return Err(email_taken());
     }
     let pw = input.password.clone();
     let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
@@ -123,7 +124,15 @@ pub async fn create_staff(
             calendar_key: &key,
         },
     )
-    .await?;
+    .await
+    .map_err(|e| {
+        // The look-up above can lose a race with a concurrent creation; the database decides.
+        if db::violates(&e, "staff_email_key") {
+            email_taken()
+        } else {
+            e.into()
+        }
+    })?;
     db::staff::add_services(conn, id, &service_ids).await?;
     db::staff::by_id(conn, id)
         .await?

@@ -1,8 +1,11 @@
 //! The append-only audit trail: every state change of an appointment adds one row.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::schema::appointment_events;
 use crate::domain::ids::AppointmentId;
@@ -55,4 +58,28 @@ pub async fn for_appointment(
         .limit(1000)
         .load(conn)
         .await
+}
+
+/// How many events each appointment has. Every change appends one and none is ever removed, so
+/// the count only grows: minus the booking itself it is the calendar `SEQUENCE` (RFC 5545 wants
+/// it to increase with every revision, even two within one second).
+pub async fn counts(
+    conn: &mut AsyncPgConnection,
+    appointments: &[Uuid],
+) -> QueryResult<HashMap<Uuid, i64>> {
+    let rows: Vec<(Uuid, i64)> = appointment_events::table
+        .filter(appointment_events::appointment_id.eq_any(appointments))
+        .group_by(appointment_events::appointment_id)
+        .select((
+            appointment_events::appointment_id,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The calendar `SEQUENCE` of an appointment with `events` audit events.
+pub fn sequence(events: Option<&i64>) -> i64 {
+    events.map_or(0, |n| (n - 1).max(0))
 }

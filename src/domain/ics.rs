@@ -13,7 +13,7 @@ pub struct IcsEvent<'a> {
     pub description: &'a str,
     pub url: Option<&'a str>,
     pub cancelled: bool,
-    /// Bumped on every change (we use the row's update time in seconds).
+    /// Bumped on every change (we use the number of audit events after the booking).
     pub sequence: i64,
     pub stamp: DateTime<Utc>,
 }

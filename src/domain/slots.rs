@@ -241,6 +241,35 @@ impl<'a> Prepared<'a> {
     }
 }
 
+/// Whether `clerk` can take an existing consultation's blocked `period` as it stands: inside one
+/// of their working intervals that day, clear of their busy periods (appointments, leave) and of
+/// the mall-wide closures. No notice or horizon applies and the slot grid does not matter — this
+/// is for moving a booking that already exists to another clerk (reassignment).
+pub fn clerk_can_take(
+    tz: Tz,
+    clerk: &ClerkCalendar,
+    closures: &[Interval],
+    period: Interval,
+) -> bool {
+    let date = period.start.with_timezone(&tz).date_naive();
+    let at_work = clerk
+        .hours
+        .on(date.weekday().number_from_monday())
+        .iter()
+        .any(|&(from, to)| {
+            matches!(
+                (to_utc(tz, date, from), to_utc(tz, date, to)),
+                (Some(s), Some(e)) if s <= period.start && period.end <= e
+            )
+        });
+    at_work
+        && !clerk
+            .busy
+            .iter()
+            .chain(closures)
+            .any(|b| b.overlaps(&period))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,6 +453,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_clerk_can_take_a_period_only_at_work_and_free() {
+        let day = d(MON.0, MON.1, MON.2);
+        let at = |h, m, mins| Interval {
+            start: wib(day, h, m),
+            end: wib(day, h, m) + Duration::minutes(mins),
+        };
+        let leave = at(13, 0, 120);
+        let c = clerk(vec![at(9, 0, 30), leave]);
+        let holiday = Interval {
+            start: wib(day + Duration::days(1), 0, 0),
+            end: wib(day + Duration::days(2), 0, 0),
+        };
+        let take = |p| clerk_can_take(Jakarta, &c, &[holiday], p);
+        assert!(take(at(8, 0, 30)));
+        assert!(take(at(10, 17, 30)), "off the grid is fine");
+        assert!(take(at(11, 30, 30)), "ends as the morning ends");
+        assert!(!take(at(9, 15, 30)), "overlaps an appointment");
+        assert!(!take(at(11, 45, 30)), "runs into the break");
+        assert!(!take(at(12, 0, 30)), "in the break");
+        assert!(!take(at(13, 30, 30)), "on leave");
+        assert!(!take(at(7, 30, 30)), "before hours");
+        let tuesday = Interval {
+            start: at(8, 0, 30).start + Duration::days(1),
+            end: at(8, 0, 30).end + Duration::days(1),
+        };
+        assert!(!take(tuesday), "mall closed");
+        let saturday = Interval {
+            start: at(8, 0, 30).start + Duration::days(5),
+            end: at(8, 0, 30).end + Duration::days(5),
+        };
+        assert!(!take(saturday), "not a working day");
     }
 
     trait HM {

@@ -475,6 +475,7 @@ pub async fn ics_file(
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .unwrap_or_default();
+    let events = db::events::counts(&mut conn, &[a.id]).await?;
     let join = format!("{}/join#t={}", state.settings.public_url, token.trim());
     let summary = format!("Konsultasi Loket: {}", view.service_name);
     let description = format!(
@@ -491,7 +492,7 @@ pub async fn ics_file(
             description: &description,
             url: Some(&join),
             cancelled: a.status() == Status::Cancelled,
-            sequence: a.updated_at.timestamp() - a.created_at.timestamp(),
+            sequence: db::events::sequence(events.get(&a.id)),
             stamp: a.updated_at,
         }],
     );

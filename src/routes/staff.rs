@@ -450,6 +450,30 @@ pub async fn reassign(
     }
     let period = db::schedule::interval(&a.period)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("bad period")))?;
+    // The new clerk must be at work and not on leave then; the database still decides about
+    // overlapping appointments (below, under the clerk's lock).
+    let window = Interval {
+        start: period.start - Duration::days(1),
+        end: period.end + Duration::days(1),
+    };
+    let cal =
+        crate::availability::load(&mut conn, ServiceId(a.service_id), window, Some(target)).await?;
+    let free = cal.clerks.iter().any(|c| {
+        let mut c = c.clone();
+        if c.staff_id == a.staff() {
+            c.busy.retain(|b| *b != period);
+        }
+        c.staff_id == target
+            && crate::domain::slots::clerk_can_take(
+                state.settings.timezone,
+                &c,
+                &cal.closures,
+                period,
+            )
+    });
+    if !free {
+        return Err(change_error(ChangeError::SlotTaken));
+    }
     let actor = db::events::staff_actor(me.id);
     let row = db::appointments::reschedule(
         &mut conn,
@@ -684,6 +708,8 @@ pub async fn calendar_feed(
         end: now + Duration::days(state.settings.horizon_days + 2),
     };
     let rows = db::appointments::list(&mut conn, Scope::Staff(StaffId(staff.id)), window).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|v| v.appointment.id).collect();
+    let events = db::events::counts(&mut conn, &ids).await?;
     let texts: Vec<(String, String)> = rows
         .iter()
         .map(|v| {
@@ -718,7 +744,7 @@ pub async fn calendar_feed(
                 v.appointment.status(),
                 Status::Booked | Status::Waiting | Status::InCall | Status::Completed
             ),
-            sequence: v.appointment.updated_at.timestamp() - v.appointment.created_at.timestamp(),
+            sequence: db::events::sequence(events.get(&v.appointment.id)),
             stamp: v.appointment.updated_at,
         })
         .collect();

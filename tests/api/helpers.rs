@@ -216,6 +216,74 @@ impl TestApp {
         .await
     }
 
+    pub async fn put_bearer(&self, path: &str, token: &str, body: &Value) -> Resp {
+        resp(
+            self.client
+                .put(self.url(path))
+                .bearer_auth(token)
+                .json(body)
+                .send()
+                .await
+                .expect("PUT"),
+        )
+        .await
+    }
+
+    pub async fn delete_bearer(&self, path: &str, token: &str) -> Resp {
+        resp(
+            self.client
+                .delete(self.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("DELETE"),
+        )
+        .await
+    }
+
+    /// The email of the clerk an appointment (by code) went to.
+    pub async fn clerk_of(&self, code: &str) -> String {
+        self.scalar(&format!(
+            "SELECT s.email FROM appointments a JOIN staff s ON s.id = a.staff_id WHERE a.code = '{code}'"
+        ))
+        .await
+        .expect("appointment with a clerk")
+    }
+
+    /// A staff member's id, by email.
+    pub async fn staff_id(&self, email: &str) -> String {
+        self.scalar(&format!("SELECT id FROM staff WHERE email = '{email}'"))
+            .await
+            .expect("staff member")
+    }
+
+    /// The audit trail of an appointment as `kind@actor` joined by commas, oldest first.
+    pub async fn events(&self, appointment_id: &str) -> String {
+        self.scalar(&format!(
+            "SELECT coalesce(string_agg(kind || '@' || actor, ',' ORDER BY id), '') \
+             FROM appointment_events WHERE appointment_id = '{appointment_id}'"
+        ))
+        .await
+        .unwrap_or_default()
+    }
+
+    /// A service (no NIK needed) that exactly one active clerk serves: (slug, clerk email).
+    /// Its free times are that one clerk's, so hours and leave show directly in the slots.
+    pub async fn single_clerk_service(&self) -> (String, String) {
+        let row = self
+            .scalar(
+                "SELECT s.slug || ' ' || min(st.email) FROM services s \
+                 JOIN staff_services ss ON ss.service_id = s.id \
+                 JOIN staff st ON st.id = ss.staff_id AND st.active \
+                 WHERE s.active AND NOT s.needs_nik \
+                 GROUP BY s.slug HAVING count(*) = 1 ORDER BY s.slug LIMIT 1",
+            )
+            .await
+            .expect("the demo data has a service with a single clerk");
+        let (slug, email) = row.split_once(' ').expect("slug and email");
+        (slug.to_string(), email.to_string())
+    }
+
     /// Free slot starts of a service on one local date.
     pub async fn slots(&self, service: &str, date: NaiveDate) -> Vec<DateTime<Utc>> {
         let r = self

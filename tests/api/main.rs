@@ -2,7 +2,10 @@
 
 mod helpers;
 
+mod auth;
 mod booking;
 mod catalog;
 mod embedded;
 mod operations;
+mod self_service;
+mod staff;

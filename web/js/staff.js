@@ -1,0 +1,942 @@
+// The clerk's app (/staff): login, today's timeline with live waiting-room updates
+// (server-sent events), the room and call for one appointment, outcome notes, a week
+// calendar, weekly hours, leave and the calendar feed link. Supervisors also pick which
+// clerk's appointments to see and can reassign.
+//
+// Auth is the HttpOnly session cookie set at login; the JSON token in the login
+// response is deliberately not stored anywhere script can read it back.
+
+import { initI18n, setI18n, setName, setDate, t, todayYmd, ymdOf, addDays, mondayOf, zonedIso } from './i18n.js';
+import { api } from './api.js';
+import { byId, el, show, focusHeading, showError, announce, statusBadge, setFieldError, problemKey, copyText } from './dom.js';
+import { CallSession } from './call.js';
+import { bindCallUi } from './callui.js';
+import { getMedia, stopStream } from './media.js';
+
+await initI18n();
+
+const ROOM_KEY = 'loket.staffRoom';
+const ROOM_STATUSES = new Set(['booked', 'waiting', 'in_call']);
+
+const state = {
+  me: null,
+  view: 'today',
+  today: [],
+  week: [],
+  weekStart: mondayOf(todayYmd()),
+  team: [],
+  filter: 'all',
+  selectedId: null,
+  waitingNow: new Map(), // appointment id → citizen is in the waiting room (from the feed)
+  lastStatus: new Map(), // to announce only changes
+  feed: null,
+  refreshTimer: null,
+  call: null,
+  ui: null,
+  media: null,
+  callApptId: null,
+  autoAdmit: false,
+  notesFor: null, // appointment whose notes are in the notes box
+};
+
+const isSupervisor = () => state.me?.role === 'supervisor' || state.me?.role === 'admin';
+const idKey = (id) => String(id);
+
+/** Staff API call; an expired session sends the clerk back to the login form. */
+async function sapi(path, opts) {
+  try {
+    return await api(path, opts);
+  } catch (err) {
+    if (err.status === 401 && state.me) showLogin('staff.session_expired');
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Session
+
+async function boot() {
+  try {
+    const me = await api('/staff/me');
+    startApp(me);
+  } catch {
+    showLogin();
+  }
+}
+
+function showLogin(messageKey) {
+  endCall();
+  state.feed?.close();
+  state.feed = null;
+  state.me = null;
+  show(byId('staff-loading'), false);
+  show(byId('app-view'), false);
+  show(byId('login-view'), true);
+  const box = byId('login-error');
+  show(box, !!messageKey);
+  if (messageKey) setI18n(box, messageKey);
+  byId('staff-email').focus();
+}
+
+byId('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const email = byId('staff-email');
+  const password = byId('staff-password');
+  const box = byId('login-error');
+  setFieldError(email, null);
+  setFieldError(password, null);
+  show(box, false);
+  if (!email.value.trim()) setFieldError(email, 'fields.required');
+  if (!password.value) setFieldError(password, 'fields.required');
+  if (!email.value.trim() || !password.value) {
+    (email.value.trim() ? password : email).focus();
+    return;
+  }
+  const btn = byId('staff-login-submit');
+  btn.disabled = true;
+  try {
+    const res = await api('/staff/session', { method: 'POST', body: { email: email.value.trim(), password: password.value } });
+    password.value = '';
+    let me = res?.staff || {};
+    try {
+      me = await api('/staff/me'); // carries calendar_url, and proves the cookie works
+    } catch {
+      /* use the login response */
+    }
+    startApp(me);
+  } catch (err) {
+    if (err.status === 401 || err.code === 'invalid_credentials') setI18n(box, 'staff.login_failed');
+    else showError(box, err);
+    show(box, true);
+    box.focus();
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+byId('staff-logout').addEventListener('click', async () => {
+  try {
+    await api('/staff/session', { method: 'DELETE' });
+  } catch {
+    /* the cookie may already be gone */
+  }
+  try {
+    sessionStorage.removeItem(ROOM_KEY);
+  } catch {
+    /* nothing */
+  }
+  showLogin();
+});
+
+async function startApp(raw) {
+  const me = raw?.staff ? { ...raw.staff, calendar_url: raw.calendar_url ?? raw.staff.calendar_url } : raw;
+  state.me = me;
+  show(byId('staff-loading'), false);
+  show(byId('login-view'), false);
+  show(byId('app-view'), true);
+  byId('staff-name').textContent = me.name || me.email || '';
+  const meta = byId('staff-meta');
+  if (me.agency) setI18n(meta, 'staff.meta', { role: { k: `roles.${me.role}` }, agency: { l10n: me.agency } });
+  else setI18n(meta, `roles.${me.role}`);
+  renderCalendarLink();
+  if (isSupervisor()) await loadTeam();
+  openFeed();
+  showView('today', { focus: false });
+  await loadToday();
+  resumeRoom();
+}
+
+// ---------------------------------------------------------------------------
+// Supervisor: team and filter
+
+async function loadTeam() {
+  try {
+    const team = await sapi('/staff/team');
+    state.team = (Array.isArray(team) ? team : team?.staff || []).filter((m) => m.active !== false);
+  } catch {
+    state.team = [];
+  }
+  const select = byId('team-filter');
+  select.replaceChildren(
+    el('option', { value: 'all', i18n: 'staff.filter_all' }),
+    el('option', { value: 'me', i18n: 'staff.filter_me' }),
+    ...state.team.filter((m) => idKey(m.id) !== idKey(state.me.id)).map((m) => el('option', { value: idKey(m.id), text: m.name })),
+  );
+  select.value = state.filter;
+  show(byId('team-filter-field'), true);
+}
+
+byId('team-filter').addEventListener('change', (ev) => {
+  state.filter = ev.target.value;
+  refreshNow();
+});
+
+// ---------------------------------------------------------------------------
+// Views
+
+function showView(view, { focus = true } = {}) {
+  state.view = view;
+  for (const btn of document.querySelectorAll('.nav-button')) {
+    if (btn.dataset.view === view) btn.setAttribute('aria-current', 'page');
+    else btn.removeAttribute('aria-current');
+  }
+  for (const name of ['today', 'week', 'hours', 'leave']) show(byId(`view-${name}`), name === view);
+  renderPanel();
+  if (focus) focusHeading(byId(`view-${view}`));
+  if (view === 'week') loadWeek();
+  if (view === 'hours') loadHours();
+  if (view === 'leave') loadClosures();
+}
+
+for (const btn of document.querySelectorAll('.nav-button')) {
+  btn.addEventListener('click', () => showView(btn.dataset.view));
+}
+
+async function fetchAppointments(from, to) {
+  const params = new URLSearchParams({ from, to });
+  if (isSupervisor() && state.filter !== 'me') params.set('staff', state.filter);
+  const res = await sapi(`/staff/appointments?${params}`);
+  const list = Array.isArray(res) ? res : res?.appointments || [];
+  return list.sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
+}
+
+function findAppt(id) {
+  const key = idKey(id);
+  return state.today.find((a) => idKey(a.id) === key) || state.week.find((a) => idKey(a.id) === key) || null;
+}
+
+const citizenWaiting = (a) => a.status === 'waiting' || state.waitingNow.get(idKey(a.id)) === true;
+
+// ---------------------------------------------------------------------------
+// Today
+
+async function loadToday() {
+  const today = todayYmd();
+  setI18n(byId('today-heading'), 'staff.today_heading', { day: { dt: today, f: 'day' } });
+  let list;
+  try {
+    // `to` is asked one day further and filtered here, so it does not matter whether
+    // the server reads it as inclusive or exclusive.
+    list = await fetchAppointments(today, addDays(today, 1));
+  } catch (err) {
+    if (err.status !== 401) showError(byId('panel-status'), err);
+    return;
+  }
+  state.today = list.filter((a) => ymdOf(a.starts_at) === today);
+  announceChanges(state.today);
+  renderTimeline();
+  renderPanel();
+}
+
+function announceChanges(list) {
+  for (const a of list) {
+    const prev = state.lastStatus.get(idKey(a.id));
+    // Say who arrived (screen readers), not only how many are waiting.
+    if (prev && prev !== a.status && a.status === 'waiting') {
+      announce(byId('staff-live'), 'staff.new_waiting', { name: a.citizen?.name || a.code });
+    }
+    state.lastStatus.set(idKey(a.id), a.status);
+  }
+  const waiting = list.filter(citizenWaiting).length;
+  const summary = byId('waiting-summary');
+  const key = waiting ? 'staff.waiting_count' : 'staff.waiting_none';
+  if (summary.dataset.i18n !== key || summary.dataset.i18nParams !== JSON.stringify({ n: waiting })) {
+    announce(summary, key, { n: waiting });
+  }
+  summary.classList.toggle('has-waiting', waiting > 0);
+}
+
+function renderTimeline() {
+  const ol = byId('timeline');
+  // Live updates re-render the list: put keyboard focus back where it was.
+  const active = document.activeElement;
+  const focusRow = active?.closest?.('[data-appointment-id]')?.dataset.appointmentId;
+  const focusRole = active?.dataset?.testid;
+  if (!state.today.length) {
+    ol.replaceChildren(el('li', { class: 'empty', i18n: 'staff.no_appointments_today' }));
+    return;
+  }
+  ol.replaceChildren(...state.today.map(timelineRow));
+  if (focusRow && focusRole && ol.contains(active) === false) {
+    const again = ol.querySelector(`[data-appointment-id="${CSS.escape(focusRow)}"] [data-testid="${CSS.escape(focusRole)}"]`)
+      || ol.querySelector(`[data-appointment-id="${CSS.escape(focusRow)}"] button`);
+    again?.focus();
+  }
+}
+
+function timelineRow(a) {
+  const id = idKey(a.id);
+  const waiting = citizenWaiting(a);
+  const time = el('span', { class: 'appt-time' });
+  setDate(time, [a.starts_at, a.ends_at], 'range');
+  const service = el('span', { class: 'appt-service' });
+  setName(service, a.service);
+  const actions = el('div', { class: 'appt-actions' });
+  if (waiting && ROOM_STATUSES.has(a.status)) {
+    actions.append(el('button', {
+      type: 'button', class: 'btn btn-primary', i18n: 'staff.admit',
+      data: { testid: 'admit-button' }, on: { click: () => openRoom(a, { autoAdmit: true }) },
+    }));
+  } else if (ROOM_STATUSES.has(a.status) && idKey(state.callApptId) !== id) {
+    actions.append(el('button', {
+      type: 'button', class: 'btn btn-secondary', i18n: 'staff.open_room',
+      data: { testid: 'open-room-button' }, on: { click: () => openRoom(a) },
+    }));
+  }
+  return el('li', {
+    class: `appt status-${a.status}${id === idKey(state.selectedId) ? ' selected' : ''}${waiting ? ' is-waiting' : ''}`,
+    data: { testid: 'appointment-row', appointmentId: id, status: a.status },
+  }, [
+    time,
+    el('div', { class: 'appt-body' }, [
+      el('button', {
+        type: 'button', class: 'appt-name link-button', text: a.citizen?.name || a.code,
+        data: { testid: 'appointment-open' }, on: { click: () => select(a.id) },
+      }),
+      service,
+      el('span', { class: 'appt-code', text: a.code }),
+      isSupervisor() && a.clerk?.name ? el('span', { class: 'appt-clerk', text: a.clerk.name }) : null,
+    ]),
+    el('div', { class: 'appt-badges' }, [
+      statusBadge(a.status),
+      waiting && a.status !== 'waiting' ? el('span', { class: 'badge badge-live', i18n: 'staff.waiting_now' }) : null,
+    ]),
+    actions,
+  ]);
+}
+
+byId('today-refresh').addEventListener('click', () => refreshNow());
+
+// ---------------------------------------------------------------------------
+// Live feed (server-sent events; the browser reconnects it by itself)
+
+function openFeed() {
+  state.feed?.close();
+  let es;
+  try {
+    es = new EventSource('/api/v1/staff/feed');
+  } catch {
+    return;
+  }
+  state.feed = es;
+  es.onopen = () => show(byId('feed-status'), false);
+  const onChange = (ev) => {
+    let data;
+    try {
+      data = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    if (data && data.appointment !== undefined && typeof data.citizen_waiting === 'boolean') {
+      state.waitingNow.set(idKey(data.appointment), data.citizen_waiting);
+    }
+    scheduleRefresh();
+  };
+  // Loket names its events (`appointment`, and `resync` when we fell behind); plain
+  // `message` events are handled the same way in case a server sends unnamed ones.
+  es.addEventListener('appointment', onChange);
+  es.addEventListener('message', onChange);
+  es.addEventListener('resync', scheduleRefresh);
+  es.onerror = () => {
+    if (es.readyState !== EventSource.CLOSED) return; // reconnecting by itself
+    // Closed for good (e.g. 401): check the session, then try again.
+    setI18n(byId('feed-status'), 'staff.feed_lost');
+    show(byId('feed-status'), true);
+    setTimeout(async () => {
+      if (state.feed !== es) return;
+      try {
+        await sapi('/staff/me');
+        openFeed();
+        refreshNow();
+      } catch {
+        /* showLogin already ran for a 401 */
+      }
+    }, 5000);
+  };
+}
+
+/** Several events often arrive together (waiting → in_call): fetch once. */
+function scheduleRefresh() {
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(refreshNow, 250);
+}
+
+function refreshNow() {
+  loadToday();
+  if (state.view === 'week') loadWeek();
+}
+
+// ---------------------------------------------------------------------------
+// Week
+
+async function loadWeek() {
+  const start = state.weekStart;
+  setI18n(byId('week-range'), 'staff.week_range', { from: { dt: start, f: 'day' }, to: { dt: addDays(start, 6), f: 'day' } });
+  let list;
+  try {
+    list = await fetchAppointments(start, addDays(start, 7));
+  } catch (err) {
+    if (err.status !== 401) showError(byId('panel-status'), err);
+    return;
+  }
+  if (start !== state.weekStart) return;
+  state.week = list;
+  const today = todayYmd();
+  const days = [...Array(7).keys()].map((i) => addDays(start, i));
+  byId('week-grid').replaceChildren(...days.map((day) => {
+    const items = list.filter((a) => ymdOf(a.starts_at) === day);
+    const heading = el('h3', { class: 'week-day-title' });
+    setDate(heading, day, 'day');
+    return el('section', { class: `week-day${day === today ? ' is-today' : ''}` }, [
+      heading,
+      items.length
+        ? el('ul', { class: 'week-items' }, items.map((a) => {
+          const time = el('span', { class: 'week-time' });
+          setDate(time, a.starts_at, 'time');
+          return el('li', {}, el('button', {
+            type: 'button', class: `week-item status-${a.status}`,
+            data: { testid: 'week-item', appointmentId: idKey(a.id), status: a.status },
+            on: { click: () => select(a.id) },
+          }, [time, el('span', { class: 'week-name', text: a.citizen?.name || a.code }), statusBadge(a.status)]));
+        }))
+        : el('p', { class: 'muted', i18n: 'staff.day_empty' }),
+    ]);
+  }));
+}
+
+byId('week-prev').addEventListener('click', () => {
+  state.weekStart = addDays(state.weekStart, -7);
+  loadWeek();
+});
+byId('week-next').addEventListener('click', () => {
+  state.weekStart = addDays(state.weekStart, 7);
+  loadWeek();
+});
+
+function renderCalendarLink() {
+  const url = state.me?.calendar_url;
+  show(byId('calendar-card'), !!url);
+  if (url) byId('calendar-url').value = new URL(url, location.href).href;
+}
+
+byId('calendar-copy').addEventListener('click', async () => {
+  const ok = await copyText(byId('calendar-url').value);
+  announce(byId('calendar-status'), ok ? 'done.copied' : 'done.copy_failed');
+});
+
+// ---------------------------------------------------------------------------
+// The selected appointment
+
+function select(id) {
+  state.selectedId = id;
+  show(byId('cancel-appointment-box'), false);
+  show(byId('panel-error'), false);
+  announce(byId('panel-status'), null);
+  renderPanel();
+  renderTimeline();
+  focusHeading(byId('appointment-panel'));
+}
+
+byId('panel-close').addEventListener('click', () => {
+  const id = state.selectedId;
+  state.selectedId = null;
+  show(byId('appointment-panel'), false);
+  renderTimeline();
+  document.querySelector(`[data-appointment-id="${CSS.escape(idKey(id))}"] button`)?.focus();
+});
+
+function fact(labelKey, value) {
+  if (value === undefined || value === null || value === '') return [];
+  const dd = el('dd');
+  if (value instanceof Node) dd.append(value);
+  else dd.textContent = value;
+  return [el('dt', { i18n: labelKey }), dd];
+}
+
+function renderPanel() {
+  const panel = byId('appointment-panel');
+  const a = state.selectedId !== null ? findAppt(state.selectedId) : null;
+  const inCallHere = state.call && idKey(state.callApptId) === idKey(state.selectedId);
+  const appointmentView = state.view === 'today' || state.view === 'week';
+  if ((!a || !appointmentView) && !inCallHere) {
+    show(panel, false);
+    return;
+  }
+  show(panel, true);
+  if (!a) return; // the call goes on even if the list no longer shows it (other day, filter)
+  byId('panel-heading').textContent = a.citizen?.name || a.code;
+  const when = el('span');
+  setDate(when, a.starts_at);
+  const service = el('span');
+  setName(service, a.service);
+  byId('panel-facts').replaceChildren(
+    ...fact('common.status', statusBadge(a.status)),
+    ...fact('common.when', when),
+    ...fact('common.service', service),
+    ...fact('common.code', a.code),
+    ...fact('common.phone', a.citizen?.phone_display),
+    ...fact('common.email', a.citizen?.email),
+    ...fact('common.nik', a.citizen?.nik_masked),
+    ...fact('common.clerk', isSupervisor() ? a.clerk?.name : null),
+    ...fact('staff.precheck', precheckText(a.precheck)),
+  );
+  const st = a.status;
+  show(byId('open-room'), ROOM_STATUSES.has(st) && !inCallHere);
+  setI18n(byId('open-room'), citizenWaiting(a) ? 'staff.admit' : 'staff.open_room');
+  show(byId('room'), !!inCallHere);
+  show(byId('notes-field'), st === 'waiting' || st === 'in_call' || !!inCallHere);
+  if (state.notesFor !== idKey(a.id)) {
+    // Fill the notes once per selection, so a live refresh never overwrites typing.
+    state.notesFor = idKey(a.id);
+    byId('notes-input').value = a.notes || '';
+  }
+  show(byId('complete-button'), st === 'waiting' || st === 'in_call');
+  show(byId('no-show-button'), st === 'booked' || st === 'waiting');
+  show(byId('cancel-appointment'), st === 'booked');
+  show(byId('outcome'), ROOM_STATUSES.has(st));
+  renderReassign(a);
+}
+
+function precheckText(p) {
+  if (p === undefined || p === null) return null;
+  if (typeof p !== 'object') return String(p);
+  return Object.entries(p).map(([k, v]) => {
+    let value = String(v);
+    if (v === true) value = t('common.yes');
+    else if (v === false) value = t('common.no');
+    return `${k}: ${value}`;
+  }).join(', ');
+}
+
+function renderReassign(a) {
+  const field = byId('reassign-field');
+  const others = state.team.filter((m) => idKey(m.id) !== idKey(a.clerk?.id) && m.role !== 'admin');
+  const visible = isSupervisor() && a.status === 'booked' && others.length > 0;
+  show(field, visible);
+  if (!visible) return;
+  byId('reassign-select').replaceChildren(...others.map((m) => el('option', { value: idKey(m.id), text: m.name })));
+}
+
+byId('open-room').addEventListener('click', () => {
+  const a = findAppt(state.selectedId);
+  if (a) openRoom(a, { autoAdmit: citizenWaiting(a) });
+});
+
+async function postAction(path, body, doneKey) {
+  const a = findAppt(state.selectedId);
+  if (!a) return;
+  show(byId('panel-error'), false);
+  try {
+    await sapi(`/staff/appointments/${encodeURIComponent(a.id)}/${path}`, { method: 'POST', body });
+    if (idKey(state.callApptId) === idKey(a.id)) endCall();
+    announce(byId('panel-status'), doneKey);
+    refreshNow();
+    return true;
+  } catch (err) {
+    const box = byId('panel-error');
+    if (err.code === 'slot_taken' && path === 'reassign') {
+      setI18n(box, 'staff.reassign_busy');
+      show(box, true);
+    } else if (err.status !== 401) {
+      showError(box, err);
+    }
+    return false;
+  }
+}
+
+byId('complete-button').addEventListener('click', async () => {
+  const notes = byId('notes-input').value.trim();
+  if (await postAction('complete', notes ? { notes } : {}, 'staff.completed')) byId('notes-input').value = '';
+});
+byId('no-show-button').addEventListener('click', () => postAction('no-show', undefined, 'staff.marked_no_show'));
+byId('cancel-appointment').addEventListener('click', () => {
+  show(byId('cancel-appointment-box'), true);
+  byId('cancel-appointment-confirm').focus();
+});
+byId('cancel-appointment-abort').addEventListener('click', () => {
+  show(byId('cancel-appointment-box'), false);
+  byId('cancel-appointment').focus();
+});
+byId('cancel-appointment-confirm').addEventListener('click', async () => {
+  show(byId('cancel-appointment-box'), false);
+  await postAction('cancel', undefined, 'staff.cancelled');
+});
+byId('reassign-button').addEventListener('click', () => {
+  const staff = byId('reassign-select').value;
+  const member = state.team.find((m) => idKey(m.id) === staff);
+  postAction('reassign', { staff: member ? member.id : staff }, 'staff.reassigned');
+});
+
+// ---------------------------------------------------------------------------
+// Room and call
+
+async function openRoom(a, { autoAdmit = false } = {}) {
+  if (state.call && idKey(state.callApptId) === idKey(a.id)) {
+    if (autoAdmit) admitWaiting();
+    select(a.id);
+    return;
+  }
+  endCall();
+  state.selectedId = a.id;
+  state.callApptId = a.id;
+  state.autoAdmit = autoAdmit;
+  try {
+    sessionStorage.setItem(ROOM_KEY, idKey(a.id));
+  } catch {
+    /* only reload recovery is lost */
+  }
+  renderPanel();
+  renderTimeline();
+  show(byId('room'), true);
+  setI18n(byId('room-state'), 'staff.room_connecting');
+  focusHeading(byId('room'));
+
+  // A clerk without a working camera still runs the consultation (voice, or chat).
+  let media = null;
+  try {
+    media = (await getMedia({})).stream;
+  } catch {
+    media = null;
+  }
+  if (idKey(state.callApptId) !== idKey(a.id)) {
+    stopStream(media); // the clerk moved on while the camera was starting
+    return;
+  }
+  state.media = media;
+
+  const call = new CallSession({
+    polite: false,
+    localStream: media,
+    fetchTicket: () => sapi('/rooms/ticket', { method: 'POST', body: { appointment: a.id } }),
+  });
+  state.call = call;
+  window.loketCall = call; // test hook: pc, videoFramesDecoded()
+  state.ui = bindCallUi(call, { peerLabel: (d) => d.name || t('roles.citizen') });
+  if (!media) state.ui.setStatus('staff.no_devices');
+  call.addEventListener('peers', () => {
+    renderRoomPeers();
+    if (state.autoAdmit) admitWaiting();
+  });
+  call.addEventListener('peer', ({ detail }) => {
+    if (detail.peer?.role !== 'citizen') return;
+    if (detail.kind === 'waiting') announce(byId('panel-status'), 'staff.room_citizen_waiting', { name: detail.peer.name || '' });
+    if (detail.kind === 'left') state.ui?.setStatus(detail.deliberate ? 'call.citizen_left' : 'call.citizen_reconnecting');
+    scheduleRefresh();
+  });
+  call.addEventListener('fatal', ({ detail }) => {
+    const err = detail.error;
+    endCall();
+    const box = byId('panel-error');
+    showError(box, err);
+    show(box, true);
+  });
+  call.addEventListener('closed', () => {
+    endCall();
+    refreshNow();
+  });
+  call.start();
+}
+
+function admitWaiting() {
+  const citizen = state.call?.citizen();
+  if (citizen?.state === 'waiting' && state.call.admit(citizen.id)) state.autoAdmit = false;
+}
+
+function renderRoomPeers() {
+  const call = state.call;
+  if (!call) return;
+  const citizen = call.citizen();
+  const roomState = byId('room-state');
+  if (!citizen) setI18n(roomState, 'staff.room_empty');
+  else if (citizen.state === 'waiting') setI18n(roomState, 'staff.room_citizen_waiting', { name: citizen.name || '' });
+  else setI18n(roomState, 'staff.room_citizen_in', { name: citizen.name || '' });
+  show(byId('call-admit'), citizen?.state === 'waiting');
+  show(byId('call-hold'), !!citizen && citizen.state !== 'waiting');
+}
+
+byId('call-admit').addEventListener('click', () => {
+  const citizen = state.call?.citizen();
+  if (citizen) state.call.admit(citizen.id);
+});
+byId('call-hold').addEventListener('click', () => {
+  const citizen = state.call?.citizen();
+  if (citizen) state.call.hold(citizen.id);
+});
+byId('call-hangup').addEventListener('click', () => {
+  endCall();
+  byId('open-room').focus();
+  scheduleRefresh();
+});
+
+function endCall() {
+  state.ui?.destroy();
+  state.ui = null;
+  if (state.call && state.call.stage !== 'ended') state.call.leave();
+  state.call = null;
+  stopStream(state.media);
+  state.media = null;
+  state.callApptId = null;
+  state.autoAdmit = false;
+  if (window.loketCall) window.loketCall = null;
+  try {
+    sessionStorage.removeItem(ROOM_KEY);
+  } catch {
+    /* nothing */
+  }
+  show(byId('room'), false);
+  show(byId('call-admit'), false);
+  show(byId('call-hold'), false);
+  byId('chat-log').replaceChildren();
+  if (state.me) renderPanel();
+}
+
+/** After a reload mid-call, go straight back into the room. */
+function resumeRoom() {
+  let id = null;
+  try {
+    id = sessionStorage.getItem(ROOM_KEY);
+  } catch {
+    id = null;
+  }
+  const a = id && findAppt(id);
+  if (a && (a.status === 'waiting' || a.status === 'in_call')) openRoom(a);
+}
+
+// ---------------------------------------------------------------------------
+// Weekly hours
+
+async function loadHours() {
+  show(byId('hours-error'), false);
+  announce(byId('hours-status'), 'common.loading');
+  try {
+    const res = await sapi('/staff/hours');
+    renderHours(Array.isArray(res) ? res : res?.intervals || []);
+    announce(byId('hours-status'), null);
+  } catch (err) {
+    if (err.status !== 401) showError(byId('hours-status'), err);
+  }
+}
+
+function renderHours(intervals) {
+  const container = byId('hours-days');
+  container.replaceChildren(...[1, 2, 3, 4, 5, 6, 7].map((wd) => {
+    const legend = el('legend');
+    setDate(legend, addDays('2024-01-01', wd - 1), 'weekday'); // 2024-01-01 was a Monday
+    const rows = el('div', { class: 'hours-rows', data: { weekday: String(wd) } });
+    for (const iv of intervals.filter((i) => Number(i.weekday) === wd)) rows.append(hoursRow(wd, iv.starts, iv.ends));
+    const fieldset = el('fieldset', { class: 'hours-day' }, [
+      legend,
+      rows,
+      el('p', { class: 'hint hours-closed', i18n: 'staff.hours_closed', hidden: rows.children.length > 0 }),
+      el('button', {
+        type: 'button', class: 'btn btn-link', i18n: 'staff.hours_add',
+        data: { testid: 'hours-add', weekday: String(wd) },
+        on: { click: () => addHoursRow(rows, wd) },
+      }),
+    ]);
+    return fieldset;
+  }));
+}
+
+let rowSeq = 0;
+function hoursRow(wd, starts = '08:00', ends = '12:00') {
+  rowSeq += 1;
+  const base = `hours-${wd}-${rowSeq}`;
+  const row = el('div', { class: 'hours-row', data: { testid: 'hours-row', weekday: String(wd) } });
+  const start = el('input', { type: 'time', id: `${base}-start`, value: String(starts).slice(0, 5), step: 300, required: true, data: { testid: 'hours-start' } });
+  const end = el('input', { type: 'time', id: `${base}-end`, value: String(ends).slice(0, 5), step: 300, required: true, data: { testid: 'hours-end' } });
+  row.append(
+    el('div', { class: 'field field-inline' }, [el('label', { htmlFor: start.id, i18n: 'staff.hours_from' }), start]),
+    el('div', { class: 'field field-inline' }, [el('label', { htmlFor: end.id, i18n: 'staff.hours_to' }), end]),
+    el('button', {
+      type: 'button', class: 'btn btn-link', i18n: 'staff.hours_remove',
+      data: { testid: 'hours-remove' },
+      on: {
+        click: () => {
+          const rows = row.parentElement;
+          row.remove();
+          syncClosed(rows);
+          rows.closest('fieldset').querySelector('[data-testid="hours-add"]').focus();
+        },
+      },
+    }),
+    el('p', { class: 'field-error', id: `${base}-error`, hidden: true }),
+  );
+  return row;
+}
+
+function addHoursRow(rows, wd) {
+  const last = rows.lastElementChild;
+  // Suggest the afternoon after a morning block: the common shape around a lunch break.
+  const row = last ? hoursRow(wd, last.querySelector('[data-testid="hours-end"]').value || '13:00', '15:00') : hoursRow(wd);
+  rows.append(row);
+  syncClosed(rows);
+  row.querySelector('input').focus();
+}
+
+function syncClosed(rows) {
+  show(rows.parentElement.querySelector('.hours-closed'), rows.children.length === 0);
+}
+
+function setRowError(row, key) {
+  const msg = row.querySelector('.field-error');
+  const inputs = row.querySelectorAll('input');
+  if (!key) {
+    show(msg, false);
+    for (const i of inputs) {
+      i.removeAttribute('aria-invalid');
+      i.removeAttribute('aria-describedby');
+    }
+    return;
+  }
+  setI18n(msg, key);
+  show(msg, true);
+  for (const i of inputs) {
+    i.setAttribute('aria-invalid', 'true');
+    i.setAttribute('aria-describedby', msg.id);
+  }
+}
+
+byId('hours-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const rows = [...byId('hours-days').querySelectorAll('.hours-row')];
+  const errorBox = byId('hours-error');
+  show(errorBox, false);
+  let bad = null;
+  // The order sent is the order on screen, so "intervals[i]" in an error maps back to rows[i].
+  const intervals = rows.map((row) => {
+    const starts = row.querySelector('[data-testid="hours-start"]').value;
+    const ends = row.querySelector('[data-testid="hours-end"]').value;
+    const ok = starts && ends && starts < ends;
+    setRowError(row, ok ? null : 'staff.hours_invalid_range');
+    if (!ok) bad ||= row;
+    return { weekday: Number(row.dataset.weekday), starts, ends };
+  });
+  if (bad) {
+    bad.querySelector('input').focus();
+    return;
+  }
+  const btn = byId('hours-save');
+  btn.disabled = true;
+  try {
+    const res = await sapi('/staff/hours', { method: 'PUT', body: { intervals } });
+    if (res && (Array.isArray(res) || res.intervals)) renderHours(Array.isArray(res) ? res : res.intervals);
+    announce(byId('hours-status'), 'staff.hours_saved');
+  } catch (err) {
+    if (err.code === 'validation_failed' && err.fields) {
+      let first = null;
+      for (const [key, problem] of Object.entries(err.fields)) {
+        const m = /intervals\[(\d+)\]/.exec(key);
+        const row = m && rows[Number(m[1])];
+        if (row) {
+          setRowError(row, problemKey('interval', problem));
+          first ||= row;
+        }
+      }
+      setI18n(errorBox, 'staff.hours_fix');
+      show(errorBox, true);
+      (first?.querySelector('input') || errorBox).focus();
+    } else if (err.status !== 401) {
+      showError(errorBox, err);
+      errorBox.focus();
+    }
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Leave (closures)
+
+async function loadClosures() {
+  const list = byId('closure-list');
+  try {
+    const res = await sapi('/staff/closures');
+    const items = (Array.isArray(res) ? res : res?.closures || []).sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
+    if (!items.length) {
+      list.replaceChildren(el('li', { class: 'muted', i18n: 'staff.leave_none' }));
+      return;
+    }
+    list.replaceChildren(...items.map((c) => el('li', { class: 'closure', data: { testid: 'closure-row', closureId: idKey(c.id) } }, [
+      el('span', { class: 'closure-when', i18n: 'staff.leave_range', params: { from: { dt: c.starts_at }, to: { dt: c.ends_at } } }),
+      c.reason ? el('span', { class: 'closure-reason', text: c.reason }) : null,
+      el('button', {
+        type: 'button', class: 'btn btn-link', i18n: 'staff.leave_delete',
+        data: { testid: 'closure-delete' }, on: { click: () => deleteClosure(c) },
+      }),
+    ])));
+  } catch (err) {
+    if (err.status !== 401) showError(byId('closure-status'), err);
+  }
+}
+
+async function deleteClosure(c) {
+  try {
+    await sapi(`/staff/closures/${encodeURIComponent(c.id)}`, { method: 'DELETE' });
+    announce(byId('closure-status'), 'staff.leave_deleted');
+    await loadClosures();
+    focusHeading(byId('view-leave')); // the pressed button is gone; keep focus in the view
+  } catch (err) {
+    if (err.status !== 401) showError(byId('closure-status'), err);
+  }
+}
+
+const closureInputs = {
+  starts_at: byId('closure-starts'),
+  ends_at: byId('closure-ends'),
+  reason: byId('closure-reason'),
+};
+
+/** datetime-local gives wall-clock time; read it in the site's zone, not the PC's. */
+function localInputToIso(value) {
+  const [day, time] = value.split('T');
+  return zonedIso(day, time.slice(0, 5));
+}
+
+byId('closure-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  for (const input of Object.values(closureInputs)) setFieldError(input, null);
+  const starts = closureInputs.starts_at.value;
+  const ends = closureInputs.ends_at.value;
+  if (!starts) setFieldError(closureInputs.starts_at, 'fields.required');
+  if (!ends) setFieldError(closureInputs.ends_at, 'fields.required');
+  if (starts && ends && ends <= starts) setFieldError(closureInputs.ends_at, 'staff.leave_end_before_start');
+  const invalid = Object.values(closureInputs).find((i) => i.getAttribute('aria-invalid') === 'true');
+  if (invalid) {
+    invalid.focus();
+    return;
+  }
+  const body = { starts_at: localInputToIso(starts), ends_at: localInputToIso(ends), reason: closureInputs.reason.value.trim() };
+  const btn = byId('closure-submit');
+  btn.disabled = true;
+  try {
+    await sapi('/staff/closures', { method: 'POST', body });
+    ev.target.reset();
+    announce(byId('closure-status'), 'staff.leave_added');
+    await loadClosures();
+  } catch (err) {
+    if (err.code === 'validation_failed') {
+      let first = null;
+      for (const [field, problem] of Object.entries(err.fields)) {
+        const input = closureInputs[field];
+        if (input) {
+          setFieldError(input, problemKey(field, problem));
+          first ||= input;
+        }
+      }
+      first?.focus();
+      if (!first) showError(byId('closure-status'), err);
+    } else if (err.status !== 401) {
+      showError(byId('closure-status'), err);
+    }
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+// A date changed on another day (the tab left open overnight) must show the new day.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && state.me) refreshNow();
+});
+
+boot();
