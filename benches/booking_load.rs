@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use loket::config::Settings;
 use loket::db::embedded::Cluster;
 use loket::startup::Application;
@@ -27,6 +27,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 }
 
 async fn exec(url: &str, sql: &str) {
+    use diesel_async::RunQueryDsl;
     let mut c = AsyncPgConnection::establish(url).await.expect("connect");
     diesel::sql_query(sql)
         .execute(&mut c)
@@ -222,7 +223,15 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, secs: u64) {
         taken.load(Ordering::Relaxed),
         other.load(Ordering::Relaxed)
     );
-    let mut c = AsyncPgConnection::establish(&url).await.expect("connect");
+    let overlaps = count_overlaps(&url).await;
+    println!("double bookings: {overlaps}");
+    assert_eq!(overlaps, 0, "a clerk was double-booked");
+}
+
+/// Pairs of active appointments of one clerk whose periods overlap (must be zero).
+async fn count_overlaps(url: &str) -> i64 {
+    use diesel_async::RunQueryDsl;
+    let mut c = AsyncPgConnection::establish(url).await.expect("connect");
     #[derive(diesel::QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -236,6 +245,5 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, secs: u64) {
     .get_result(&mut c)
     .await
     .expect("overlap check");
-    println!("double bookings: {}", overlaps.n);
-    assert_eq!(overlaps.n, 0, "a clerk was double-booked");
+    overlaps.n
 }
