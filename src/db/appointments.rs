@@ -218,11 +218,6 @@ async fn clerk_free(
     Ok(n == 0)
 }
 
-enum Attempt {
-    Booked(Box<Appointment>),
-    ClerkBusy,
-}
-
 /// Books the first free clerk among `candidates` (in the caller's order of preference).
 pub async fn book(
     conn: &mut AsyncPgConnection,
@@ -237,7 +232,7 @@ pub async fn book(
             tries += 1;
             new.staff_id = clerk.0;
             let result = conn
-                .transaction::<Attempt, BookError, _>(async |c| {
+                .transaction::<Appointment, BookError, _>(async |c| {
                     // Phone first, then clerk: one global order, so no lock cycle.
                     lock(c, &format!("phone:{}", new.citizen_phone)).await?;
                     let active: i64 = appointments::table
@@ -249,10 +244,9 @@ pub async fn book(
                     if active >= max_active_per_phone {
                         return Err(BookError::TooManyActive);
                     }
+                    // Under the clerk's lock the insert itself is the check: the exclusion
+                    // constraint refuses an overlap (handled below by trying the next clerk).
                     lock(c, &format!("staff:{clerk}")).await?;
-                    if !clerk_free(c, clerk, period, None).await? {
-                        return Ok(Attempt::ClerkBusy);
-                    }
                     let row: Appointment = diesel::insert_into(appointments::table)
                         .values(&new)
                         .returning(Appointment::as_returning())
@@ -266,12 +260,11 @@ pub async fn book(
                         json!({"staff": clerk, "starts_at": period.start}),
                     )
                     .await?;
-                    Ok(Attempt::Booked(Box::new(row)))
+                    Ok(row)
                 })
                 .await;
             match result {
-                Ok(Attempt::Booked(row)) => return Ok(*row),
-                Ok(Attempt::ClerkBusy) => break,
+                Ok(row) => return Ok(row),
                 Err(BookError::Db(e)) if violates(&e, "appointments_no_double_booking") => break,
                 Err(BookError::Db(e)) if violates(&e, "appointments_code_key") && tries < 5 => {
                     new.code = BookingCode::generate().as_str().to_string();
