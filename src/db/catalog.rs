@@ -136,15 +136,45 @@ pub async fn insert_service(conn: &mut AsyncPgConnection, s: NewService<'_>) -> 
         .map(|_| ())
 }
 
-pub async fn set_service_active(
+/// The editable fields of a service (`None` = leave as is).
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = services)]
+pub struct ServiceChanges {
+    pub name: Option<String>,
+    pub name_en: Option<String>,
+    pub aliases: Option<Vec<String>>,
+    pub duration_minutes: Option<i32>,
+    pub buffer_minutes: Option<i32>,
+    pub requirements: Option<Vec<String>>,
+    pub needs_nik: Option<bool>,
+    pub active: Option<bool>,
+}
+
+pub async fn update_service(
     conn: &mut AsyncPgConnection,
     id: ServiceId,
-    active: bool,
+    changes: &ServiceChanges,
 ) -> QueryResult<usize> {
     diesel::update(services::table.filter(services::id.eq(id.0)))
-        .set(services::active.eq(active))
+        .set(changes)
         .execute(conn)
         .await
+}
+
+/// Every service (active or not) of one agency, or of all.
+pub async fn services_of(
+    conn: &mut AsyncPgConnection,
+    agency: Option<AgencyId>,
+) -> QueryResult<Vec<(Service, Agency)>> {
+    let mut q = services::table
+        .inner_join(agencies::table)
+        .select((Service::as_select(), Agency::as_select()))
+        .order((agencies::name.asc(), services::name.asc()))
+        .into_boxed();
+    if let Some(a) = agency {
+        q = q.filter(services::agency_id.eq(a.0));
+    }
+    q.load(conn).await
 }
 
 pub fn agency_id(a: &Agency) -> AgencyId {

@@ -2,9 +2,11 @@
 //! module of queries per aggregate. Nothing outside `db/` writes SQL.
 
 pub mod appointments;
+pub mod audit;
 pub mod catalog;
 pub mod embedded;
 pub mod events;
+pub mod reports;
 pub mod schedule;
 pub mod schema;
 pub mod staff;

@@ -157,3 +157,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     surveys,
     weekly_hours,
 );
+
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor -> Text,
+        kind -> Text,
+        subject -> Text,
+        detail -> Jsonb,
+    }
+}

@@ -1,6 +1,7 @@
 //! HTTP: one module per resource. This file wires them under `/api/v1` (health at the root,
 //! pages at `/`) and turns malformed JSON, queries and paths into the standard error body.
 
+pub mod admin;
 pub mod appointments;
 pub mod catalog;
 pub mod feed;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, web_dir: &std::path::Path) {
                 .configure(catalog::configure)
                 .configure(appointments::configure)
                 .configure(staff::configure)
+                .configure(admin::configure)
                 .configure(feed::configure)
                 .default_service(web::to(api_not_found)),
         )

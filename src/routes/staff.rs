@@ -6,7 +6,9 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -179,7 +181,12 @@ pub async fn login(
 #[delete("/staff/session")]
 pub async fn logout(state: web::Data<AppState>, me: StaffSession) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    db::staff::bump_epoch(&mut conn, me.id).await?;
+    let actor = db::events::staff_actor(me.id);
+    conn.transaction::<_, diesel::result::Error, _>(async |c| {
+        db::staff::bump_epoch(c, me.id).await?;
+        db::audit::append(c, &actor, "sessions_ended", &actor, json!({})).await
+    })
+    .await?;
     let mut cookie = session_cookie(&state, String::new(), CookieDuration::ZERO);
     cookie.make_removal();
     Ok(HttpResponse::NoContent().cookie(cookie).finish())
@@ -556,7 +563,13 @@ pub async fn put_hours(
     WeeklyHours::parse(&parsed)
         .map_err(|(i, problem)| ApiError::field(&format!("intervals[{i}]"), problem))?;
     let mut conn = state.pool.get().await?;
-    db::schedule::replace_hours(&mut conn, me.id, &parsed).await?;
+    let actor = db::events::staff_actor(me.id);
+    let detail = json!({"intervals": parsed.len()});
+    conn.transaction::<_, diesel::result::Error, _>(async |c| {
+        db::schedule::replace_hours(c, me.id, &parsed).await?;
+        db::audit::append(c, &actor, "hours_replaced", &actor, detail).await
+    })
+    .await?;
     tracing::info!(staff = %me.id, intervals = parsed.len(), "weekly hours replaced");
     hours_response(&state, &me).await
 }
@@ -648,7 +661,16 @@ pub async fn add_closure(
 ) -> ApiResult<HttpResponse> {
     let (interval, reason) = parse_closure(&body)?;
     let mut conn = state.pool.get().await?;
-    let id = db::schedule::insert_closure(&mut conn, Some(me.id), interval, &reason).await?;
+    let actor = db::events::staff_actor(me.id);
+    let id = conn
+        .transaction::<_, diesel::result::Error, _>(async |c| {
+            let id = db::schedule::insert_closure(c, Some(me.id), interval, &reason).await?;
+            let detail =
+                json!({"closure": id, "starts_at": interval.start, "ends_at": interval.end});
+            db::audit::append(c, &actor, "leave_added", &actor, detail).await?;
+            Ok(id)
+        })
+        .await?;
     let affected = db::appointments::list(&mut conn, Scope::Staff(me.id), interval)
         .await?
         .into_iter()
@@ -673,7 +695,17 @@ pub async fn remove_closure(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let n = db::schedule::delete_closure(&mut conn, ClosureId(*id), Some(me.id)).await?;
+    let actor = db::events::staff_actor(me.id);
+    let n = conn
+        .transaction::<_, diesel::result::Error, _>(async |c| {
+            let n = db::schedule::delete_closure(c, ClosureId(*id), Some(me.id)).await?;
+            if n > 0 {
+                db::audit::append(c, &actor, "leave_removed", &actor, json!({"closure": *id}))
+                    .await?;
+            }
+            Ok(n)
+        })
+        .await?;
     if n == 0 {
         return Err(ApiError::not_found("closure_not_found"));
     }
@@ -779,7 +811,15 @@ pub async fn add_holiday(
     me.require(&[Role::Admin])?;
     let (interval, reason) = parse_closure(&body)?;
     let mut conn = state.pool.get().await?;
-    let id = db::schedule::insert_closure(&mut conn, None, interval, &reason).await?;
+    let actor = db::events::staff_actor(me.id);
+    let id = conn
+        .transaction::<_, diesel::result::Error, _>(async |c| {
+            let id = db::schedule::insert_closure(c, None, interval, &reason).await?;
+            let detail = json!({"closure": id, "starts_at": interval.start, "ends_at": interval.end, "reason": reason});
+            db::audit::append(c, &actor, "holiday_added", "mall", detail).await?;
+            Ok(id)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(ClosureOut {
         id: id.0,
         starts_at: interval.start,
@@ -797,7 +837,24 @@ pub async fn remove_holiday(
 ) -> ApiResult<HttpResponse> {
     me.require(&[Role::Admin])?;
     let mut conn = state.pool.get().await?;
-    if db::schedule::delete_closure(&mut conn, ClosureId(*id), None).await? == 0 {
+    let actor = db::events::staff_actor(me.id);
+    let n = conn
+        .transaction::<_, diesel::result::Error, _>(async |c| {
+            let n = db::schedule::delete_closure(c, ClosureId(*id), None).await?;
+            if n > 0 {
+                db::audit::append(
+                    c,
+                    &actor,
+                    "holiday_removed",
+                    "mall",
+                    json!({"closure": *id}),
+                )
+                .await?;
+            }
+            Ok(n)
+        })
+        .await?;
+    if n == 0 {
         return Err(ApiError::not_found("holiday_not_found"));
     }
     Ok(HttpResponse::NoContent().finish())
@@ -840,7 +897,20 @@ pub async fn add_staff(
             code: "insufficient_role",
         });
     }
-    let created = crate::accounts::create_staff(&mut conn, &input, Some(&me)).await?;
+    let created = conn
+        .transaction::<_, ApiError, _>(async |c| {
+            let created = crate::accounts::create_staff(c, &input, Some(&me)).await?;
+            db::audit::append(
+                c,
+                &db::events::staff_actor(me.id),
+                "staff_created",
+                &format!("staff:{}", created.id),
+                json!({"email": created.email, "role": created.role}),
+            )
+            .await?;
+            Ok(created)
+        })
+        .await?;
     let out = staff_out(&state, &mut conn, &created).await?;
     Ok(HttpResponse::Created().json(out))
 }

@@ -1,0 +1,479 @@
+//! The citizen's pages without the call: booking, field errors, manage, the device check and
+//! the survey after a consultation.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::harness::{Browser, WAIT, wait_until};
+use crate::helpers::{next_working_day, spawn_app};
+use crate::{book, db_starts_at, db_status, free_slots};
+
+/// On the booking page with the service list: opens `slug`, picks the first day with free
+/// times and its first time; returns that time. Ends on the details form.
+pub async fn pick_service_and_time(b: &Browser, slug: &str) -> DateTime<Utc> {
+    b.click(&format!("[data-testid=service-item][data-slug='{slug}']"))
+        .await;
+    b.wait_visible("#step-schedule").await;
+    b.click("[data-testid=day-button]:not([disabled])").await;
+    b.wait_text(
+        "[data-testid=day-button][aria-pressed=true]",
+        "is the chosen day",
+        |_| true,
+    )
+    .await;
+    let starts_at = b
+        .attr("[data-testid=slot-button]", "data-starts-at")
+        .await
+        .expect("a free time on the chosen day");
+    b.click("[data-testid=slot-button]").await;
+    b.wait_visible("#step-details").await;
+    DateTime::parse_from_rfc3339(&starts_at)
+        .expect("data-starts-at is RFC 3339")
+        .with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn a_citizen_books_through_the_pages() {
+    let app = &spawn_app().await;
+    let b = &Browser::phone("citizen").await;
+    b.goto(&app.url("/")).await;
+    b.wait_visible("[data-testid=service-item]").await;
+    let all = b
+        .js(
+            "return document.querySelectorAll('[data-testid=service-item]').length;",
+            vec![],
+        )
+        .await
+        .as_u64()
+        .unwrap();
+
+    // "IMB" is what people still call the building permit (PBG): the search knows.
+    b.fill("#service-search", "IMB").await;
+    let shown = wait_until(WAIT, "the search for IMB to narrow the list", || async move {
+        let items = b
+            .js(
+                "return [...document.querySelectorAll('[data-testid=service-item]')]\
+                   .map((e) => e.dataset.slug);",
+                vec![],
+            )
+            .await;
+        let slugs: Vec<String> = serde_json::from_value(items).unwrap_or_default();
+        if slugs.contains(&"pbg".to_string()) && (slugs.len() as u64) < all {
+            Ok(slugs)
+        } else {
+            Err(format!("{slugs:?}"))
+        }
+    })
+    .await;
+    assert!(shown.len() <= 3, "IMB finds PBG first, not the catalogue: {shown:?}");
+    b.wait_text("#service-status", "counts the results", |t| !t.is_empty())
+        .await;
+    b.screenshot("booking").await;
+
+    let starts_at = pick_service_and_time(b, "pbg").await;
+    // Requirements of the service were on the way.
+    let reqs = b
+        .js(
+            "return document.querySelectorAll('#requirements li').length;",
+            vec![],
+        )
+        .await;
+    assert!(reqs.as_u64().unwrap() >= 2, "PBG lists its requirements");
+    assert!(
+        !b.is_visible("#citizen-nik").await,
+        "PBG does not ask for a NIK"
+    );
+    b.fill("#citizen-name", "Siti Rahmawati").await;
+    b.fill("#citizen-phone", "0812-3456-7001").await;
+    b.fill("#citizen-email", "siti@example.org").await;
+    b.click("#consent").await;
+    b.click("#book-submit").await;
+
+    let code = b
+        .wait_text("#booking-code", "shows the booking code", |t| {
+            t.trim().len() == 8
+        })
+        .await;
+    let code = code.trim().to_string();
+    let stored = app
+        .scalar(&format!(
+            "SELECT s.slug || ' ' || a.status || ' ' || a.citizen_name || ' ' || a.citizen_phone \
+             FROM appointments a JOIN services s ON s.id = a.service_id WHERE a.code = '{code}'"
+        ))
+        .await
+        .unwrap_or_else(|| panic!("booking {code} is in the database"));
+    assert_eq!(stored, "pbg booked Siti Rahmawati +6281234567001");
+    assert_eq!(db_starts_at(app, &code).await, starts_at.timestamp());
+    assert!(!b.visible_text("#done-when").await.unwrap().is_empty());
+
+    // The join and manage links carry the citizen token in the fragment, and it works.
+    let mut tokens = vec![];
+    for (link, path) in [
+        ("#join-link", "/join#t="),
+        ("#manage-link", "/manage#t="),
+        ("#device-check-link", "/join#t="),
+    ] {
+        b.wait_visible(link).await;
+        let href = b
+            .js(
+                "return document.querySelector(arguments[0]).href;",
+                vec![json!(link)],
+            )
+            .await;
+        let href = href.as_str().unwrap();
+        let (_, token) = href
+            .split_once(path)
+            .unwrap_or_else(|| panic!("{link} is {href}, expected …{path}<token>"));
+        tokens.push(token.to_string());
+    }
+    assert!(tokens.iter().all(|t| t == &tokens[0]), "one token: {tokens:?}");
+    let token = urlencoding_decode(&tokens[0]);
+    let current = app
+        .get_bearer("/api/v1/appointments/current", &token)
+        .await;
+    assert_eq!(current.status, 200, "{}", current.text);
+    assert_eq!(current.body["appointment"]["code"], json!(code));
+    b.wait_visible("#ics-link").await;
+    b.screenshot("booking-confirmed").await;
+    b.quit().await;
+}
+
+/// `%XX` escapes back to bytes (the page may encode the token in the link).
+fn urlencoding_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).expect("utf-8 token")
+}
+
+/// The message under an input: its key (data-i18n) once shown, and that it belongs to the
+/// input (same field, aria-invalid, aria-describedby).
+async fn field_error(b: &Browser, input: &str) -> String {
+    let css = format!("#{input}-error");
+    let text = b
+        .wait_text(&css, "explains the problem", |t| !t.trim().is_empty())
+        .await;
+    let wiring = b
+        .js(
+            "const input = document.getElementById(arguments[0]);\
+             const msg = document.getElementById(arguments[0] + '-error');\
+             return { sameField: (input.closest('.field') || input.parentElement).contains(msg),\
+                      invalid: input.getAttribute('aria-invalid'),\
+                      describedBy: (input.getAttribute('aria-describedby') || '').split(/\\s+/),\
+                      key: msg.dataset.i18n };",
+            vec![json!(input)],
+        )
+        .await;
+    assert_eq!(wiring["sameField"], json!(true), "{css} sits next to #{input}");
+    assert_eq!(wiring["invalid"], json!("true"), "#{input} is aria-invalid");
+    assert!(
+        wiring["describedBy"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(format!("{input}-error"))),
+        "#{input} is described by its error: {wiring}"
+    );
+    assert!(!text.trim().is_empty());
+    wiring["key"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn invalid_fields_are_shown_next_to_their_inputs() {
+    let app = &spawn_app().await;
+    let count = || async move {
+        app.scalar("SELECT count(*) FROM appointments")
+            .await
+            .unwrap()
+    };
+    let before = count().await;
+    let b = &Browser::phone("citizen").await;
+    b.goto(&app.url("/")).await;
+    pick_service_and_time(b, "pbg").await;
+
+    // Consent missing: caught in the page, before any request.
+    b.fill("#citizen-name", "Budi Santoso").await;
+    b.fill("#citizen-phone", "(0251) 832-1075").await;
+    b.click("#book-submit").await;
+    assert_eq!(
+        field_error(b, "consent").await,
+        "fields.consent.required"
+    );
+    assert!(
+        !b.is_visible("#citizen-phone-error").await,
+        "the phone is only judged by the server"
+    );
+    b.wait_visible("#form-error").await;
+
+    // A landline: the server refuses it and the page says why, under the phone input.
+    b.click("#consent").await;
+    b.click("#book-submit").await;
+    assert_eq!(
+        field_error(b, "citizen-phone").await,
+        "fields.phone.not_mobile"
+    );
+    b.wait_hidden("#consent-error").await;
+    assert!(!b.is_visible("#citizen-name-error").await);
+    assert_eq!(count().await, before, "nothing was booked");
+
+    // Corrected, the same form books.
+    b.fill("#citizen-phone", "0812 3456 7002").await;
+    b.click("#book-submit").await;
+    b.wait_text("#booking-code", "shows the code once corrected", |t| {
+        t.trim().len() == 8
+    })
+    .await;
+
+    // A service that needs the NIK: a short one is caught in the page, a well-formed one
+    // with an impossible birth date by the server; both under the NIK input.
+    b.goto(&app.url("/")).await;
+    b.wait_visible("[data-testid=service-item]").await;
+    pick_service_and_time(b, "akta-kelahiran").await;
+    b.wait_visible("#citizen-nik").await;
+    b.fill("#citizen-name", "Budi Santoso").await;
+    b.fill("#citizen-phone", "0812 3456 7003").await;
+    b.fill("#citizen-nik", "3271 9952").await;
+    b.click("#consent").await;
+    b.click("#book-submit").await;
+    assert_eq!(
+        field_error(b, "citizen-nik").await,
+        "fields.nik.must_be_16_digits"
+    );
+    b.fill("#citizen-nik", "3271993205900001").await;
+    b.click("#book-submit").await;
+    wait_until(WAIT, "the server's NIK verdict", || async move {
+        match b.attr("#citizen-nik-error", "data-i18n").await {
+            Some(k) if k == "fields.nik.invalid_birth_date" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(
+        field_error(b, "citizen-nik").await,
+        "fields.nik.invalid_birth_date"
+    );
+    assert!(!b.is_visible("#citizen-phone-error").await);
+    let booked = count().await.parse::<i64>().unwrap() - before.parse::<i64>().unwrap();
+    assert_eq!(booked, 1, "only the corrected PBG booking was made");
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn manage_page_reschedules_and_cancels() {
+    let app = &spawn_app().await;
+    let day = next_working_day(2);
+    let first = free_slots(app, "pbg", day, 1).await[0];
+    let booking = book(app, "pbg", first, "Dewi Lestari", "081234567004").await;
+
+    let b = &Browser::phone("citizen").await;
+    b.goto(&app.url(&booking.manage)).await;
+    b.wait_text("#appointment-code", "shows the code", |t| {
+        t.trim() == booking.code
+    })
+    .await;
+    b.wait_text("#appointment-status", "says booked", |t| !t.is_empty())
+        .await;
+    // The token left the address bar (history) for this tab's storage.
+    let location = b.location().await;
+    assert!(!location.contains("t="), "token still in the URL: {location}");
+    let before_when = b.wait_visible("#appointment-when").await;
+
+    b.click("#reschedule-button").await;
+    b.wait_visible("#reschedule").await;
+    b.click("[data-testid=day-button]:not([disabled])").await;
+    // Any free time other than the current one.
+    let (new_iso, new_start) = wait_until(WAIT, "a different free time to show", || async move {
+        let v = b
+            .js(
+                "return [...document.querySelectorAll('#reschedule [data-testid=slot-button]')]\
+                   .map((e) => e.dataset.startsAt);",
+                vec![],
+            )
+            .await;
+        let starts: Vec<String> = serde_json::from_value(v).unwrap_or_default();
+        starts
+            .iter()
+            .map(|s| {
+                let t = DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+                (s.clone(), t)
+            })
+            .find(|(_, t)| *t != first)
+            .ok_or(format!("times {starts:?} (current {first})"))
+    })
+    .await;
+    b.click(&format!(
+        "#reschedule [data-testid=slot-button][data-starts-at='{new_iso}']"
+    ))
+    .await;
+    b.click("#reschedule-confirm").await;
+    b.wait_text("#manage-status", "confirms the new time", |t| {
+        !t.is_empty()
+    })
+    .await;
+    b.wait_hidden("#reschedule").await;
+    b.wait_text("#appointment-when", "shows the new time", |t| {
+        t != before_when
+    })
+    .await;
+    assert_eq!(
+        db_starts_at(app, &booking.code).await,
+        new_start.timestamp()
+    );
+
+    b.click("#cancel-button").await;
+    b.click("#cancel-confirm").await;
+    b.wait_text("#manage-status", "confirms the cancellation", |t| {
+        !t.is_empty()
+    })
+    .await;
+    wait_until(WAIT, "the status badge to say cancelled", || async move {
+        match b
+            .js(
+                "const s = document.querySelector('#appointment-status [data-testid=status-badge]');\
+                 return s ? s.dataset.i18n : null;",
+                vec![],
+            )
+            .await
+            .as_str()
+        {
+            Some("status.cancelled") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    for gone in ["#reschedule-button", "#cancel-button", "#join-link"] {
+        assert!(!b.is_visible(gone).await, "{gone} is hidden once cancelled");
+    }
+    assert_eq!(db_status(app, &booking.code).await, "cancelled");
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn the_join_link_checks_camera_microphone_and_network() {
+    let app = &spawn_app().await;
+    let day = next_working_day(2);
+    let start = free_slots(app, "pbg", day, 1).await[0];
+    let booking = book(app, "pbg", start, "Rudi Hartono", "081234567005").await;
+
+    let b = &Browser::phone("citizen").await;
+    b.goto(&app.url(&booking.join)).await;
+    b.wait_visible("#step-check").await;
+    b.wait_text("#info-code", "shows the booking code", |t| {
+        t.trim() == booking.code
+    })
+    .await;
+    for (item, key) in [
+        ("#check-camera", "check.camera_ok"),
+        ("#check-mic", "check.mic_ok"),
+    ] {
+        wait_until(WAIT, &format!("{item} to say {key}"), || async move {
+            match b.attr(item, "data-i18n").await {
+                Some(k) if k == key => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await;
+    }
+    wait_until(WAIT, "the network check to finish", || async move {
+        match b.attr("#check-network", "data-i18n").await {
+            Some(k) if k == "check.network_good" || k == "check.network_slow" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    // The preview really plays the (fake) camera.
+    wait_until(WAIT, "the camera preview to play", || async move {
+        let v = b
+            .js(
+                "const v = document.getElementById('preview-video');\
+                 return v.videoWidth > 0 && v.readyState >= 2 && !v.paused;",
+                vec![],
+            )
+            .await;
+        if v == json!(true) {
+            Ok(())
+        } else {
+            Err("no frames yet".to_string())
+        }
+    })
+    .await;
+    assert!(!b.is_visible("#check-help").await, "no device trouble");
+    let location = b.location().await;
+    assert!(!location.contains("t="), "token still in the URL: {location}");
+    let stored = b
+        .js(
+            "return sessionStorage.getItem('loket.citizenToken');",
+            vec![],
+        )
+        .await;
+    assert_eq!(stored, json!(booking.token), "the token is kept for this tab");
+    b.wait_visible("#device-continue").await;
+    b.screenshot("join-check").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn the_survey_after_a_completed_consultation_is_stored() {
+    let app = &spawn_app().await;
+    crate::pbg_goes_to_the_clerk(app).await;
+    let day = next_working_day(2);
+    let start = free_slots(app, "pbg", day, 1).await[0];
+    let booking = book(app, "pbg", start, "Lina Marlina", "081234567006").await;
+    let clerk = app.login(crate::CLERK).await;
+    let r = app
+        .post_bearer(
+            &format!("/api/v1/staff/appointments/{}/complete", booking.id),
+            &clerk,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // A completed appointment's join link goes straight to the outcome and the survey.
+    let b = &Browser::phone("citizen").await;
+    b.goto(&app.url(&booking.join)).await;
+    b.wait_visible("#survey-form").await;
+    assert!(!b.is_visible("#step-check").await);
+    answer_survey(b, &[4, 3, 4, 2, 4, 3, 4, 4, 1]).await;
+    b.fill("#survey-comment", "Petugas ramah dan jelas.").await;
+    b.screenshot("survey").await;
+    b.click("#survey-submit").await;
+    b.wait_text("#survey-status", "thanks the citizen", |t| !t.is_empty())
+        .await;
+    b.wait_hidden("#survey-form").await;
+    assert_eq!(
+        stored_survey(app, &booking.id).await,
+        "{4,3,4,2,4,3,4,4,1} Petugas ramah dan jelas."
+    );
+    b.quit().await;
+}
+
+/// Ticks one answer per IKM element (q1…q9) like a user.
+pub async fn answer_survey(b: &Browser, answers: &[u8; 9]) {
+    for (i, v) in answers.iter().enumerate() {
+        b.click(&format!("#survey-q{}-{v}", i + 1)).await;
+    }
+}
+
+/// The stored survey of an appointment: `answers comment`.
+pub async fn stored_survey(app: &crate::helpers::TestApp, appointment: &str) -> String {
+    wait_until(WAIT, "the survey row", || async move {
+        app.scalar(&format!(
+            "SELECT answers::text || ' ' || coalesce(comment, '') FROM surveys \
+             WHERE appointment_id = '{appointment}'"
+        ))
+        .await
+        .ok_or_else(|| "no row".to_string())
+    })
+    .await
+}

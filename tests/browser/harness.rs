@@ -1,0 +1,530 @@
+//! The browser harness: one chromedriver per test process (killed when the process ends, however
+//! it ends), Chromium sessions with a fake camera and microphone and a fresh profile each,
+//! polling waits, axe-core and screenshots.
+
+use std::future::Future;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use thirtyfour::prelude::*;
+
+/// How long an ordinary step may take (a page reacting to a click, a list refreshing).
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// A phone-sized viewport for the citizen pages; a desk screen for the staff pages.
+pub const PHONE: (u32, u32) = (412, 915);
+pub const DESK: (u32, u32) = (1366, 900);
+
+// ---------------------------------------------------------------------------
+// Polling
+
+/// Polls `probe` until it returns `Ok`, or panics after `timeout` with `what` and the last
+/// `Err` (what the page showed instead). Never a fixed sleep standing in for an assertion.
+pub async fn wait_until<T, F, Fut>(timeout: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(25);
+    loop {
+        match probe().await {
+            Ok(v) => return v,
+            Err(last) if started.elapsed() >= timeout => {
+                panic!("timed out after {timeout:?} waiting for {what}; last seen: {last}")
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(200));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// chromedriver: one per test process
+
+static DRIVER_PID: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn kill_chromedriver() {
+    let pid = DRIVER_PID.load(Ordering::SeqCst);
+    if pid > 0 {
+        // chromedriver leads its own process group; the browsers it started are in it too.
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+/// The chromedriver of this test process (started on first use): its base URL.
+pub fn chromedriver() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let bin = std::env::var("LOKET_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            match start_chromedriver(&bin) {
+                Ok(url) => return url,
+                Err(e) => last_error = e,
+            }
+        }
+        panic!(
+            "could not start chromedriver ({bin}): {last_error}. Run scripts/test (it installs \
+             chromium and chromium-driver), or `apt-get install chromium chromium-driver`."
+        )
+    })
+}
+
+fn start_chromedriver(bin: &str) -> Result<String, String> {
+    let port = free_port();
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    // SAFETY: prctl is async-signal-safe. The parent-death signal follows the launching
+    // thread, which waits on the child for as long as it runs (and so lives as long as the
+    // process unless chromedriver exits first): a killed test process takes chromedriver along.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let exited = std::sync::Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let exited = exited.clone();
+        std::thread::Builder::new()
+            .name("loket-chromedriver".into())
+            .spawn(move || match cmd.spawn() {
+                Ok(mut child) => {
+                    let _ = tx.send(Ok(child.id()));
+                    let _ = child.wait();
+                    exited.store(true, Ordering::SeqCst);
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
+                }
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    let pid = rx.recv().map_err(|e| e.to_string())??;
+    let pid = i32::try_from(pid).map_err(|e| e.to_string())?;
+    if DRIVER_PID.swap(pid, Ordering::SeqCst) == 0 {
+        // SAFETY: registering a plain extern "C" fn with no captured state.
+        unsafe {
+            libc::atexit(kill_chromedriver);
+        }
+    }
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if exited.load(Ordering::SeqCst) {
+            return Err(format!("chromedriver exited at start (port {port} taken?)"));
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(format!("http://127.0.0.1:{port}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill_chromedriver();
+    Err("chromedriver did not listen within 20 s".into())
+}
+
+// ---------------------------------------------------------------------------
+// A browser session
+
+/// One Chromium window with its own fresh profile. Dropped (also on a failed assertion) it
+/// quits the session and removes the profile.
+pub struct Browser {
+    driver: Option<WebDriver>,
+    profile: PathBuf,
+    /// Prefixes messages: "citizen", "clerk"…
+    pub who: &'static str,
+}
+
+impl Browser {
+    /// A phone-sized window (the citizen pages).
+    pub async fn phone(who: &'static str) -> Browser {
+        Browser::open(who, PHONE).await
+    }
+
+    /// A desk-sized window (the staff pages).
+    pub async fn desk(who: &'static str) -> Browser {
+        Browser::open(who, DESK).await
+    }
+
+    async fn open(who: &'static str, (width, height): (u32, u32)) -> Browser {
+        let url = chromedriver();
+        let profile = tempdir("loket-chromium");
+        let mut caps = DesiredCapabilities::chrome();
+        let binary = std::env::var("LOKET_CHROMIUM").ok().or_else(|| {
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+                .into_iter()
+                .find(|p| Path::new(p).exists())
+                .map(String::from)
+        });
+        if let Some(binary) = binary {
+            caps.set_binary(&binary).expect("binary");
+        }
+        for arg in [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+        ] {
+            caps.add_arg(arg).expect("arg");
+        }
+        caps.add_arg(&format!("--window-size={width},{height}"))
+            .expect("arg");
+        caps.add_arg(&format!("--user-data-dir={}", profile.display()))
+            .expect("arg");
+        let driver = WebDriver::new(url, caps)
+            .await
+            .unwrap_or_else(|e| panic!("{who}: opening a Chromium session: {e}"));
+        driver
+            .set_script_timeout(Duration::from_secs(60))
+            .await
+            .expect("script timeout");
+        Browser {
+            driver: Some(driver),
+            profile,
+            who,
+        }
+    }
+
+    pub fn driver(&self) -> &WebDriver {
+        self.driver.as_ref().expect("session open")
+    }
+
+    /// Quits the session now (dropping the Browser would too, synchronously).
+    pub async fn quit(&self) {
+        let _ = self.driver().clone().quit().await;
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.driver()
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("{}: opening {url}: {e}", self.who));
+    }
+
+    pub async fn reload(&self) {
+        self.driver()
+            .refresh()
+            .await
+            .unwrap_or_else(|e| panic!("{}: reload: {e}", self.who));
+    }
+
+    /// Runs a script (its `return` value comes back as JSON).
+    pub async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        self.driver()
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("{}: script failed: {e}\n{script}", self.who))
+            .json()
+            .clone()
+    }
+
+    /// Runs a script whose result is a promise: `return await …` inside an async function.
+    pub async fn js_await(&self, body: &str, args: Vec<Value>) -> Value {
+        let script = format!(
+            "const done = arguments[arguments.length - 1];\
+             const args = Array.prototype.slice.call(arguments, 0, -1);\
+             (async function () {{ {body} }}).apply(null, args)\
+               .then((v) => done({{ ok: v === undefined ? null : v }}),\
+                     (e) => done({{ err: String(e && e.stack || e) }}));"
+        );
+        let v = self
+            .driver()
+            .execute_async(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("{}: async script failed: {e}\n{body}", self.who))
+            .json()
+            .clone();
+        if let Some(err) = v.get("err") {
+            panic!("{}: async script threw: {err}\n{body}", self.who);
+        }
+        v["ok"].clone()
+    }
+
+    /// What the page shows for a selector: None when absent or not rendered (hidden, in a
+    /// hidden section, display:none), else its text.
+    pub async fn visible_text(&self, css: &str) -> Option<String> {
+        let v = self
+            .js(
+                "const el = document.querySelector(arguments[0]);\
+                 if (!el || !el.isConnected || el.getClientRects().length === 0\
+                     || getComputedStyle(el).visibility === 'hidden') return null;\
+                 return el.innerText;",
+                vec![json!(css)],
+            )
+            .await;
+        v.as_str().map(str::to_string)
+    }
+
+    pub async fn is_visible(&self, css: &str) -> bool {
+        self.visible_text(css).await.is_some()
+    }
+
+    /// A short description of the page for timeout messages: URL, visible alerts, headings.
+    pub async fn describe(&self) -> String {
+        self.js(
+            "const vis = (el) => el.getClientRects().length > 0;\
+             const pick = (sel) => [...document.querySelectorAll(sel)].filter(vis)\
+               .map((e) => (e.id ? '#' + e.id + ': ' : '') + e.innerText.trim().slice(0, 160))\
+               .filter((t) => t).join(' | ');\
+             return location.pathname + location.hash + ' — headings: [' + pick('h1, h2, h3')\
+               + '] alerts: [' + pick('[role=alert], .alert, .field-error') + ']';",
+            vec![],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// Waits until `css` is rendered; returns its text.
+    pub async fn wait_visible(&self, css: &str) -> String {
+        wait_until(WAIT, &format!("{}: {css} to show", self.who), || async move {
+            match self.visible_text(css).await {
+                Some(t) => Ok(t),
+                None => Err(self.describe().await),
+            }
+        })
+        .await
+    }
+
+    /// Waits until `css` is rendered and `check` accepts its text.
+    pub async fn wait_text(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let check = &check;
+        wait_until(WAIT, &format!("{}: {css} {what}", self.who), || async move {
+            match self.visible_text(css).await {
+                Some(t) if check(&t) => Ok(t),
+                Some(t) => Err(format!("text {t:?}")),
+                None => Err(format!("not shown; {}", self.describe().await)),
+            }
+        })
+        .await
+    }
+
+    /// Waits until `css` is hidden or gone.
+    pub async fn wait_hidden(&self, css: &str) {
+        wait_until(WAIT, &format!("{}: {css} to hide", self.who), || async move {
+            match self.visible_text(css).await {
+                None => Ok(()),
+                Some(t) => Err(format!("still shows {t:?}")),
+            }
+        })
+        .await
+    }
+
+    /// Waits until a rendered, enabled element matches `css`, scrolls it into view and clicks it
+    /// like a user (a real pointer click, refused if something covers it).
+    pub async fn click(&self, css: &str) {
+        let el = self.wait_enabled(css).await;
+        el.scroll_into_view()
+            .await
+            .unwrap_or_else(|e| panic!("{}: scrolling to {css}: {e}", self.who));
+        let el = &el;
+        wait_until(WAIT, &format!("{}: clicking {css}", self.who), || async move {
+            el.click().await.map_err(|e| e.to_string())
+        })
+        .await;
+    }
+
+    async fn wait_enabled(&self, css: &str) -> WebElement {
+        wait_until(
+            WAIT,
+            &format!("{}: {css} to show, enabled", self.who),
+            || async move {
+                let el = match self.driver().find(By::Css(css)).await {
+                    Ok(el) => el,
+                    Err(_) => return Err(format!("absent; {}", self.describe().await)),
+                };
+                let shown = el.is_displayed().await.unwrap_or(false);
+                let enabled = el.is_enabled().await.unwrap_or(false);
+                if shown && enabled {
+                    Ok(el)
+                } else {
+                    Err(format!("shown {shown}, enabled {enabled}"))
+                }
+            },
+        )
+        .await
+    }
+
+    /// Types into an input (cleared first) like a user.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let el = self.wait_enabled(css).await;
+        el.clear()
+            .await
+            .unwrap_or_else(|e| panic!("{}: clearing {css}: {e}", self.who));
+        if !text.is_empty() {
+            el.send_keys(text)
+                .await
+                .unwrap_or_else(|e| panic!("{}: typing into {css}: {e}", self.who));
+        }
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.js(
+            "const el = document.querySelector(arguments[0]);\
+             return el ? el.getAttribute(arguments[1]) : null;",
+            vec![json!(css), json!(name)],
+        )
+        .await
+        .as_str()
+        .map(str::to_string)
+    }
+
+    /// The current address as the browser has it.
+    pub async fn location(&self) -> String {
+        self.js("return location.href;", vec![])
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Saves the viewport as `docs/screenshots/<name>.png`.
+    pub async fn screenshot(&self, name: &str) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        std::fs::create_dir_all(&dir).expect("docs/screenshots");
+        // Let pending layout and video frames paint before the picture.
+        let _ = self
+            .js_await(
+                "await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));",
+                vec![],
+            )
+            .await;
+        let png = self
+            .driver()
+            .screenshot_as_png()
+            .await
+            .unwrap_or_else(|e| panic!("{}: screenshot {name}: {e}", self.who));
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// Runs axe-core in the page and fails on any `serious` or `critical` violation, printing
+    /// them all. `label` names the page state in the message.
+    pub async fn axe(&self, label: &str) {
+        let source = axe_source();
+        let loaded = self
+            .js("return typeof window.axe === 'object';", vec![])
+            .await;
+        if loaded != json!(true) {
+            // WebDriver-injected scripts are not subject to the page's CSP.
+            self.js(&format!("{source}\n;return true;"), vec![]).await;
+        }
+        let violations = self
+            .js_await(
+                "const r = await window.axe.run(document, { resultTypes: ['violations'] });\
+                 return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,\
+                   nodes: v.nodes.map((n) => ({ target: n.target.join(' '), html: n.html.slice(0, 200),\
+                     summary: n.failureSummary })) }));",
+                vec![],
+            )
+            .await;
+        let violations = violations.as_array().cloned().unwrap_or_default();
+        let describe = |v: &Value| {
+            let nodes = v["nodes"]
+                .as_array()
+                .map(|ns| {
+                    ns.iter()
+                        .map(|n| {
+                            format!(
+                                "      at {}\n        {}\n        {}",
+                                n["target"].as_str().unwrap_or(""),
+                                n["html"].as_str().unwrap_or(""),
+                                n["summary"]
+                                    .as_str()
+                                    .unwrap_or("")
+                                    .replace('\n', "\n        ")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default();
+            format!(
+                "  [{}] {}: {}\n{nodes}",
+                v["impact"].as_str().unwrap_or("?"),
+                v["id"].as_str().unwrap_or("?"),
+                v["help"].as_str().unwrap_or("")
+            )
+        };
+        let (bad, minor): (Vec<&Value>, Vec<&Value>) = violations
+            .iter()
+            .partition(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")));
+        if !minor.is_empty() {
+            eprintln!(
+                "axe ({label}): {} minor/moderate finding(s), not failing:\n{}",
+                minor.len(),
+                minor.iter().map(|v| describe(v)).collect::<Vec<_>>().join("\n")
+            );
+        }
+        assert!(
+            bad.is_empty(),
+            "axe-core found {} serious/critical violation(s) on {label}:\n{}",
+            bad.len(),
+            bad.iter().map(|v| describe(v)).collect::<Vec<_>>().join("\n")
+        );
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Quit first (thirtyfour ends the session synchronously on drop), then the profile.
+        drop(self.driver.take());
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// axe-core's browser bundle, read once. Its path comes from `LOKET_AXE_JS`, which scripts/test
+/// sets after installing the npm package; without it the accessibility checks fail loudly.
+fn axe_source() -> &'static str {
+    static SOURCE: OnceLock<String> = OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = std::env::var("LOKET_AXE_JS").unwrap_or_else(|_| {
+            panic!(
+                "LOKET_AXE_JS is not set, so the axe-core accessibility check cannot run. Run \
+                 scripts/test (it installs axe-core with npm and sets LOKET_AXE_JS), or set \
+                 LOKET_AXE_JS to the path of axe-core's axe.min.js."
+            )
+        });
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("LOKET_AXE_JS={path} cannot be read ({e}); run scripts/test to install axe-core")
+        })
+    })
+}
+
+/// A fresh, private temp folder.
+fn tempdir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}

@@ -1,0 +1,165 @@
+//! Browser tests: the pages in a real headless Chromium (fake camera and microphone) against a
+//! real Loket over a fresh database, driven over WebDriver. One chromedriver per test process,
+//! one or two browser sessions per test. axe-core checks accessibility in the pages and the
+//! runs save screenshots to docs/screenshots/.
+//!
+//! Run with scripts/test (it installs Chromium, chromedriver and axe-core and sets
+//! LOKET_AXE_JS), or `LOKET_AXE_JS=… cargo test --test browser -- --test-threads=2`.
+
+#[path = "../api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+mod harness;
+
+mod a11y;
+mod call;
+mod citizen;
+mod staff;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use harness::Browser;
+use helpers::{DEMO_PASSWORD, TestApp};
+
+/// The DPMPTSP clerk; with [`pbg_goes_to_the_clerk`] every PBG booking is theirs.
+pub const CLERK: &str = "clerk@loket.example";
+pub const CLERK_NAME: &str = "Asep Saepudin";
+const SUPERVISOR: &str = "supervisor@loket.example";
+const HOURS: &str = "/api/v1/staff/hours";
+
+/// Today in the site's zone.
+pub fn today() -> NaiveDate {
+    Utc::now()
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .date_naive()
+}
+
+/// PBG (the former IMB) is served by the DPMPTSP clerk and their supervisor, and a booking
+/// goes to whichever is least loaded. The supervisor's weekly hours are emptied through the
+/// API so that every PBG booking lands with the clerk the staff tests log in as.
+pub async fn pbg_goes_to_the_clerk(app: &TestApp) {
+    let token = app.login(SUPERVISOR).await;
+    let r = app
+        .put_bearer(HOURS, &token, &json!({"intervals": []}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// Gives the clerk working hours over the whole of today's weekday (00.00–23.55 WIB), so a
+/// consultation can be booked for today whatever the hour the tests run.
+pub async fn clerk_works_all_of_today(app: &TestApp) {
+    use chrono::Datelike;
+    let token = app.login(CLERK).await;
+    let week = app.get_bearer(HOURS, &token).await.body["intervals"].clone();
+    let weekday = today().weekday().number_from_monday();
+    let mut intervals: Vec<Value> = week
+        .as_array()
+        .expect("intervals")
+        .iter()
+        .filter(|i| i["weekday"] != json!(weekday))
+        .cloned()
+        .collect();
+    intervals.push(json!({"weekday": weekday, "starts": "00:00", "ends": "23:55"}));
+    let r = app
+        .put_bearer(HOURS, &token, &json!({"intervals": intervals}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// Free slot starts of a service over `days` days from `from`.
+pub async fn free_slots(
+    app: &TestApp,
+    service: &str,
+    from: NaiveDate,
+    days: u32,
+) -> Vec<DateTime<Utc>> {
+    let r = app
+        .get(&format!(
+            "/api/v1/services/{service}/slots?from={from}&days={days}"
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["days"]
+        .as_array()
+        .expect("days")
+        .iter()
+        .flat_map(|d| d["slots"].as_array().cloned().unwrap_or_default())
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s["starts_at"].as_str().expect("starts_at"))
+                .expect("rfc3339")
+                .with_timezone(&Utc)
+        })
+        .collect()
+}
+
+/// A booking made through the API: what the confirmation page would show.
+pub struct Booking {
+    pub id: String,
+    pub code: String,
+    pub token: String,
+    pub join: String,
+    pub manage: String,
+    pub starts_at: DateTime<Utc>,
+}
+
+pub async fn book(
+    app: &TestApp,
+    service: &str,
+    starts_at: DateTime<Utc>,
+    name: &str,
+    phone: &str,
+) -> Booking {
+    let mut body = json!({
+        "service": service,
+        "starts_at": starts_at.to_rfc3339(),
+        "citizen": {"name": name, "phone": phone},
+        "consent": true,
+    });
+    if service.starts_with("akta") {
+        body["citizen"]["nik"] = json!("3271995205900001");
+    }
+    let r = app.post("/api/v1/appointments", &body).await;
+    assert_eq!(r.status, 201, "booking {service} at {starts_at}: {}", r.text);
+    let s = |v: &Value| v.as_str().expect("a string").to_string();
+    Booking {
+        id: s(&r.body["appointment"]["id"]),
+        code: s(&r.body["appointment"]["code"]),
+        token: s(&r.body["token"]),
+        join: s(&r.body["links"]["join"]),
+        manage: s(&r.body["links"]["manage"]),
+        starts_at,
+    }
+}
+
+/// Signs a staff member in through the login form and waits for their day.
+pub async fn staff_login(b: &Browser, app: &TestApp, email: &str) {
+    b.goto(&app.url("/staff")).await;
+    b.wait_visible("#login-view").await;
+    b.fill("#staff-email", email).await;
+    b.fill("#staff-password", DEMO_PASSWORD).await;
+    b.click("#staff-login-submit").await;
+    b.wait_visible("#app-view").await;
+    b.wait_text("#staff-name", "names the signed-in clerk", |t| !t.is_empty())
+        .await;
+}
+
+/// Epoch seconds of an appointment's start, from the database.
+pub async fn db_starts_at(app: &TestApp, code: &str) -> i64 {
+    app.scalar(&format!(
+        "SELECT extract(epoch FROM lower(period))::bigint FROM appointments WHERE code = '{code}'"
+    ))
+    .await
+    .unwrap_or_else(|| panic!("appointment {code} in the database"))
+    .parse()
+    .expect("epoch")
+}
+
+pub async fn db_status(app: &TestApp, code: &str) -> String {
+    app.scalar(&format!(
+        "SELECT status FROM appointments WHERE code = '{code}'"
+    ))
+    .await
+    .unwrap_or_else(|| panic!("appointment {code} in the database"))
+}
