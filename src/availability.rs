@@ -50,18 +50,17 @@ pub async fn load(
     window: Interval,
     only: Option<StaffId>,
 ) -> Result<Calendars, diesel::result::Error> {
-    let mut staff = db::catalog::eligible_staff(conn, service).await?;
+    // Two queries: who serves it (with their hours), and what blocks them in the window.
+    let mut staff = db::schedule::eligible_with_hours(conn, service).await?;
     if let Some(only) = only {
-        staff.retain(|s| *s == only);
+        staff.retain(|(s, _)| *s == only);
     }
-    let mut hours = db::schedule::hours_for(conn, &staff).await?;
-    let mut busy = db::schedule::busy_for(conn, &staff, window).await?;
-    let closures = db::schedule::global_closures(conn, window).await?;
+    let (mut busy, closures) = db::schedule::blocked_for_service(conn, service, window).await?;
     let clerks = staff
         .into_iter()
-        .filter_map(|id| {
+        .filter_map(|(id, hours)| {
             // Stored hours passed the database's checks; a row that still fails is skipped.
-            let hours = WeeklyHours::parse(&hours.remove(&id).unwrap_or_default()).ok()?;
+            let hours = WeeklyHours::parse(&hours).ok()?;
             let (busy, load) = busy.remove(&id).unwrap_or_default();
             Some(ClerkCalendar {
                 staff_id: id,

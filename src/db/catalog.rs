@@ -104,22 +104,6 @@ pub async fn service_by_id(
         .await
 }
 
-/// Active staff who may serve the service.
-pub async fn eligible_staff(
-    conn: &mut AsyncPgConnection,
-    service: ServiceId,
-) -> QueryResult<Vec<StaffId>> {
-    let ids: Vec<Uuid> = staff_services::table
-        .inner_join(staff::table)
-        .filter(staff_services::service_id.eq(service.0))
-        .filter(staff::active.eq(true))
-        .select(staff::id)
-        .order(staff::id.asc())
-        .load(conn)
-        .await?;
-    Ok(ids.into_iter().map(StaffId).collect())
-}
-
 pub async fn insert_agency(conn: &mut AsyncPgConnection, agency: &Agency) -> QueryResult<()> {
     diesel::insert_into(agencies::table)
         .values(agency)

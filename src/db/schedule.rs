@@ -99,57 +99,6 @@ pub struct Closure {
     pub reason: String,
 }
 
-/// Mall-wide closures overlapping the window.
-pub async fn global_closures(
-    conn: &mut AsyncPgConnection,
-    window: Interval,
-) -> QueryResult<Vec<Interval>> {
-    let rows: Vec<Range> = closures::table
-        .filter(closures::staff_id.is_null())
-        .filter(closures::period.overlaps_with(range(window)))
-        .select(closures::period)
-        .load(conn)
-        .await?;
-    Ok(rows.iter().filter_map(interval).collect())
-}
-
-/// Each clerk's busy time in the window: active appointments' blocked periods and personal
-/// closures, plus the number of active appointments (the fairness load).
-pub async fn busy_for(
-    conn: &mut AsyncPgConnection,
-    staff: &[StaffId],
-    window: Interval,
-) -> QueryResult<HashMap<StaffId, (Vec<Interval>, u32)>> {
-    let ids: Vec<Uuid> = staff.iter().map(|s| s.0).collect();
-    let appts: Vec<(Uuid, Range)> = appointments::table
-        .filter(appointments::staff_id.eq_any(&ids))
-        .filter(appointments::status.eq_any(["booked", "waiting", "in_call"]))
-        .filter(appointments::period.overlaps_with(range(window)))
-        .select((appointments::staff_id, appointments::period))
-        .load(conn)
-        .await?;
-    let personal: Vec<(Option<Uuid>, Range)> = closures::table
-        .filter(closures::staff_id.eq_any(&ids))
-        .filter(closures::period.overlaps_with(range(window)))
-        .select((closures::staff_id, closures::period))
-        .load(conn)
-        .await?;
-    let mut map: HashMap<StaffId, (Vec<Interval>, u32)> = HashMap::new();
-    for (id, r) in appts {
-        if let Some(i) = interval(&r) {
-            let e = map.entry(StaffId(id)).or_default();
-            e.0.push(i);
-            e.1 += 1;
-        }
-    }
-    for (id, r) in personal {
-        if let (Some(id), Some(i)) = (id, interval(&r)) {
-            map.entry(StaffId(id)).or_default().0.push(i);
-        }
-    }
-    Ok(map)
-}
-
 /// A clerk's own closures from `from` on.
 pub async fn personal_closures(
     conn: &mut AsyncPgConnection,
@@ -225,4 +174,99 @@ pub async fn delete_closure(
                 .await
         }
     }
+}
+
+/// The eligible, active staff of a service with their weekly hours, in one query.
+pub async fn eligible_with_hours(
+    conn: &mut AsyncPgConnection,
+    service: crate::domain::ids::ServiceId,
+) -> QueryResult<Vec<(StaffId, Vec<WorkInterval>)>> {
+    use super::schema::{staff, staff_services};
+    let rows: Vec<(Uuid, Option<i16>, Option<NaiveTime>, Option<NaiveTime>)> =
+        staff_services::table
+            .inner_join(staff::table)
+            .left_join(weekly_hours::table.on(weekly_hours::staff_id.eq(staff_services::staff_id)))
+            .filter(staff_services::service_id.eq(service.0))
+            .filter(staff::active.eq(true))
+            .select((
+                staff_services::staff_id,
+                weekly_hours::weekday.nullable(),
+                weekly_hours::starts.nullable(),
+                weekly_hours::ends.nullable(),
+            ))
+            .order(staff_services::staff_id.asc())
+            .load(conn)
+            .await?;
+    let mut out: Vec<(StaffId, Vec<WorkInterval>)> = Vec::new();
+    for (id, weekday, starts, ends) in rows {
+        let id = StaffId(id);
+        if out.last().is_none_or(|(last, _)| *last != id) {
+            out.push((id, Vec::new()));
+        }
+        if let (Some(weekday), Some(starts), Some(ends), Some((_, list))) =
+            (weekday, starts, ends, out.last_mut())
+        {
+            list.push(WorkInterval {
+                weekday: weekday as u8,
+                starts,
+                ends,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[derive(QueryableByName)]
+struct BusyRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    staff_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Range<diesel::sql_types::Timestamptz>)]
+    period: Range,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+}
+
+/// What blocks a service's clerks in the window, in one query: each clerk's active
+/// appointments (with the count as the fairness load) and personal closures, and the
+/// mall-wide closures.
+pub async fn blocked_for_service(
+    conn: &mut AsyncPgConnection,
+    service: crate::domain::ids::ServiceId,
+    window: Interval,
+) -> QueryResult<(HashMap<StaffId, (Vec<Interval>, u32)>, Vec<Interval>)> {
+    let rows: Vec<BusyRow> = diesel::sql_query(
+        "SELECT a.staff_id, a.period, 'a' AS kind
+           FROM appointments a
+          WHERE a.staff_id IN (SELECT staff_id FROM staff_services WHERE service_id = $1)
+            AND a.status IN ('booked', 'waiting', 'in_call')
+            AND a.period && $2
+         UNION ALL
+         SELECT c.staff_id, c.period, CASE WHEN c.staff_id IS NULL THEN 'g' ELSE 'p' END
+           FROM closures c
+          WHERE (c.staff_id IS NULL
+                 OR c.staff_id IN (SELECT staff_id FROM staff_services WHERE service_id = $1))
+            AND c.period && $2",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(service.0)
+    .bind::<diesel::sql_types::Range<diesel::sql_types::Timestamptz>, _>(range(window))
+    .load(conn)
+    .await?;
+    let mut map: HashMap<StaffId, (Vec<Interval>, u32)> = HashMap::new();
+    let mut global = Vec::new();
+    for r in rows {
+        let Some(i) = interval(&r.period) else {
+            continue;
+        };
+        match (r.kind.as_str(), r.staff_id) {
+            ("g", _) => global.push(i),
+            ("a", Some(id)) => {
+                let e = map.entry(StaffId(id)).or_default();
+                e.0.push(i);
+                e.1 += 1;
+            }
+            (_, Some(id)) => map.entry(StaffId(id)).or_default().0.push(i),
+            _ => {}
+        }
+    }
+    Ok((map, global))
 }
