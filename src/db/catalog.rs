@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{agencies, services, staff, staff_services};
-use crate::domain::ids::{AgencyId, ServiceId, StaffId};
+use super::schema::{agencies, services};
+use crate::domain::ids::{AgencyId, ServiceId};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = agencies, check_for_backend(diesel::pg::Pg))]

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{appointments, closures, weekly_hours};
+use super::schema::{closures, weekly_hours};
 use crate::domain::ids::{ClosureId, StaffId};
 use crate::domain::schedule::{Interval, WorkInterval};
 
