@@ -1,6 +1,6 @@
-//! The embedded default, end to end with the real binary: first start creates the cluster and
+//! The real binary, end to end. The embedded default: first start creates the cluster and
 //! loads the demo data; SIGTERM stops Loket and its Postgres cleanly; a booking made before a
-//! restart is there after it.
+//! restart is there after it. And its logs: request ids, no personal data, tokens or tickets.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -16,19 +16,31 @@ struct Loket {
 }
 
 fn start(data_dir: &std::path::Path) -> Loket {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_loket"))
-        .arg("serve")
+    spawn_loket(
+        &[
+            ("LOKET_DATA_DIR", data_dir.to_str().unwrap()),
+            ("LOKET_DEMO_PASSWORD", "embedded-test-password"),
+            ("LOKET_LOG", "warn"),
+        ],
+        Stdio::null(),
+    )
+}
+
+/// Starts the real binary with these variables (and no DATABASE_URL unless given) and waits
+/// for the address it prints.
+fn spawn_loket(env: &[(&str, &str)], stderr: Stdio) -> Loket {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loket"));
+    cmd.arg("serve")
         .env_remove("DATABASE_URL")
-        .env("LOKET_DATA_DIR", data_dir)
-        .env("LOKET_BIND", "127.0.0.1:0")
         .env_remove("LOKET_PUBLIC_URL")
-        .env("LOKET_DEMO_PASSWORD", "embedded-test-password")
-        .env("LOKET_LOG", "warn")
+        .env("LOKET_BIND", "127.0.0.1:0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start loket");
+        .stderr(stderr);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("start loket");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -156,4 +168,97 @@ fn missing_server_binaries_give_one_clear_message() {
     assert!(err.contains("apt-get install postgresql"), "{err}");
     assert!(err.contains("DATABASE_URL"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_carry_request_ids_but_no_personal_data_tokens_or_tickets() {
+    let app = crate::helpers::spawn_app().await;
+    let log_path =
+        std::env::temp_dir().join(format!("loket-log-{}.jsonl", uuid::Uuid::new_v4().simple()));
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let secret = "log-test-secret-log-test-secret-0123456789";
+    let loket = spawn_loket(
+        &[
+            ("DATABASE_URL", &app.db_url),
+            ("LOKET_SECRET", secret),
+            ("LOKET_DEMO_DATA", "false"),
+            ("LOKET_LOG", "info"),
+        ],
+        Stdio::from(log_file),
+    );
+    let client = reqwest::Client::new();
+    let day = next_working_day(3);
+    let slots: serde_json::Value = client
+        .get(format!(
+            "{}/api/v1/services/akta-kelahiran/slots?from={day}&days=1",
+            loket.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let starts_at = slots["days"][0]["slots"][0]["starts_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let nik = "3271995205900001";
+    let booked: serde_json::Value = client
+        .post(format!("{}/api/v1/appointments", loket.url))
+        .json(&json!({"service": "akta-kelahiran", "starts_at": starts_at,
+                      "citizen": {"name": "Siti Rahasia", "phone": "081377788899", "email": "siti.rahasia@example.org", "nik": nik},
+                      "consent": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = booked["token"].as_str().expect("booked").to_string();
+    let _ = client
+        .get(format!("{}/api/v1/appointments/current", loket.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let _ = client
+        .get(format!(
+            "{}/api/v1/rooms/ws?ticket=SECRETTICKET0123456789",
+            loket.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    // A request that fails validation must not echo the bad input into the log either.
+    let _ = client
+        .post(format!("{}/api/v1/appointments", loket.url))
+        .json(&json!({"service": "akta-kelahiran", "citizen": {"nik": "3271991513900002"}}))
+        .send()
+        .await
+        .unwrap();
+    stop(loket);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    assert!(log.contains("request_id"), "no request ids in: {log}");
+    assert!(
+        log.lines()
+            .all(|l| l.trim().is_empty() || serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "not JSON lines: {log}"
+    );
+    for secret_thing in [
+        nik,
+        "3271991513900002",
+        "Rahasia",
+        "77788899",
+        "siti.rahasia",
+        token.as_str(),
+        "SECRETTICKET",
+        secret,
+    ] {
+        assert!(
+            !log.contains(secret_thing),
+            "the log contains {secret_thing:?}:\n{log}"
+        );
+    }
 }
