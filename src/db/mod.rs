@@ -8,6 +8,7 @@ pub mod events;
 pub mod schedule;
 pub mod schema;
 pub mod staff;
+pub mod tickets;
 
 use anyhow::Context;
 use diesel_async::AsyncPgConnection;
