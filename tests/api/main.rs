@@ -5,3 +5,5 @@ mod helpers;
 mod booking;
 mod catalog;
 mod operations;
+mod rooms;
+mod ws;
