@@ -6,4 +6,5 @@ mod booking;
 mod catalog;
 mod operations;
 mod rooms;
+mod webrtc_call;
 mod ws;
