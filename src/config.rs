@@ -143,7 +143,7 @@ impl Settings {
             turn_ttl_seconds: parse_var("LOKET_TURN_TTL_SECONDS", 3600)?,
             db_pool_size: parse_var("LOKET_DB_POOL_SIZE", 16)?,
             demo_data: parse_var("LOKET_DEMO_DATA", true)?,
-            web_dir: PathBuf::from(var("LOKET_WEB_DIR").unwrap_or_else(|| default_web_dir())),
+            web_dir: PathBuf::from(var("LOKET_WEB_DIR").unwrap_or_else(default_web_dir)),
             max_sockets_per_room: parse_var("LOKET_MAX_SOCKETS_PER_ROOM", 4)?,
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
         };

@@ -668,3 +668,104 @@ async fn stopping_the_server_tells_every_socket_closed() {
         assert_eq!(ws.closed().await, (1012, Some("server_restart".into())));
     }
 }
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_is_cut_off_instead_of_buffered() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let app = open_app().await;
+    let Call {
+        citizen,
+        clerk,
+        citizen_p: _,
+        clerk_p,
+        ..
+    } = in_call(&app, "081200000021").await;
+    // The clerk's browser hangs: its socket stays open but nothing reads it. The citizen keeps
+    // sending ~60 kB signals at the allowed rate; once the TCP buffers and the bounded queues
+    // are full, the server must drop the clerk rather than hold more.
+    let (mut sink, mut stream) = citizen.inner.split();
+    let to = clerk_p["id"].clone();
+    let sender = tokio::spawn(async move {
+        let big = "x".repeat(60_000);
+        for i in 0..2_000u32 {
+            let msg = json!({"type": "signal", "to": to, "payload": {"n": i, "pad": big}});
+            if sink.send(Message::text(msg.to_string())).await.is_err() {
+                return;
+            }
+            // Under the 50 msgs/s limit after the first 50.
+            if i > 50 {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let left = loop {
+        let next = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("the slow clerk was not dropped within 60 s");
+        match next {
+            Some(Ok(Message::Text(t))) => {
+                let v: Value = serde_json::from_str(t.as_str()).expect("json");
+                assert_ne!(v["type"], "error", "{v}");
+                if v["type"] == "peer_left" {
+                    break v;
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("citizen socket ended: {other:?}"),
+        }
+    };
+    sender.abort();
+    assert_eq!(left["peer"]["id"], clerk_p["id"]);
+    assert_eq!(left["reason"], "slow_reader");
+    drop(clerk);
+}
+
+/// Collects everything the tracing subscriber writes.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn tickets_never_reach_the_request_log() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+        .try_init()
+        .expect("this is the only test that installs a subscriber");
+    let app = open_app().await;
+    let (token, _, _) = booking(&app, "081200000022").await;
+    let url = app.ws_url(&token, None).await;
+    let ticket = url.split("ticket=").nth(1).expect("ticket").to_string();
+    let mut ws = Ws::open(&url).await;
+    ws.expect("welcome").await;
+    // A refused one too.
+    assert!(matches!(Ws::connect(&url).await, Connect::Refused(401)));
+    drop(ws);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let text = String::from_utf8_lossy(&logs.0.lock().expect("logs")).to_string();
+    assert!(
+        text.contains("/api/v1/rooms/ws"),
+        "the request was logged: {text}"
+    );
+    assert!(!text.contains(&ticket), "the ticket leaked into the log");
+    assert!(
+        !text.contains("ticket="),
+        "a query string leaked into the log"
+    );
+}

@@ -80,7 +80,6 @@ fn vp8() -> RTCRtpCodecParameters {
             rtcp_feedback: vec![],
         },
         payload_type: 96,
-        ..Default::default()
     }
 }
 

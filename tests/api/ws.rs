@@ -20,7 +20,7 @@ pub struct Ws {
 
 /// What the server did with the connection attempt.
 pub enum Connect {
-    Open(Ws),
+    Open(Box<Ws>),
     Refused(u16),
 }
 
@@ -84,7 +84,7 @@ impl TestApp {
 impl Ws {
     pub async fn connect(url: &str) -> Connect {
         match connect_async(url).await {
-            Ok((inner, _)) => Connect::Open(Ws { inner }),
+            Ok((inner, _)) => Connect::Open(Box::new(Ws { inner })),
             Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
                 Connect::Refused(resp.status().as_u16())
             }
@@ -94,7 +94,7 @@ impl Ws {
 
     pub async fn open(url: &str) -> Ws {
         match Ws::connect(url).await {
-            Connect::Open(ws) => ws,
+            Connect::Open(ws) => *ws,
             Connect::Refused(s) => panic!("socket refused with {s}"),
         }
     }
