@@ -11,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::ice::IceServer;
+use crate::domain::appointment::Status;
 use crate::domain::ids::{AppointmentId, StaffId};
 
 /// A participant's id inside a room: stable across reconnects (so a second socket replaces the
@@ -191,8 +192,12 @@ pub enum CloseReason {
     Replaced,
     /// The room holds as many sockets as it may.
     RoomFull,
-    /// The appointment was completed, cancelled or marked no-show.
-    AppointmentClosed,
+    /// The clerk completed the consultation: do not reconnect.
+    Completed,
+    /// The appointment was cancelled: do not reconnect.
+    Cancelled,
+    /// The appointment was closed as a no-show: do not reconnect.
+    NoShow,
     /// Loket is stopping or restarting: reconnect with a new ticket shortly.
     ServerRestart,
     /// No frame arrived within the heartbeat timeout.
@@ -205,7 +210,10 @@ impl CloseReason {
     /// The WebSocket close code sent with the close frame.
     pub fn ws_code(self) -> u16 {
         match self {
-            CloseReason::Left | CloseReason::AppointmentClosed => 1000,
+            CloseReason::Left
+            | CloseReason::Completed
+            | CloseReason::Cancelled
+            | CloseReason::NoShow => 1000,
             CloseReason::ServerRestart => 1012,
             CloseReason::RateLimited => 1008,
             // Application codes (4000–4999): reasons a client acts on differently.
@@ -215,12 +223,24 @@ impl CloseReason {
         }
     }
 
+    /// Why a room closes when its appointment leaves the active states (`None`: still active).
+    pub fn for_status(status: Status) -> Option<CloseReason> {
+        match status {
+            Status::Completed => Some(CloseReason::Completed),
+            Status::Cancelled => Some(CloseReason::Cancelled),
+            Status::NoShow => Some(CloseReason::NoShow),
+            Status::Booked | Status::Waiting | Status::InCall => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CloseReason::Left => "left",
             CloseReason::Replaced => "replaced",
             CloseReason::RoomFull => "room_full",
-            CloseReason::AppointmentClosed => "appointment_closed",
+            CloseReason::Completed => "completed",
+            CloseReason::Cancelled => "cancelled",
+            CloseReason::NoShow => "no_show",
             CloseReason::ServerRestart => "server_restart",
             CloseReason::Timeout => "timeout",
             CloseReason::RateLimited => "rate_limited",
@@ -370,7 +390,9 @@ mod tests {
             CloseReason::Left,
             CloseReason::Replaced,
             CloseReason::RoomFull,
-            CloseReason::AppointmentClosed,
+            CloseReason::Completed,
+            CloseReason::Cancelled,
+            CloseReason::NoShow,
             CloseReason::ServerRestart,
             CloseReason::Timeout,
             CloseReason::RateLimited,

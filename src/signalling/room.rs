@@ -157,7 +157,9 @@ impl Room {
             Command::Gone { conn, reason } => self.remove(conn, reason, &mut out),
             Command::AppointmentClosed { status } => {
                 self.status = status;
-                self.close_all(CloseReason::AppointmentClosed, &mut out);
+                if let Some(reason) = CloseReason::for_status(status) {
+                    self.close_all(reason, &mut out);
+                }
                 None
             }
             Command::CloseAll { reason } => {
@@ -208,11 +210,8 @@ impl Room {
         ice_servers: Vec<IceServer>,
         out: &mut Vec<Effect>,
     ) -> Option<Actor> {
-        if !self.status.is_active() {
-            out.push(Effect::Close {
-                conn,
-                reason: CloseReason::AppointmentClosed,
-            });
+        if let Some(reason) = CloseReason::for_status(self.status) {
+            out.push(Effect::Close { conn, reason });
             return None;
         }
         let idx = match self.members.iter().position(|m| m.who.id == who.id) {
@@ -1135,14 +1134,14 @@ mod tests {
         assert_eq!(
             closes(&fx),
             [
-                (CITIZEN, CloseReason::AppointmentClosed),
-                (CLERK, CloseReason::AppointmentClosed)
+                (CITIZEN, CloseReason::Completed),
+                (CLERK, CloseReason::Completed)
             ]
         );
         assert!(statuses(&fx).is_empty());
         assert!(r.is_empty());
         let fx = join(&mut r, CITIZEN, Role::Citizen);
-        assert_eq!(closes(&fx), [(CITIZEN, CloseReason::AppointmentClosed)]);
+        assert_eq!(closes(&fx), [(CITIZEN, CloseReason::Completed)]);
         assert!(to(&fx, CITIZEN).is_empty());
     }
 

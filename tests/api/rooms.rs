@@ -145,14 +145,8 @@ async fn a_full_consultation_runs_in_order_and_leaves_an_audit_trail() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(
-        citizen.closed().await,
-        (1000, Some("appointment_closed".into()))
-    );
-    assert_eq!(
-        clerk.closed().await,
-        (1000, Some("appointment_closed".into()))
-    );
+    assert_eq!(citizen.closed().await, (1000, Some("completed".into())));
+    assert_eq!(clerk.closed().await, (1000, Some("completed".into())));
     app.wait_status(&id, "completed").await;
     assert_eq!(
         app.scalar(&format!(
