@@ -24,6 +24,8 @@ pub struct AppState {
     pub login_limiter: RateLimiter,
     pub metrics: crate::routes::health::Metrics,
     pub feed: crate::routes::feed::FeedHub,
+    /// The consultation rooms (one task owns them all; this is its handle).
+    pub rooms: crate::signalling::Rooms,
 }
 
 pub struct Application {
@@ -31,6 +33,7 @@ pub struct Application {
     server: Server,
     pub state: web::Data<AppState>,
     cluster: Option<Cluster>,
+    stop: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Where the database is: the URL to use and, for the embedded default, the running cluster.
@@ -84,11 +87,18 @@ impl Application {
             };
             settings.public_url = format!("http://{host}:{port}");
         }
+        let feed = crate::routes::feed::FeedHub::new();
+        let rooms = crate::signalling::Rooms::start(
+            pool.clone(),
+            feed.clone(),
+            settings.max_sockets_per_room,
+        );
         let state = web::Data::new(AppState {
             booking_limiter: RateLimiter::per_minute(settings.booking_rate_per_minute),
             login_limiter: RateLimiter::per_minute(10),
             metrics: Default::default(),
-            feed: crate::routes::feed::FeedHub::new(),
+            feed,
+            rooms,
             settings,
             pool,
             keys,
@@ -99,6 +109,7 @@ impl Application {
             server,
             state,
             cluster,
+            stop: Default::default(),
         })
     }
 
@@ -106,18 +117,69 @@ impl Application {
         self.port
     }
 
-    /// Serves until Ctrl-C / SIGTERM, then stops the embedded Postgres (if ours).
+    /// A trigger that stops the server as SIGTERM would (for tests and embedding).
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(self.stop.clone())
+    }
+
+    /// Serves until Ctrl-C / SIGTERM (or [`StopHandle::stop`]), then stops the embedded
+    /// Postgres (if ours). On the way down every signalling socket is told
+    /// `closed {reason: "server_restart"}` first, so clients reconnect at once and the graceful
+    /// shutdown does not wait for long-lived sockets.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Application {
-            server, cluster, ..
+            server,
+            cluster,
+            state,
+            stop,
+            ..
         } = self;
+        let handle = server.handle();
+        let rooms = state.rooms.clone();
+        let watcher = tokio::spawn(async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = stop.notified() => {}
+            }
+            rooms.shutdown().await;
+            handle.stop(true).await;
+        });
         let result = server.await;
+        watcher.abort();
+        state.rooms.shutdown().await;
         if let Some(mut c) = cluster {
             tokio::task::spawn_blocking(move || c.stop())
                 .await
                 .context("stopping Postgres")??;
         }
         result.context("server")
+    }
+}
+
+/// Stops a running [`Application`].
+#[derive(Clone)]
+pub struct StopHandle(std::sync::Arc<tokio::sync::Notify>);
+
+impl StopHandle {
+    pub fn stop(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Ctrl-C or SIGTERM. actix-web listens for them too and starts its graceful stop; this one
+/// closes the signalling sockets alongside.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
     }
 }
 

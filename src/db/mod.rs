@@ -10,6 +10,7 @@ pub mod reports;
 pub mod schedule;
 pub mod schema;
 pub mod staff;
+pub mod tickets;
 
 use anyhow::Context;
 use diesel_async::AsyncPgConnection;

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{admin, appointments, catalog, feed, health, staff};
+use super::{admin, appointments, catalog, feed, health, rooms, staff};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,9 +20,10 @@ use super::{admin, appointments, catalog, feed, health, staff};
         staff::remove_closure, staff::calendar_feed, staff::list_holidays, staff::add_holiday,
         staff::remove_holiday, staff::add_staff, feed::feed,
         admin::add_agency, admin::list_services, admin::add_service, admin::edit_service, admin::reports,
+        rooms::create_ticket, rooms::ws,
     ),
     modifiers(&Security),
-    tags((name = "catalogue"), (name = "appointments"), (name = "staff"), (name = "admin"), (name = "operations"))
+    tags((name = "catalogue"), (name = "appointments"), (name = "staff"), (name = "admin"), (name = "rooms"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

@@ -75,6 +75,8 @@ pub struct TestApp {
     pub db_name: String,
     pub db_url: String,
     pub state: actix_web::web::Data<loket::startup::AppState>,
+    /// Stops the server as SIGTERM would.
+    pub stop: loket::startup::StopHandle,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -97,6 +99,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("build app");
     let port = app.port();
     let state = app.state.clone();
+    let stop = app.stop_handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -109,6 +112,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         db_name,
         db_url,
         state,
+        stop,
     }
 }
 
@@ -336,6 +340,18 @@ impl TestApp {
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
         r.body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Runs a statement against this test's database (for setting up states).
+    pub async fn exec(&self, sql: &str) {
+        use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+        let mut conn = AsyncPgConnection::establish(&self.db_url)
+            .await
+            .expect("test db connection");
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     /// Runs SQL against this test's database and returns the first column of the first row

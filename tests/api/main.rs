@@ -8,5 +8,8 @@ mod booking;
 mod catalog;
 mod embedded;
 mod operations;
+mod rooms;
 mod self_service;
 mod staff;
+mod webrtc_call;
+mod ws;

@@ -1,0 +1,102 @@
+//! ICE servers handed to clients: STUN/TURN URLs from configuration, and TURN credentials in
+//! coturn's REST-API form (`use-auth-secret`), so a stock coturn needs no user database:
+//! username = `<unix expiry>:<participant id>`, credential = base64(HMAC-SHA1(secret, username)).
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha1::Sha1;
+
+use super::protocol::ParticipantId;
+use crate::config::Settings;
+
+/// One entry of `RTCConfiguration.iceServers`, exactly as a browser takes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// base64(HMAC-SHA1(secret, username)): what coturn computes for `use-auth-secret`.
+pub fn turn_credential(secret: &str, username: &str) -> String {
+    // HMAC takes keys of any length, so this never fails; an empty string is the safe fallback.
+    let Ok(mut mac) = <Hmac<Sha1> as Mac>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(username.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The ICE servers for one participant at `now_unix` (seconds): STUN without credentials, TURN
+/// with a credential valid for `turn_ttl_seconds`. TURN is left out when no secret is set
+/// (configuration refuses TURN URLs without one).
+pub fn servers(settings: &Settings, participant: &ParticipantId, now_unix: i64) -> Vec<IceServer> {
+    let mut out = Vec::with_capacity(2);
+    if !settings.stun_urls.is_empty() {
+        out.push(IceServer {
+            urls: settings.stun_urls.clone(),
+            username: None,
+            credential: None,
+        });
+    }
+    if let (false, Some(secret)) = (settings.turn_urls.is_empty(), &settings.turn_secret) {
+        let expiry = now_unix.saturating_add(settings.turn_ttl_seconds.max(1));
+        let username = format!("{expiry}:{participant}");
+        out.push(IceServer {
+            urls: settings.turn_urls.clone(),
+            credential: Some(turn_credential(secret.expose(), &username)),
+            username: Some(username),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+    use crate::domain::ids::AppointmentId;
+
+    #[test]
+    fn credential_matches_an_independent_hmac_sha1() {
+        // `echo -n "1700000000:citizen-0123456789ab" | openssl dgst -sha1 -hmac
+        //  "loket-turn-secret" -binary | base64`
+        assert_eq!(
+            turn_credential("loket-turn-secret", "1700000000:citizen-0123456789ab"),
+            "Fnaqw+uvTuASYVWFgx564Le0od4="
+        );
+    }
+
+    #[test]
+    fn servers_carry_stun_and_time_limited_turn() {
+        let mut s = Settings::for_tests(std::env::temp_dir());
+        let who = ParticipantId::citizen(AppointmentId(uuid::Uuid::nil()));
+        assert!(servers(&s, &who, 0).is_empty(), "nothing configured");
+        s.stun_urls = vec!["stun:stun.example:3478".into()];
+        s.turn_urls = vec![
+            "turn:turn.example:3478?transport=udp".into(),
+            "turns:turn.example:443?transport=tcp".into(),
+        ];
+        s.turn_secret = Some(Secret::new("loket-turn-secret"));
+        s.turn_ttl_seconds = 600;
+        let list = servers(&s, &who, 1_700_000_000);
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].urls, s.stun_urls);
+        assert_eq!(list[0].username, None);
+        let turn = &list[1];
+        let username = format!("1700000600:{who}");
+        assert_eq!(turn.username.as_deref(), Some(username.as_str()));
+        assert_eq!(
+            turn.credential.as_deref(),
+            Some(turn_credential("loket-turn-secret", &username).as_str())
+        );
+        let json = serde_json::to_value(&list[0]).map_err(|e| e.to_string());
+        assert_eq!(
+            json,
+            Ok(serde_json::json!({"urls": ["stun:stun.example:3478"]}))
+        );
+    }
+}

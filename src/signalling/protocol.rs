@@ -1,0 +1,404 @@
+//! The signalling wire format of DESIGN §6: JSON text frames `{"type": …}`, one enum per
+//! direction. The names here are a contract with the web client and outside clients; the prose
+//! for client authors is `docs/protocol.md`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::ice::IceServer;
+use crate::domain::appointment::Status;
+use crate::domain::ids::{AppointmentId, StaffId};
+
+/// A participant's id inside a room: stable across reconnects (so a second socket replaces the
+/// first) and derived from the role and the person, never from the socket.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ParticipantId(String);
+
+/// Hex characters of the person's id kept in a participant id: unique within a room (one
+/// citizen, one clerk, a few supervisors) while short enough for TURN usernames and logs.
+const ID_HEX: usize = 12;
+
+impl ParticipantId {
+    pub fn citizen(appointment: AppointmentId) -> ParticipantId {
+        ParticipantId(format!("citizen-{}", short(appointment.0)))
+    }
+
+    pub fn staff(role: Role, staff: StaffId) -> ParticipantId {
+        ParticipantId(format!("{}-{}", role.as_str(), short(staff.0)))
+    }
+
+    /// An id as a client wrote it (it may name no one).
+    pub fn new(raw: impl Into<String>) -> ParticipantId {
+        ParticipantId(raw.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn short(id: Uuid) -> String {
+    id.simple().to_string().chars().take(ID_HEX).collect()
+}
+
+impl fmt::Display for ParticipantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why someone is in a room. Stored in `room_tickets.role`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Citizen,
+    Clerk,
+    Supervisor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Citizen => "citizen",
+            Role::Clerk => "clerk",
+            Role::Supervisor => "supervisor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "citizen" => Some(Role::Citizen),
+            "clerk" => Some(Role::Clerk),
+            "supervisor" => Some(Role::Supervisor),
+            _ => None,
+        }
+    }
+
+    /// Staff run the room: they are admitted at once and may admit or hold the citizen.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Clerk | Role::Supervisor)
+    }
+}
+
+/// Where a participant is: in the waiting room or in the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantState {
+    Waiting,
+    Admitted,
+}
+
+/// A participant as others see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub id: ParticipantId,
+    pub role: Role,
+    pub name: String,
+    pub state: ParticipantState,
+}
+
+/// Client → server.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// Any admitted participant, to one admitted peer: an SDP description or ICE candidate in
+    /// the browser's JSON form (`{description}` / `{candidate}`), relayed opaque.
+    Signal { to: ParticipantId, payload: Value },
+    /// The clerk or a supervisor lets a waiting citizen into the call.
+    Admit { participant: ParticipantId },
+    /// The clerk or a supervisor sends an admitted citizen back to the waiting room.
+    Hold { participant: ParticipantId },
+    /// Anyone, to the others in the room (a waiting citizen reaches only the staff).
+    Chat { text: String },
+    /// Anyone who is done: the server answers `closed {reason: "left"}` and tells the peers.
+    Leave,
+    /// Anyone, at any time: an application-level keep-alive answered with `pong`.
+    Ping,
+}
+
+/// The `type` values [`ClientMsg`] knows, to tell an unknown type from a malformed message.
+pub const CLIENT_TYPES: [&str; 6] = ["signal", "admit", "hold", "chat", "leave", "ping"];
+
+/// Server → client.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// To a socket that just joined: who it is, its state, whom it may see, and its ICE servers.
+    Welcome {
+        you: Participant,
+        room: Uuid,
+        state: ParticipantState,
+        peers: Vec<Participant>,
+        ice_servers: Vec<IceServer>,
+    },
+    /// To a citizen: you are in the waiting room (after joining, or when put on hold).
+    Waiting,
+    /// To a citizen: the clerk let you in; `peer_joined` for each peer follows.
+    Admitted,
+    /// To staff: a citizen is waiting (arrived, reconnected, or was put on hold).
+    PeerWaiting { peer: Participant },
+    /// To admitted participants: a peer is in the call (again, after a reconnect: restart ICE).
+    PeerJoined { peer: Participant },
+    /// To those who could see the peer: it left, was dropped, or timed out.
+    PeerLeft {
+        peer: Participant,
+        reason: LeaveReason,
+    },
+    /// To an admitted participant: a peer's SDP or ICE candidate, as the peer sent it.
+    Signal { from: ParticipantId, payload: Value },
+    /// To the others in the room: a chat line, stamped by the server.
+    Chat {
+        from: ParticipantId,
+        text: String,
+        at: DateTime<Utc>,
+    },
+    /// To the sender of a message that was refused; the socket stays open.
+    Error { code: ErrorCode, message: String },
+    /// To the sender of `ping`.
+    Pong,
+    /// Last message before the server closes the socket.
+    Closed { reason: CloseReason },
+}
+
+/// Why a peer left the room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// It sent `leave`.
+    Left,
+    /// Its socket closed without `leave`.
+    Disconnected,
+    /// It stopped answering the heartbeat.
+    Timeout,
+    /// It read its messages too slowly and was cut off.
+    SlowReader,
+    /// It kept flooding the server after being warned.
+    RateLimited,
+}
+
+/// Why the server closed a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// The client sent `leave`.
+    Left,
+    /// A newer socket of the same participant took over.
+    Replaced,
+    /// The room holds as many sockets as it may.
+    RoomFull,
+    /// The clerk completed the consultation: do not reconnect.
+    Completed,
+    /// The appointment was cancelled: do not reconnect.
+    Cancelled,
+    /// The appointment was closed as a no-show: do not reconnect.
+    NoShow,
+    /// Loket is stopping or restarting: reconnect with a new ticket shortly.
+    ServerRestart,
+    /// No frame arrived within the heartbeat timeout.
+    Timeout,
+    /// Too many messages after the rate-limit warning.
+    RateLimited,
+}
+
+impl CloseReason {
+    /// The WebSocket close code sent with the close frame.
+    pub fn ws_code(self) -> u16 {
+        match self {
+            CloseReason::Left
+            | CloseReason::Completed
+            | CloseReason::Cancelled
+            | CloseReason::NoShow => 1000,
+            CloseReason::ServerRestart => 1012,
+            CloseReason::RateLimited => 1008,
+            // Application codes (4000–4999): reasons a client acts on differently.
+            CloseReason::Replaced => 4001,
+            CloseReason::RoomFull => 4002,
+            CloseReason::Timeout => 4003,
+        }
+    }
+
+    /// Why a room closes when its appointment leaves the active states (`None`: still active).
+    pub fn for_status(status: Status) -> Option<CloseReason> {
+        match status {
+            Status::Completed => Some(CloseReason::Completed),
+            Status::Cancelled => Some(CloseReason::Cancelled),
+            Status::NoShow => Some(CloseReason::NoShow),
+            Status::Booked | Status::Waiting | Status::InCall => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Left => "left",
+            CloseReason::Replaced => "replaced",
+            CloseReason::RoomFull => "room_full",
+            CloseReason::Completed => "completed",
+            CloseReason::Cancelled => "cancelled",
+            CloseReason::NoShow => "no_show",
+            CloseReason::ServerRestart => "server_restart",
+            CloseReason::Timeout => "timeout",
+            CloseReason::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// Codes of `error` messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON, or a field is missing or of the wrong type.
+    MalformedMessage,
+    /// The `type` is not one of the client messages.
+    UnknownType,
+    /// Binary frames are not part of the protocol.
+    TextOnly,
+    /// A waiting citizen may not signal.
+    NotAdmitted,
+    /// The target of a signal is still in the waiting room.
+    PeerNotAdmitted,
+    /// No such participant in this room.
+    UnknownParticipant,
+    /// Only the clerk or a supervisor may admit or hold, and only a citizen can be held.
+    Forbidden,
+    /// Empty or too long chat text.
+    InvalidChat,
+    /// Too many messages: this one was dropped.
+    RateLimited,
+}
+
+impl ServerMsg {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMsg {
+        ServerMsg::Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads one text frame; a refusal is the `error` message to answer with.
+pub fn parse_client(text: &str) -> Result<ClientMsg, ServerMsg> {
+    match serde_json::from_str::<ClientMsg>(text) {
+        Ok(msg) => Ok(msg),
+        Err(e) => {
+            // Only on the error path: tell an unknown `type` from a broken message.
+            #[derive(Deserialize)]
+            struct Tag<'a> {
+                #[serde(rename = "type", borrow)]
+                kind: Cow<'a, str>,
+            }
+            match serde_json::from_str::<Tag>(text) {
+                Ok(t) if !CLIENT_TYPES.contains(&t.kind.as_ref()) => Err(ServerMsg::error(
+                    ErrorCode::UnknownType,
+                    "Unknown message type.",
+                )),
+                _ => Err(ServerMsg::error(
+                    ErrorCode::MalformedMessage,
+                    format!("The message does not fit the protocol: {e}"),
+                )),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn client_messages_read_as_documented() -> Result<(), String> {
+        let m = parse_client(
+            r#"{"type":"signal","to":"clerk-1","payload":{"candidate":{"candidate":"x"}}}"#,
+        )
+        .map_err(|e| format!("{e:?}"))?;
+        assert!(matches!(m, ClientMsg::Signal { ref to, .. } if to.as_str() == "clerk-1"));
+        assert!(matches!(
+            parse_client(r#"{"type":"leave"}"#),
+            Ok(ClientMsg::Leave)
+        ));
+        assert!(matches!(
+            parse_client(r#"{"type":"ping"}"#),
+            Ok(ClientMsg::Ping)
+        ));
+        let unknown = parse_client(r#"{"type":"dance"}"#);
+        assert!(
+            matches!(
+                unknown,
+                Err(ServerMsg::Error {
+                    code: ErrorCode::UnknownType,
+                    ..
+                })
+            ),
+            "{unknown:?}"
+        );
+        for bad in ["{", "[]", r#"{"type":"admit"}"#, r#"{"type":7}"#, "null"] {
+            let r = parse_client(bad);
+            assert!(
+                matches!(
+                    r,
+                    Err(ServerMsg::Error {
+                        code: ErrorCode::MalformedMessage,
+                        ..
+                    })
+                ),
+                "{bad}: {r:?}"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn server_messages_write_as_documented() -> Result<(), serde_json::Error> {
+        let peer = Participant {
+            id: ParticipantId::new("citizen-abc"),
+            role: Role::Citizen,
+            name: "Budi".into(),
+            state: ParticipantState::Waiting,
+        };
+        assert_eq!(
+            serde_json::to_value(ServerMsg::PeerWaiting { peer: peer.clone() })?,
+            json!({"type": "peer_waiting", "peer": {"id": "citizen-abc", "role": "citizen", "name": "Budi", "state": "waiting"}})
+        );
+        assert_eq!(
+            serde_json::to_value(ServerMsg::PeerLeft {
+                peer,
+                reason: LeaveReason::Timeout
+            })?["reason"],
+            "timeout"
+        );
+        assert_eq!(
+            serde_json::to_value(ServerMsg::Closed {
+                reason: CloseReason::ServerRestart
+            })?,
+            json!({"type": "closed", "reason": "server_restart"})
+        );
+        assert_eq!(
+            serde_json::to_value(ServerMsg::Pong)?,
+            json!({"type": "pong"})
+        );
+        assert_eq!(
+            serde_json::to_value(ServerMsg::error(ErrorCode::NotAdmitted, "wait"))?,
+            json!({"type": "error", "code": "not_admitted", "message": "wait"})
+        );
+        for r in [
+            CloseReason::Left,
+            CloseReason::Replaced,
+            CloseReason::RoomFull,
+            CloseReason::Completed,
+            CloseReason::Cancelled,
+            CloseReason::NoShow,
+            CloseReason::ServerRestart,
+            CloseReason::Timeout,
+            CloseReason::RateLimited,
+        ] {
+            assert_eq!(serde_json::to_value(r)?, json!(r.as_str()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,336 @@
+//! The room registry: ONE task owns every [`Room`] and every socket's outbound queue, fed through
+//! a bounded channel by cloneable [`Rooms`] handles — no mutex is shared between sockets. The
+//! task carries out the rooms' effects: it queues messages on sockets (a full queue means a slow
+//! reader, which is cut off at once instead of buffering without bound), persists status changes
+//! through `db::appointments::transition` in spawned tasks (chained per appointment so they land
+//! in order, never blocking the loop) and publishes them to the staff feed. It also listens to
+//! that feed, so an appointment completed or cancelled over HTTP closes its room.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::ice::IceServer;
+use super::protocol::{ClientMsg, CloseReason, LeaveReason, ServerMsg};
+use super::room::{Actor, Command, ConnId, Effect, Joiner, Room};
+use crate::db::{self, DbPool};
+use crate::domain::appointment::Status;
+use crate::domain::ids::AppointmentId;
+use crate::routes::feed::{FeedEvent, FeedHub};
+
+/// Requests waiting for the registry task; senders wait (backpressure) when it is full.
+const REQUEST_QUEUE: usize = 4096;
+/// Messages waiting to be written to one socket. A reader this far behind is cut off: 64 is
+/// far more than a call's negotiation needs at once (an offer, an answer, a few dozen candidates).
+pub const OUTBOUND_QUEUE: usize = 64;
+/// Sweep finished persistence tasks out of the table every this many requests.
+const SWEEP_EVERY: u64 = 1024;
+
+/// What the registry asks a socket's session to do.
+#[derive(Debug)]
+pub enum Outbound {
+    Msg(ServerMsg),
+    /// Send `closed {reason}`, then close the socket.
+    Close(CloseReason),
+}
+
+/// A socket that passed its ticket check.
+pub struct JoinRequest {
+    pub room: AppointmentId,
+    /// The appointment's status as read with the ticket (used when the room is first opened).
+    pub status: Status,
+    pub conn: ConnId,
+    pub who: Joiner,
+    pub ice_servers: Vec<IceServer>,
+    pub outbound: mpsc::Sender<Outbound>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub rooms: usize,
+    pub sockets: usize,
+}
+
+enum Request {
+    Join(Box<JoinRequest>),
+    Message { conn: ConnId, msg: ClientMsg },
+    Gone { conn: ConnId, reason: LeaveReason },
+    Shutdown { done: oneshot::Sender<()> },
+    Stats { reply: oneshot::Sender<Stats> },
+}
+
+/// The registry is gone (the server is shutting down).
+#[derive(Debug, thiserror::Error)]
+#[error("the room registry has stopped")]
+pub struct Stopped;
+
+/// A handle to the registry task; clone it freely.
+#[derive(Clone)]
+pub struct Rooms {
+    tx: mpsc::Sender<Request>,
+    next_conn: Arc<AtomicU64>,
+}
+
+impl Rooms {
+    /// Starts the registry task on the current Tokio runtime.
+    pub fn start(pool: DbPool, feed: FeedHub, max_sockets_per_room: usize) -> Rooms {
+        let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
+        let registry = Registry {
+            rooms: HashMap::new(),
+            conns: HashMap::new(),
+            persisting: HashMap::new(),
+            pool,
+            feed: feed.clone(),
+            max_sockets: max_sockets_per_room,
+            stopping: false,
+            handled: 0,
+        };
+        tokio::spawn(registry.run(rx, feed.subscribe()));
+        Rooms {
+            tx,
+            next_conn: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// A fresh socket id, never reused.
+    pub fn next_conn(&self) -> ConnId {
+        ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub async fn join(&self, req: JoinRequest) -> Result<(), Stopped> {
+        self.send(Request::Join(Box::new(req))).await
+    }
+
+    pub async fn message(&self, conn: ConnId, msg: ClientMsg) -> Result<(), Stopped> {
+        self.send(Request::Message { conn, msg }).await
+    }
+
+    /// The socket has ended; harmless if the registry already dropped it.
+    pub async fn gone(&self, conn: ConnId, reason: LeaveReason) {
+        let _ = self.send(Request::Gone { conn, reason }).await;
+    }
+
+    /// Tells every socket `closed {reason: "server_restart"}`, refuses later joins, and waits for
+    /// pending status writes. Idempotent.
+    pub async fn shutdown(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.send(Request::Shutdown { done }).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    pub async fn stats(&self) -> Result<Stats, Stopped> {
+        let (reply, wait) = oneshot::channel();
+        self.send(Request::Stats { reply }).await?;
+        wait.await.map_err(|_| Stopped)
+    }
+
+    async fn send(&self, req: Request) -> Result<(), Stopped> {
+        self.tx.send(req).await.map_err(|_| Stopped)
+    }
+}
+
+struct Conn {
+    room: AppointmentId,
+    tx: mpsc::Sender<Outbound>,
+}
+
+struct Registry {
+    rooms: HashMap<AppointmentId, Room>,
+    conns: HashMap<ConnId, Conn>,
+    /// The last status write per appointment; the next one waits for it, so writes land in order.
+    persisting: HashMap<AppointmentId, JoinHandle<()>>,
+    pool: DbPool,
+    feed: FeedHub,
+    max_sockets: usize,
+    stopping: bool,
+    handled: u64,
+}
+
+impl Registry {
+    async fn run(mut self, mut rx: mpsc::Receiver<Request>, feed: broadcast::Receiver<FeedEvent>) {
+        let mut feed = Some(feed);
+        loop {
+            tokio::select! {
+                req = rx.recv() => match req {
+                    Some(req) => self.handle(req),
+                    None => break,
+                },
+                ev = async { match feed.as_mut() {
+                    Some(f) => f.recv().await,
+                    None => std::future::pending().await,
+                } } => match ev {
+                    Ok(ev) => self.feed_event(ev),
+                    // Missed events only matter for closing rooms of finished appointments,
+                    // which the ticket check refuses anyway.
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "room registry lagged behind the feed");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => feed = None,
+                },
+            }
+        }
+    }
+
+    fn handle(&mut self, req: Request) {
+        self.handled += 1;
+        if self.handled % SWEEP_EVERY == 0 {
+            self.persisting.retain(|_, h| !h.is_finished());
+        }
+        match req {
+            Request::Join(j) => self.join(*j),
+            Request::Message { conn, msg } => {
+                if let Some(room) = self.conns.get(&conn).map(|c| c.room) {
+                    let now = chrono::Utc::now();
+                    self.apply(room, Command::Message { conn, msg, now });
+                }
+            }
+            Request::Gone { conn, reason } => {
+                if let Some(c) = self.conns.remove(&conn) {
+                    self.apply(c.room, Command::Gone { conn, reason });
+                }
+            }
+            Request::Shutdown { done } => {
+                self.stopping = true;
+                let ids: Vec<AppointmentId> = self.rooms.keys().copied().collect();
+                for id in ids {
+                    self.apply(
+                        id,
+                        Command::CloseAll {
+                            reason: CloseReason::ServerRestart,
+                        },
+                    );
+                }
+                let pending: Vec<JoinHandle<()>> =
+                    self.persisting.drain().map(|(_, h)| h).collect();
+                tokio::spawn(async move {
+                    for h in pending {
+                        let _ = h.await;
+                    }
+                    let _ = done.send(());
+                });
+            }
+            Request::Stats { reply } => {
+                let _ = reply.send(Stats {
+                    rooms: self.rooms.len(),
+                    sockets: self.conns.len(),
+                });
+            }
+        }
+    }
+
+    fn join(&mut self, j: JoinRequest) {
+        if self.stopping {
+            let _ = j
+                .outbound
+                .try_send(Outbound::Close(CloseReason::ServerRestart));
+            return;
+        }
+        let max = self.max_sockets;
+        self.rooms
+            .entry(j.room)
+            .or_insert_with(|| Room::new(j.room, j.status, max));
+        self.conns.insert(
+            j.conn,
+            Conn {
+                room: j.room,
+                tx: j.outbound,
+            },
+        );
+        self.apply(
+            j.room,
+            Command::Join {
+                conn: j.conn,
+                who: j.who,
+                ice_servers: j.ice_servers,
+            },
+        );
+    }
+
+    fn feed_event(&mut self, ev: FeedEvent) {
+        let id = AppointmentId(ev.appointment);
+        if let Some(status) = Status::parse(&ev.status)
+            && !status.is_active()
+            && self.rooms.contains_key(&id)
+        {
+            self.apply(id, Command::AppointmentClosed { status });
+        }
+    }
+
+    /// Runs a command through its room and carries out the effects, including the follow-up
+    /// of cutting off slow readers.
+    fn apply(&mut self, room_id: AppointmentId, first: Command) {
+        let mut pending = vec![first];
+        while let Some(cmd) = pending.pop() {
+            let Some(room) = self.rooms.get_mut(&room_id) else {
+                return;
+            };
+            for effect in room.apply(cmd) {
+                match effect {
+                    Effect::Send { to, msg } => {
+                        let Some(c) = self.conns.get(&to) else {
+                            continue;
+                        };
+                        if let Err(mpsc::error::TrySendError::Full(_)) =
+                            c.tx.try_send(Outbound::Msg(msg))
+                        {
+                            // Dropping its sender ends the session, which closes the socket.
+                            self.conns.remove(&to);
+                            tracing::info!(conn = to.0, "signalling socket too slow; dropped");
+                            pending.push(Command::Gone {
+                                conn: to,
+                                reason: LeaveReason::SlowReader,
+                            });
+                        }
+                    }
+                    Effect::Close { conn, reason } => {
+                        if let Some(c) = self.conns.remove(&conn) {
+                            let _ = c.tx.try_send(Outbound::Close(reason));
+                        }
+                    }
+                    Effect::SetStatus { to, actor } => self.persist(room_id, to, actor),
+                }
+            }
+        }
+        if self.rooms.get(&room_id).is_some_and(Room::is_empty) {
+            self.rooms.remove(&room_id);
+            if self
+                .persisting
+                .get(&room_id)
+                .is_some_and(JoinHandle::is_finished)
+            {
+                self.persisting.remove(&room_id);
+            }
+        }
+    }
+
+    fn persist(&mut self, room: AppointmentId, to: Status, actor: Actor) {
+        let previous = self.persisting.remove(&room);
+        let pool = self.pool.clone();
+        let feed = self.feed.clone();
+        let handle = tokio::spawn(async move {
+            if let Some(p) = previous {
+                let _ = p.await;
+            }
+            let result = match pool.get().await {
+                Ok(mut conn) => {
+                    db::appointments::transition(&mut conn, room, to, &actor.audit(), None)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok(row) => feed.publish_appointment(&row),
+                // Someone else moved it first (e.g. completed over HTTP): the room follows via
+                // the feed; nothing to repair here.
+                Err(e) => tracing::warn!(appointment = %room.0, to = to.as_str(), error = %e,
+                    "room status change not stored"),
+            }
+        });
+        self.persisting.insert(room, handle);
+    }
+}

@@ -1,0 +1,277 @@
+//! One task per signalling socket: a `select!` loop over inbound frames, the socket's outbound
+//! queue (filled by the registry) and the heartbeat. It enforces the per-socket limits — frame
+//! size (close 1009), message rate (token bucket), write stalls — answers malformed input with
+//! an `error` message instead of dropping the socket, and always tells the registry when it ends.
+
+use std::time::Duration;
+
+use actix_ws::{AggregatedMessage, CloseCode, ProtocolError, Session};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::ice::IceServer;
+use super::protocol::{ClientMsg, CloseReason, ErrorCode, LeaveReason, ServerMsg, parse_client};
+use super::registry::{JoinRequest, OUTBOUND_QUEUE, Outbound, Rooms};
+use super::room::Joiner;
+use crate::domain::appointment::Status;
+use crate::domain::ids::AppointmentId;
+
+/// Sustained messages per second one socket may send. Negotiating a call takes an offer, an
+/// answer and a few dozen ICE candidates, so 50/s with a burst of 100 never slows a real client
+/// while a runaway one cannot monopolise the registry.
+pub const RATE_PER_SEC: f64 = 50.0;
+pub const RATE_BURST: f64 = 100.0;
+/// Messages dropped in a row (each over the rate) before the socket is closed with 1008.
+pub const STRIKES_BEFORE_CLOSE: u32 = 100;
+/// A write that cannot reach the socket within this time means the client stopped reading.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The per-socket limits, from settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_frame_bytes: usize,
+    pub heartbeat_timeout: Duration,
+}
+
+/// A token bucket: `rate` tokens a second, at most `burst` saved up.
+#[derive(Debug)]
+pub struct TokenBucket {
+    tokens: f64,
+    last: Instant,
+    rate: f64,
+    burst: f64,
+}
+
+impl TokenBucket {
+    pub fn new(rate: f64, burst: f64, now: Instant) -> TokenBucket {
+        TokenBucket {
+            tokens: burst,
+            last: now,
+            rate,
+            burst,
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The socket could not be written to (closed, or stalled past [`WRITE_TIMEOUT`]).
+struct WriteFailed;
+
+async fn write(session: &mut Session, msg: &ServerMsg) -> Result<(), WriteFailed> {
+    let text = match serde_json::to_string(msg) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise a signalling message");
+            return Ok(());
+        }
+    };
+    match tokio::time::timeout(WRITE_TIMEOUT, session.text(text)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(WriteFailed),
+    }
+}
+
+async fn close(session: &Session, code: u16, description: &str) {
+    let reason = actix_ws::CloseReason {
+        code: CloseCode::from(code),
+        description: Some(description.to_string()),
+    };
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, session.clone().close(Some(reason))).await;
+}
+
+/// Sends `closed {reason}` and the close frame.
+async fn close_with(session: &mut Session, reason: CloseReason) {
+    let _ = write(session, &ServerMsg::Closed { reason }).await;
+    close(session, reason.ws_code(), reason.as_str()).await;
+}
+
+/// Someone whose ticket was redeemed: the room (the ticket's appointment) and who they are.
+pub struct Arrival {
+    pub room: AppointmentId,
+    pub status: Status,
+    pub who: Joiner,
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// Runs one socket until it ends.
+pub async fn run(
+    mut session: Session,
+    stream: actix_ws::MessageStream,
+    rooms: Rooms,
+    arrival: Arrival,
+    limits: Limits,
+) {
+    let (tx, mut outbound) = mpsc::channel(OUTBOUND_QUEUE);
+    let conn = rooms.next_conn();
+    let join = JoinRequest {
+        room: arrival.room,
+        status: arrival.status,
+        conn,
+        who: arrival.who,
+        ice_servers: arrival.ice_servers,
+        outbound: tx,
+    };
+    if rooms.join(join).await.is_err() {
+        close_with(&mut session, CloseReason::ServerRestart).await;
+        return;
+    }
+    let mut stream = stream
+        .max_frame_size(limits.max_frame_bytes)
+        .aggregate_continuations()
+        .max_continuation_size(limits.max_frame_bytes);
+    let timeout = limits.heartbeat_timeout.max(Duration::from_millis(300));
+    // Pings at a third of the timeout: a live client answers at least twice before it counts
+    // as silent, even on a lossy link.
+    let ping_every = timeout / 3;
+    let mut last_seen = Instant::now();
+    let deadline = tokio::time::sleep_until(last_seen + timeout);
+    tokio::pin!(deadline);
+    let mut pings = tokio::time::interval_at(last_seen + ping_every, ping_every);
+    pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut bucket = TokenBucket::new(RATE_PER_SEC, RATE_BURST, last_seen);
+    let mut strikes = 0u32;
+
+    let reason = loop {
+        tokio::select! {
+            out = outbound.recv() => match out {
+                Some(Outbound::Msg(msg)) => {
+                    if write(&mut session, &msg).await.is_err() {
+                        close(&session, 1008, "slow_reader").await;
+                        break LeaveReason::SlowReader;
+                    }
+                }
+                Some(Outbound::Close(reason)) => {
+                    close_with(&mut session, reason).await;
+                    // The registry already took the socket out of the room.
+                    break LeaveReason::Left;
+                }
+                None => {
+                    // The registry dropped this socket: its queue overflowed.
+                    close(&session, 1008, "slow_reader").await;
+                    break LeaveReason::SlowReader;
+                }
+            },
+            frame = stream.recv() => {
+                last_seen = Instant::now();
+                match frame {
+                    None => break LeaveReason::Disconnected,
+                    Some(Err(ProtocolError::Overflow)) => {
+                        close(&session, 1009, "frame_too_large").await;
+                        break LeaveReason::Disconnected;
+                    }
+                    Some(Err(ProtocolError::Io(e))) if e.to_string().contains("continuation size") => {
+                        close(&session, 1009, "frame_too_large").await;
+                        break LeaveReason::Disconnected;
+                    }
+                    Some(Err(_)) => {
+                        close(&session, 1002, "protocol_error").await;
+                        break LeaveReason::Disconnected;
+                    }
+                    Some(Ok(AggregatedMessage::Close(_))) => {
+                        close(&session, 1000, "bye").await;
+                        break LeaveReason::Disconnected;
+                    }
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        let _ = session.pong(&bytes).await;
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => {}
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        let refusal = ServerMsg::error(ErrorCode::TextOnly, "Send JSON text frames.");
+                        if write(&mut session, &refusal).await.is_err() {
+                            break LeaveReason::Disconnected;
+                        }
+                    }
+                    Some(Ok(AggregatedMessage::Text(text))) => {
+                        if !bucket.take(last_seen) {
+                            strikes += 1;
+                            if strikes >= STRIKES_BEFORE_CLOSE {
+                                close_with(&mut session, CloseReason::RateLimited).await;
+                                break LeaveReason::RateLimited;
+                            }
+                            if strikes == 1 {
+                                let warn = ServerMsg::error(
+                                    ErrorCode::RateLimited,
+                                    "Too many messages; some were dropped.",
+                                );
+                                if write(&mut session, &warn).await.is_err() {
+                                    break LeaveReason::Disconnected;
+                                }
+                            }
+                            continue;
+                        }
+                        strikes = 0;
+                        match parse_client(&text) {
+                            // Answered here: a keep-alive need not cross to the registry.
+                            Ok(ClientMsg::Ping) => {
+                                if write(&mut session, &ServerMsg::Pong).await.is_err() {
+                                    break LeaveReason::Disconnected;
+                                }
+                            }
+                            Ok(msg) => {
+                                if rooms.message(conn, msg).await.is_err() {
+                                    close_with(&mut session, CloseReason::ServerRestart).await;
+                                    break LeaveReason::Disconnected;
+                                }
+                            }
+                            Err(refusal) => {
+                                if write(&mut session, &refusal).await.is_err() {
+                                    break LeaveReason::Disconnected;
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+            () = &mut deadline => {
+                let due = last_seen + timeout;
+                if due > Instant::now() {
+                    // Frames came in since the timer was set: wait for the new deadline.
+                    deadline.as_mut().reset(due);
+                } else {
+                    close_with(&mut session, CloseReason::Timeout).await;
+                    break LeaveReason::Timeout;
+                }
+            },
+            _ = pings.tick() => {
+                if tokio::time::timeout(WRITE_TIMEOUT, session.ping(b"")).await.is_err() {
+                    close(&session, 1008, "slow_reader").await;
+                    break LeaveReason::SlowReader;
+                }
+            },
+        }
+    };
+    rooms.gone(conn, reason).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_a_burst_then_the_rate() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(50.0, 100.0, t0);
+        let passed = (0..150).filter(|_| b.take(t0)).count();
+        assert_eq!(passed, 100, "the burst");
+        assert!(!b.take(t0));
+        // 100 ms later: 5 more.
+        let t1 = t0 + Duration::from_millis(100);
+        let later = (0..10).filter(|_| b.take(t1)).count();
+        assert_eq!(later, 5);
+        // Never more than the burst, however long the pause.
+        let t2 = t1 + Duration::from_secs(3600);
+        assert_eq!((0..1000).filter(|_| b.take(t2)).count(), 100);
+    }
+}
