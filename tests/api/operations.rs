@@ -52,3 +52,43 @@ async fn every_response_carries_the_security_headers_and_unknown_api_paths_are_j
     assert_eq!(r.headers["x-content-type-options"], "nosniff");
     assert_eq!(r.headers["x-frame-options"], "DENY");
 }
+
+/// Every migration's down.sql undoes its up.sql: revert all on a fresh database, then apply
+/// them again.
+#[tokio::test]
+async fn migrations_revert_and_reapply_cleanly() {
+    let app = crate::helpers::spawn_app().await;
+    let url = app.db_url.clone();
+    let reverted = tokio::task::spawn_blocking(move || {
+        use diesel::Connection;
+        use diesel_async::AsyncPgConnection;
+        use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+        use diesel_migrations::MigrationHarness;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url).unwrap();
+        let down = conn
+            .revert_all_migrations(loket::db::MIGRATIONS)
+            .unwrap()
+            .len();
+        let up = conn
+            .run_pending_migrations(loket::db::MIGRATIONS)
+            .unwrap()
+            .len();
+        (down, up)
+    })
+    .await
+    .unwrap();
+    assert!(reverted.0 >= 2, "{reverted:?}");
+    assert_eq!(reverted.0, reverted.1);
+    assert_eq!(
+        app.scalar(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'appointments'"
+        )
+        .await
+        .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM agencies").await.as_deref(),
+        Some("0")
+    );
+}
