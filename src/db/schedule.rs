@@ -182,21 +182,22 @@ pub async fn eligible_with_hours(
     service: crate::domain::ids::ServiceId,
 ) -> QueryResult<Vec<(StaffId, Vec<WorkInterval>)>> {
     use super::schema::{staff, staff_services};
-    let rows: Vec<(Uuid, Option<i16>, Option<NaiveTime>, Option<NaiveTime>)> =
-        staff_services::table
-            .inner_join(staff::table)
-            .left_join(weekly_hours::table.on(weekly_hours::staff_id.eq(staff_services::staff_id)))
-            .filter(staff_services::service_id.eq(service.0))
-            .filter(staff::active.eq(true))
-            .select((
-                staff_services::staff_id,
-                weekly_hours::weekday.nullable(),
-                weekly_hours::starts.nullable(),
-                weekly_hours::ends.nullable(),
-            ))
-            .order(staff_services::staff_id.asc())
-            .load(conn)
-            .await?;
+    // A clerk without hours still comes back once, with no intervals (the left join).
+    type Row = (Uuid, Option<i16>, Option<NaiveTime>, Option<NaiveTime>);
+    let rows: Vec<Row> = staff_services::table
+        .inner_join(staff::table)
+        .left_join(weekly_hours::table.on(weekly_hours::staff_id.eq(staff_services::staff_id)))
+        .filter(staff_services::service_id.eq(service.0))
+        .filter(staff::active.eq(true))
+        .select((
+            staff_services::staff_id,
+            weekly_hours::weekday.nullable(),
+            weekly_hours::starts.nullable(),
+            weekly_hours::ends.nullable(),
+        ))
+        .order(staff_services::staff_id.asc())
+        .load(conn)
+        .await?;
     let mut out: Vec<(StaffId, Vec<WorkInterval>)> = Vec::new();
     for (id, weekday, starts, ends) in rows {
         let id = StaffId(id);

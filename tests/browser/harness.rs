@@ -6,8 +6,8 @@ use std::future::Future;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -50,6 +50,10 @@ where
 
 static DRIVER_PID: AtomicI32 = AtomicI32::new(0);
 
+/// Browser profile folders not yet removed (a failed test's browser is cleaned up in the
+/// background, which the end of the process may cut short).
+static PROFILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
 extern "C" fn kill_chromedriver() {
     let pid = DRIVER_PID.load(Ordering::SeqCst);
     if pid > 0 {
@@ -58,6 +62,18 @@ extern "C" fn kill_chromedriver() {
         unsafe {
             libc::kill(-pid, libc::SIGKILL);
         }
+    }
+    if let Ok(mut left) = PROFILES.try_lock() {
+        for dir in left.drain(..) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn forget_profile(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    if let Ok(mut left) = PROFILES.lock() {
+        left.retain(|d| d != dir);
     }
 }
 
@@ -147,8 +163,8 @@ fn start_chromedriver(bin: &str) -> Result<String, String> {
 // ---------------------------------------------------------------------------
 // A browser session
 
-/// One Chromium window with its own fresh profile. Dropped (also on a failed assertion) it
-/// quits the session and removes the profile.
+/// One Chromium window with its own fresh profile. Tests end it with [`Browser::quit`]; one
+/// dropped without (a failed assertion) is ended in the background, and its profile removed.
 pub struct Browser {
     driver: Option<WebDriver>,
     profile: PathBuf,
@@ -170,6 +186,9 @@ impl Browser {
     async fn open(who: &'static str, (width, height): (u32, u32)) -> Browser {
         let url = chromedriver();
         let profile = tempdir("loket-chromium");
+        if let Ok(mut left) = PROFILES.lock() {
+            left.push(profile.clone());
+        }
         let mut caps = DesiredCapabilities::chrome();
         let binary = std::env::var("LOKET_CHROMIUM").ok().or_else(|| {
             ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -194,8 +213,25 @@ impl Browser {
         ] {
             caps.add_arg(arg).expect("arg");
         }
-        caps.add_arg(&format!("--window-size={width},{height}"))
-            .expect("arg");
+        if width < 500 {
+            // A desktop window is at least 500 px wide: narrower (phone) viewports are emulated,
+            // as Chrome's device mode does, with the window just around them. Without the
+            // mobile/touch part of device mode: under it WebDriver's pointer clicks landed on
+            // the wrong elements.
+            caps.add_experimental_option(
+                "mobileEmulation",
+                json!({"deviceMetrics": {
+                    "width": width, "height": height, "pixelRatio": 1.0,
+                    "mobile": false, "touch": false,
+                }}),
+            )
+            .expect("mobile emulation");
+            caps.add_arg(&format!("--window-size=500,{}", height + 100))
+                .expect("arg");
+        } else {
+            caps.add_arg(&format!("--window-size={width},{height}"))
+                .expect("arg");
+        }
         caps.add_arg(&format!("--user-data-dir={}", profile.display()))
             .expect("arg");
         let driver = WebDriver::new(url, caps)
@@ -216,7 +252,8 @@ impl Browser {
         self.driver.as_ref().expect("session open")
     }
 
-    /// Quits the session now (dropping the Browser would too, synchronously).
+    /// Quits the session (at the end of a test; a dropped Browser that was not quit is
+    /// cleaned up in the background).
     pub async fn quit(&self) {
         let _ = self.driver().clone().quit().await;
     }
@@ -305,36 +342,48 @@ impl Browser {
 
     /// Waits until `css` is rendered; returns its text.
     pub async fn wait_visible(&self, css: &str) -> String {
-        wait_until(WAIT, &format!("{}: {css} to show", self.who), || async move {
-            match self.visible_text(css).await {
-                Some(t) => Ok(t),
-                None => Err(self.describe().await),
-            }
-        })
+        wait_until(
+            WAIT,
+            &format!("{}: {css} to show", self.who),
+            || async move {
+                match self.visible_text(css).await {
+                    Some(t) => Ok(t),
+                    None => Err(self.describe().await),
+                }
+            },
+        )
         .await
     }
 
     /// Waits until `css` is rendered and `check` accepts its text.
     pub async fn wait_text(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
         let check = &check;
-        wait_until(WAIT, &format!("{}: {css} {what}", self.who), || async move {
-            match self.visible_text(css).await {
-                Some(t) if check(&t) => Ok(t),
-                Some(t) => Err(format!("text {t:?}")),
-                None => Err(format!("not shown; {}", self.describe().await)),
-            }
-        })
+        wait_until(
+            WAIT,
+            &format!("{}: {css} {what}", self.who),
+            || async move {
+                match self.visible_text(css).await {
+                    Some(t) if check(&t) => Ok(t),
+                    Some(t) => Err(format!("text {t:?}")),
+                    None => Err(format!("not shown; {}", self.describe().await)),
+                }
+            },
+        )
         .await
     }
 
     /// Waits until `css` is hidden or gone.
     pub async fn wait_hidden(&self, css: &str) {
-        wait_until(WAIT, &format!("{}: {css} to hide", self.who), || async move {
-            match self.visible_text(css).await {
-                None => Ok(()),
-                Some(t) => Err(format!("still shows {t:?}")),
-            }
-        })
+        wait_until(
+            WAIT,
+            &format!("{}: {css} to hide", self.who),
+            || async move {
+                match self.visible_text(css).await {
+                    None => Ok(()),
+                    Some(t) => Err(format!("still shows {t:?}")),
+                }
+            },
+        )
         .await
     }
 
@@ -346,9 +395,11 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("{}: scrolling to {css}: {e}", self.who));
         let el = &el;
-        wait_until(WAIT, &format!("{}: clicking {css}", self.who), || async move {
-            el.click().await.map_err(|e| e.to_string())
-        })
+        wait_until(
+            WAIT,
+            &format!("{}: clicking {css}", self.who),
+            || async move { el.click().await.map_err(|e| e.to_string()) },
+        )
         .await;
     }
 
@@ -422,12 +473,14 @@ impl Browser {
             .screenshot_as_png()
             .await
             .unwrap_or_else(|e| panic!("{}: screenshot {name}: {e}", self.who));
-        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+        // Written whole, then renamed: a reader (or another test) never sees half a file.
+        let tmp = dir.join(format!(".{name}.{}.png", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&tmp, png).expect("write screenshot");
+        std::fs::rename(&tmp, dir.join(format!("{name}.png"))).expect("rename screenshot");
     }
 
-    /// Runs axe-core in the page and fails on any `serious` or `critical` violation, printing
-    /// them all. `label` names the page state in the message.
-    pub async fn axe(&self, label: &str) {
+    /// Runs axe-core in the page: every violation as axe reports it (id, impact, help, nodes).
+    pub async fn axe_violations(&self) -> Vec<Value> {
         let source = axe_source();
         let loaded = self
             .js("return typeof window.axe === 'object';", vec![])
@@ -445,7 +498,16 @@ impl Browser {
                 vec![],
             )
             .await;
-        let violations = violations.as_array().cloned().unwrap_or_default();
+        violations
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("{}: axe.run gave {violations}", self.who))
+    }
+
+    /// Runs axe-core in the page and fails on any `serious` or `critical` violation, printing
+    /// them all. `label` names the page state in the message.
+    pub async fn axe(&self, label: &str) {
+        let violations = self.axe_violations().await;
         let describe = |v: &Value| {
             let nodes = v["nodes"]
                 .as_array()
@@ -480,23 +542,84 @@ impl Browser {
             eprintln!(
                 "axe ({label}): {} minor/moderate finding(s), not failing:\n{}",
                 minor.len(),
-                minor.iter().map(|v| describe(v)).collect::<Vec<_>>().join("\n")
+                minor
+                    .iter()
+                    .map(|v| describe(v))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             );
         }
         assert!(
             bad.is_empty(),
             "axe-core found {} serious/critical violation(s) on {label}:\n{}",
             bad.len(),
-            bad.iter().map(|v| describe(v)).collect::<Vec<_>>().join("\n")
+            bad.iter()
+                .map(|v| describe(v))
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Quit first (thirtyfour ends the session synchronously on drop), then the profile.
-        drop(self.driver.take());
-        let _ = std::fs::remove_dir_all(&self.profile);
+        let Some(driver) = self.driver.take() else {
+            return;
+        };
+        let profile = self.profile.clone();
+        let session = driver.session_id().to_string();
+        if driver.leak().is_err() {
+            // Quit already (the test ended normally): only the profile is left.
+            forget_profile(&profile);
+            return;
+        }
+        // A test that failed: end the session from a thread of its own, without blocking the
+        // test's runtime (which also runs the server under test), and never for long — a
+        // browser that does not quit within 10 s is killed. The process-exit hook kills
+        // whatever is still left.
+        let url = format!("{}/session/{session}", chromedriver());
+        let _ = std::thread::Builder::new()
+            .name("loket-browser-quit".into())
+            .spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(async {
+                        let delete = reqwest::Client::new().delete(&url).send();
+                        let _ = tokio::time::timeout(Duration::from_secs(10), delete).await;
+                    });
+                }
+                kill_browser_of(&profile);
+                forget_profile(&profile);
+            });
+    }
+}
+
+/// Kills the Chromium started with this profile folder, if it is still running (its
+/// `--user-data-dir` names the folder, unique to one [`Browser`]).
+fn kill_browser_of(profile: &Path) {
+    let flag = format!("--user-data-dir={}", profile.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if cmdline.split(|b| *b == 0).any(|arg| arg == flag.as_bytes()) {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
     }
 }
 

@@ -121,7 +121,11 @@ pub async fn book(
         body["citizen"]["nik"] = json!("3271995205900001");
     }
     let r = app.post("/api/v1/appointments", &body).await;
-    assert_eq!(r.status, 201, "booking {service} at {starts_at}: {}", r.text);
+    assert_eq!(
+        r.status, 201,
+        "booking {service} at {starts_at}: {}",
+        r.text
+    );
     let s = |v: &Value| v.as_str().expect("a string").to_string();
     Booking {
         id: s(&r.body["appointment"]["id"]),
@@ -133,16 +137,47 @@ pub async fn book(
     }
 }
 
-/// Signs a staff member in through the login form and waits for their day.
+/// A link from the API (absolute, or relative to the site) as an absolute URL.
+pub fn absolute(app: &TestApp, link: &str) -> String {
+    if link.starts_with("http://") || link.starts_with("https://") {
+        link.to_string()
+    } else {
+        app.url(link)
+    }
+}
+
+/// Signs a staff member in through the login form and waits for their day, with the live feed
+/// connected. (The page's EventSource is wrapped, before login opens it, to count its `open`
+/// events: `open` means the server has subscribed it, so changes from then on reach the page.)
 pub async fn staff_login(b: &Browser, app: &TestApp, email: &str) {
     b.goto(&app.url("/staff")).await;
     b.wait_visible("#login-view").await;
+    b.js(
+        "const Orig = window.EventSource;\
+         window.__feedOpen = 0;\
+         window.EventSource = class extends Orig {\
+           constructor(...a) { super(...a); this.addEventListener('open', () => { window.__feedOpen += 1; }); }\
+         };",
+        vec![],
+    )
+    .await;
     b.fill("#staff-email", email).await;
     b.fill("#staff-password", DEMO_PASSWORD).await;
     b.click("#staff-login-submit").await;
     b.wait_visible("#app-view").await;
-    b.wait_text("#staff-name", "names the signed-in clerk", |t| !t.is_empty())
-        .await;
+    b.wait_text("#staff-name", "names the signed-in clerk", |t| {
+        !t.is_empty()
+    })
+    .await;
+    harness::wait_until(harness::WAIT, "the staff feed to connect", || async move {
+        let n = b.js("return window.__feedOpen;", vec![]).await;
+        if n.as_u64().unwrap_or(0) >= 1 {
+            Ok(())
+        } else {
+            Err(format!("open events: {n}"))
+        }
+    })
+    .await;
 }
 
 /// Epoch seconds of an appointment's start, from the database.
