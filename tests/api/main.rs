@@ -2,10 +2,7 @@
 
 mod helpers;
 
-mod auth;
 mod booking;
 mod catalog;
 mod embedded;
 mod operations;
-mod self_service;
-mod staff;
