@@ -5,6 +5,7 @@ pub mod appointments;
 pub mod catalog;
 pub mod embedded;
 pub mod events;
+pub mod prechecks;
 pub mod schedule;
 pub mod schema;
 pub mod staff;

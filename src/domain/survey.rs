@@ -87,7 +87,7 @@ mod tests {
         let all4 = SurveyAnswers::parse(&[4; 9]).unwrap();
         let all3 = SurveyAnswers::parse(&[3; 9]).unwrap();
         assert_eq!(
-            ikm(&[all4.clone()]),
+            ikm(std::slice::from_ref(&all4)),
             Some(Ikm {
                 score: 100.0,
                 grade: 'A'

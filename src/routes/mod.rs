@@ -7,6 +7,7 @@ pub mod feed;
 pub mod health;
 pub mod openapi;
 pub mod pages;
+pub mod precheck;
 pub mod staff;
 pub mod views;
 
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, web_dir: &std::path::Path) {
                 .configure(appointments::configure)
                 .configure(staff::configure)
                 .configure(feed::configure)
+                .configure(precheck::configure)
                 .default_service(web::to(api_not_found)),
         )
         .configure(|c| pages::configure(c, web_dir));

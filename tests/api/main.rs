@@ -6,3 +6,4 @@ mod booking;
 mod catalog;
 mod embedded;
 mod operations;
+mod precheck;
