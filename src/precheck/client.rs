@@ -379,7 +379,7 @@ impl Client {
             .transport()
             .map(|t| t.selected_candidate_pair_id.clone())?;
         let pair = report.candidate_pairs().find(|p| p.stats.id == id)?;
-        let kind = |id: &str| match report.get(id) {
+        let kind = |key: String| match report.get(&key) {
             Some(RTCStatsReportEntry::LocalCandidate(c))
             | Some(RTCStatsReportEntry::RemoteCandidate(c)) => match c.candidate_type {
                 RTCIceCandidateType::Host => "host",
@@ -388,11 +388,16 @@ impl Client {
                 RTCIceCandidateType::Relay => "relay",
                 _ => "unknown",
             },
-            _ => "unknown",
+            // No stats for candidates learned from checks (see `peer::split_candidates`).
+            _ => "prflx",
         };
         Some((
-            kind(&pair.local_candidate_id).to_string(),
-            kind(&pair.remote_candidate_id).to_string(),
+            kind(format!("RTCLocalIceCandidate_{}", pair.local_candidate_id)).to_string(),
+            kind(format!(
+                "RTCRemoteIceCandidate_{}",
+                pair.remote_candidate_id
+            ))
+            .to_string(),
         ))
     }
 

@@ -7,3 +7,4 @@ mod catalog;
 mod embedded;
 mod operations;
 mod precheck;
+mod turn;
