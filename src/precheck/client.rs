@@ -244,7 +244,6 @@ impl Client {
 
     /// An offer with fresh ICE credentials (after a network change).
     pub async fn restart_offer(&self) -> ClientResult<String> {
-        self.pc.restart_ice().await.map_err(err)?;
         self.offer_with(Some(RTCOfferOptions { ice_restart: true }))
             .await
     }
