@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{appointments, catalog, feed, health, staff};
+use super::{appointments, catalog, feed, health, precheck, staff};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +19,7 @@ use super::{appointments, catalog, feed, health, staff};
         staff::get_hours, staff::put_hours, staff::list_closures, staff::add_closure,
         staff::remove_closure, staff::calendar_feed, staff::list_holidays, staff::add_holiday,
         staff::remove_holiday, staff::add_staff, feed::feed,
+        precheck::config, precheck::offer, precheck::result,
     ),
     modifiers(&Security),
     tags((name = "catalogue"), (name = "appointments"), (name = "staff"), (name = "admin"), (name = "operations"))
