@@ -157,8 +157,8 @@ impl turn::auth::AuthHandler for Handler {
         self.0
             .check(username, realm, src_addr, credentials::now_unix())
             .map_err(|r| {
-                // The username is `<expiry>:<participant id>`: no personal data in it.
-                tracing::info!(reason = %r, %src_addr, "turn: refused");
+                // Neither the username nor the client address goes to the log.
+                tracing::info!(reason = %r, "turn: refused");
                 turn::Error::Other(r.to_string())
             })
     }
