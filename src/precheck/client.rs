@@ -308,50 +308,59 @@ impl Client {
     /// Sends audio (50 packets/s) and video at `video_kbps` for `duration`, paced every 20 ms.
     /// Returns how many packets were handed to the connection.
     pub async fn send_media(&self, duration: Duration, video_kbps: u32) -> u64 {
-        let end = Instant::now() + duration;
+        let start = Instant::now();
+        let end = start + duration;
         let mut tick = tokio::time::interval(Duration::from_millis(20));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut seq: [u16; 2] = [rand::random(), rand::random()];
         let mut ts: [u32; 2] = [rand::random(), rand::random()];
-        // Video bytes per 20 ms tick, cut into packets of at most 1100 bytes.
+        // Video bytes per 20 ms frame, cut into packets of at most 1100 bytes.
         let video_bytes = (video_kbps as usize * 1000 / 8) / 50;
         let mut sent = 0u64;
+        let mut frames = 0u64;
         let payload = vec![0x5au8; 1100];
         while Instant::now() < end {
             tick.tick().await;
-            for (kind, track, ssrc) in &self.tracks {
-                let (i, chunks): (usize, Vec<usize>) = if *kind == RtpCodecKind::Audio {
-                    (0, vec![80])
-                } else {
-                    let mut left = video_bytes;
-                    let mut v = vec![];
-                    while left > 0 {
-                        let n = left.min(1100);
-                        v.push(n);
-                        left -= n;
-                    }
-                    (1, v)
-                };
-                let n_chunks = chunks.len();
-                for (k, len) in chunks.into_iter().enumerate() {
-                    let packet = rtp::Packet {
-                        header: rtp::header::Header {
-                            version: 2,
-                            marker: k + 1 == n_chunks,
-                            payload_type: super::peer::codec_for(*kind).payload_type,
-                            sequence_number: seq[i],
-                            timestamp: ts[i],
-                            ssrc: *ssrc,
-                            ..Default::default()
-                        },
-                        payload: bytes::Bytes::copy_from_slice(&payload[..len]),
+            // Frames owed by the clock, so a late wake-up catches up instead of sending less
+            // (bounded, so a long stall does not turn into a burst).
+            let due = (start.elapsed().as_millis() / 20) as u64 + 1;
+            let owed = due.saturating_sub(frames).min(10);
+            for _ in 0..owed {
+                frames += 1;
+                for (kind, track, ssrc) in &self.tracks {
+                    let (i, chunks): (usize, Vec<usize>) = if *kind == RtpCodecKind::Audio {
+                        (0, vec![80])
+                    } else {
+                        let mut left = video_bytes;
+                        let mut v = vec![];
+                        while left > 0 {
+                            let n = left.min(1100);
+                            v.push(n);
+                            left -= n;
+                        }
+                        (1, v)
                     };
-                    seq[i] = seq[i].wrapping_add(1);
-                    if track.write_rtp(packet).await.is_ok() {
-                        sent += 1;
+                    let n_chunks = chunks.len();
+                    for (k, len) in chunks.into_iter().enumerate() {
+                        let packet = rtp::Packet {
+                            header: rtp::header::Header {
+                                version: 2,
+                                marker: k + 1 == n_chunks,
+                                payload_type: super::peer::codec_for(*kind).payload_type,
+                                sequence_number: seq[i],
+                                timestamp: ts[i],
+                                ssrc: *ssrc,
+                                ..Default::default()
+                            },
+                            payload: bytes::Bytes::copy_from_slice(&payload[..len]),
+                        };
+                        seq[i] = seq[i].wrapping_add(1);
+                        if track.write_rtp(packet).await.is_ok() {
+                            sent += 1;
+                        }
                     }
+                    ts[i] = ts[i].wrapping_add(if i == 0 { 960 } else { 1800 });
                 }
-                ts[i] = ts[i].wrapping_add(if i == 0 { 960 } else { 1800 });
             }
         }
         sent
