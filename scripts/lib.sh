@@ -59,6 +59,12 @@ ensure_browser() {
   apt_ensure chromedriver chromium-driver
 }
 
+# The network-namespace tests (tests/netns.rs) build their own networks with these.
+ensure_netns_tools() {
+  apt_ensure ip iproute2
+  apt_ensure nft nftables
+}
+
 ensure_node() {
   apt_ensure npm nodejs npm
 }

@@ -64,6 +64,10 @@ pub struct Settings {
     pub max_sockets_per_room: usize,
     /// Seconds without a frame after which a signalling socket counts as dead.
     pub heartbeat_timeout_secs: u64,
+    /// The pre-call check (`LOKET_PRECHECK_*`, src/precheck).
+    pub precheck: crate::precheck::PrecheckSettings,
+    /// The built-in TURN relay (`LOKET_TURN_LISTEN` and friends, src/turn); off by default.
+    pub turn_relay: crate::turn::RelaySettings,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -147,6 +151,8 @@ impl Settings {
             web_dir: PathBuf::from(var("LOKET_WEB_DIR").unwrap_or_else(default_web_dir)),
             max_sockets_per_room: parse_var("LOKET_MAX_SOCKETS_PER_ROOM", 4)?,
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
+            precheck: crate::precheck::PrecheckSettings::from_env()?,
+            turn_relay: crate::turn::RelaySettings::from_env()?,
         };
         settings.check()?;
         Ok(settings)
@@ -175,6 +181,9 @@ impl Settings {
         }
         if !self.turn_urls.is_empty() && self.turn_secret.is_none() {
             bail!("LOKET_TURN_URLS needs LOKET_TURN_SECRET (the coturn static-auth-secret)");
+        }
+        if self.turn_relay.listen.is_some() && self.turn_secret.is_none() {
+            bail!("LOKET_TURN_LISTEN (the built-in TURN relay) needs LOKET_TURN_SECRET");
         }
         Ok(())
     }
@@ -208,6 +217,8 @@ impl Settings {
             web_dir: PathBuf::from(default_web_dir()),
             max_sockets_per_room: 4,
             heartbeat_timeout_secs: 30,
+            precheck: Default::default(),
+            turn_relay: Default::default(),
         }
     }
 

@@ -26,6 +26,10 @@ pub struct AppState {
     pub feed: crate::routes::feed::FeedHub,
     /// The consultation rooms (one task owns them all; this is its handle).
     pub rooms: crate::signalling::Rooms,
+    /// Pre-call checks (src/precheck).
+    pub precheck: crate::precheck::Prechecks,
+    /// The built-in TURN relay, when `LOKET_TURN_LISTEN` is set (src/turn).
+    pub turn: Option<std::sync::Arc<crate::turn::TurnRelay>>,
 }
 
 pub struct Application {
@@ -93,7 +97,20 @@ impl Application {
             feed.clone(),
             settings.max_sockets_per_room,
         );
+        let turn = match (settings.turn_relay.listen, &settings.turn_secret) {
+            (Some(_), Some(secret)) => Some(std::sync::Arc::new(
+                crate::turn::TurnRelay::start(&settings.turn_relay, secret.clone()).await?,
+            )),
+            _ => None,
+        };
+        // Clients learn about the built-in relay through the same setting as an external one.
+        settings.turn_urls = crate::turn::advertised_urls(&settings.turn_urls, turn.as_deref());
         let state = web::Data::new(AppState {
+            precheck: crate::precheck::Prechecks::new(
+                settings.precheck.clone(),
+                settings.bind.ip(),
+            ),
+            turn,
             booking_limiter: RateLimiter::per_minute(settings.booking_rate_per_minute),
             login_limiter: RateLimiter::per_minute(10),
             metrics: Default::default(),
@@ -147,6 +164,9 @@ impl Application {
         let result = server.await;
         watcher.abort();
         state.rooms.shutdown().await;
+        if let Some(turn) = &state.turn {
+            turn.close().await;
+        }
         if let Some(mut c) = cluster {
             tokio::task::spawn_blocking(move || c.stop())
                 .await

@@ -11,7 +11,10 @@ use tracing_subscriber::EnvFilter;
 /// Installs a JSON (or human, with `LOKET_LOG_FORMAT=pretty`) subscriber once per process.
 pub fn init() {
     let filter = EnvFilter::try_from_env("LOKET_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn,tokio_postgres=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(
+            // webrtc-rs logs candidate addresses (citizens' IPs) at info: keep it to warnings.
+            "info,actix_server=warn,tokio_postgres=warn,rtc=warn,webrtc=warn,turn=warn,webrtc_util=warn",
+        ));
     let pretty = std::env::var("LOKET_LOG_FORMAT").as_deref() == Ok("pretty");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 pub mod embedded;
 pub mod events;
+pub mod prechecks;
 pub mod reports;
 pub mod schedule;
 pub mod schema;

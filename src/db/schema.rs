@@ -64,6 +64,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    prechecks (appointment_id) {
+        appointment_id -> Uuid,
+        check_id -> Uuid,
+        verdict -> Text,
+        result -> Jsonb,
+        finished_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     room_tickets (id) {
         id -> Text,
         appointment_id -> Uuid,
@@ -136,6 +146,7 @@ diesel::joinable!(appointment_events -> appointments (appointment_id));
 diesel::joinable!(appointments -> services (service_id));
 diesel::joinable!(appointments -> staff (staff_id));
 diesel::joinable!(closures -> staff (staff_id));
+diesel::joinable!(prechecks -> appointments (appointment_id));
 diesel::joinable!(room_tickets -> appointments (appointment_id));
 diesel::joinable!(services -> agencies (agency_id));
 diesel::joinable!(staff -> agencies (agency_id));
@@ -150,6 +161,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     appointments,
     closures,
     loket_meta,
+    prechecks,
     room_tickets,
     services,
     staff,

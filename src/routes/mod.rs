@@ -8,6 +8,7 @@ pub mod feed;
 pub mod health;
 pub mod openapi;
 pub mod pages;
+pub mod precheck;
 pub mod rooms;
 pub mod staff;
 pub mod views;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, web_dir: &std::path::Path) {
                 .configure(admin::configure)
                 .configure(feed::configure)
                 .configure(rooms::configure)
+                .configure(precheck::configure)
                 .default_service(web::to(api_not_found)),
         )
         .configure(|c| pages::configure(c, web_dir));

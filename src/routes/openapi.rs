@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{admin, appointments, catalog, feed, health, rooms, staff};
+use super::{admin, appointments, catalog, feed, health, precheck, rooms, staff};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,7 @@ use super::{admin, appointments, catalog, feed, health, rooms, staff};
         staff::remove_holiday, staff::add_staff, feed::feed,
         admin::add_agency, admin::list_services, admin::add_service, admin::edit_service, admin::reports,
         rooms::create_ticket, rooms::ws,
+        precheck::config, precheck::offer, precheck::result,
     ),
     modifiers(&Security),
     tags((name = "catalogue"), (name = "appointments"), (name = "staff"), (name = "admin"), (name = "rooms"), (name = "operations"))

@@ -316,7 +316,18 @@ pub async fn list_appointments(
         }
     };
     let rows = db::appointments::list(&mut conn, scope, window).await?;
-    let out: Vec<StaffAppointmentOut> = rows.iter().map(views::staff_appointment_out).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.appointment.id).collect();
+    let checks = db::prechecks::last_for(&mut conn, &ids).await?;
+    let out: Vec<StaffAppointmentOut> = rows
+        .iter()
+        .map(|r| {
+            let mut out = views::staff_appointment_out(r);
+            out.precheck = checks
+                .get(&r.appointment.id)
+                .and_then(views::precheck_summary);
+            out
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(out))
 }
 

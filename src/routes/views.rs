@@ -168,6 +168,31 @@ pub struct StaffAppointmentOut {
     pub clerk: StaffRef,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// The citizen's last pre-call check, if they ran one (list endpoint only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precheck: Option<PrecheckSummary>,
+}
+
+/// What the clerk sees of a citizen's last pre-call check.
+#[derive(Serialize, ToSchema)]
+pub struct PrecheckSummary {
+    pub verdict: crate::precheck::verdict::Verdict,
+    /// Reason codes, worst first (translated as `precheck.reason.<code>`).
+    pub reasons: Vec<crate::precheck::verdict::Reason>,
+    /// How the citizen's traffic reached Loket (`relay` = through TURN), if it connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<crate::precheck::verdict::PathInfo>,
+    pub finished_at: DateTime<Utc>,
+}
+
+pub fn precheck_summary(p: &crate::db::prechecks::StoredPrecheck) -> Option<PrecheckSummary> {
+    let r: crate::precheck::PrecheckResult = serde_json::from_value(p.result.clone()).ok()?;
+    Some(PrecheckSummary {
+        verdict: r.verdict,
+        reasons: r.reasons.iter().map(|x| x.code).collect(),
+        path: r.measurements.path,
+        finished_at: r.finished_at,
+    })
 }
 
 pub fn staff_appointment_out(v: &AppointmentView) -> StaffAppointmentOut {
@@ -197,5 +222,6 @@ pub fn staff_appointment_out(v: &AppointmentView) -> StaffAppointmentOut {
             name: v.clerk_name.clone(),
         },
         notes: a.notes.clone(),
+        precheck: None,
     }
 }

@@ -392,7 +392,8 @@ function showDone(res) {
   const join = links.join || `/join#t=${encodeURIComponent(token)}`;
   const manage = links.manage || `/manage#t=${encodeURIComponent(token)}`;
   byId('join-link').href = join;
-  byId('device-check-link').href = join;
+  // `check=1`: the join page runs the connection test at once (docs/precheck.md).
+  byId('device-check-link').href = `${join}&check=1`;
   byId('manage-link').href = manage;
   if (links.ics) byId('ics-link').href = links.ics;
   history.replaceState({ step: 'done' }, '');

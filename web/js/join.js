@@ -8,9 +8,13 @@ import { byId, el, show, focusHeading, showError, announce } from './dom.js';
 import { CallSession } from './call.js';
 import { bindCallUi } from './callui.js';
 import { getMedia, isDenied, listDevices, micMeter, measureNetwork, stopStream } from './media.js';
+import { runPrecheck, renderPrecheck, renderPrecheckError } from './precheck.js';
 
 await initI18n();
 
+// `#t=…&check=1` (the booking confirmation's button): run the connection test straight away.
+// Read before takeCitizenToken() clears the fragment.
+const autoPrecheck = /(?:^#|&)check=1(?:&|$)/.test(location.hash);
 const token = takeCitizenToken();
 const RESUME_KEY = 'loket.joinResume';
 const RESUME_MAX_MS = 3 * 60 * 60 * 1000;
@@ -199,6 +203,27 @@ async function runCheck(opts) {
   show(byId('device-audio-only'), m.hasVideo);
   setI18n(byId('device-continue'), m.hasVideo ? 'check.continue' : 'check.continue_audio');
   fillDevicePickers(m.stream);
+  if (autoPrecheck && !state.precheckRan) startPrecheck();
+}
+
+// The connection test against Loket's own peer (precheck.js): optional, before the waiting room.
+async function startPrecheck() {
+  state.precheckRan = true;
+  const button = byId('precheck-start');
+  const status = byId('precheck-status');
+  button.disabled = true;
+  show(byId('precheck-verdict'), false);
+  setI18n(status, 'precheck.running');
+  show(status, true);
+  try {
+    renderPrecheck(await runPrecheck(token, state.media, byId('precheck-echo')));
+  } catch (err) {
+    renderPrecheckError(err);
+  } finally {
+    show(status, false);
+    button.disabled = false;
+    setI18n(button, 'precheck.again');
+  }
 }
 
 function cameraProblemKey(err) {
@@ -258,6 +283,7 @@ async function fillDevicePickers(stream) {
 byId('camera-select').addEventListener('change', (ev) => runCheck({ ...state.opts, audioOnly: false, cameraId: ev.target.value }));
 byId('mic-select').addEventListener('change', (ev) => runCheck({ ...state.opts, micId: ev.target.value }));
 byId('device-retry').addEventListener('click', () => runCheck({}));
+byId('precheck-start').addEventListener('click', () => startPrecheck());
 byId('device-continue').addEventListener('click', () => enterRoom());
 byId('device-audio-only').addEventListener('click', async () => {
   await runCheck({ ...state.opts, audioOnly: true, cameraId: '' });

@@ -300,6 +300,12 @@ function timelineRow(a) {
     el('div', { class: 'appt-badges' }, [
       statusBadge(a.status),
       waiting && a.status !== 'waiting' ? el('span', { class: 'badge badge-live', i18n: 'staff.waiting_now' }) : null,
+      // Before admitting: how the citizen's last connection test went.
+      a.precheck?.verdict ? el('span', {
+        class: `badge badge-precheck-${a.precheck.verdict}`,
+        i18n: `staff.precheck.${a.precheck.verdict}`,
+        data: { testid: 'appointment-precheck', verdict: a.precheck.verdict },
+      }) : null,
     ]),
     actions,
   ]);
@@ -497,15 +503,14 @@ function renderPanel() {
   renderReassign(a);
 }
 
+// The citizen's last pre-call check (docs/precheck.md): verdict, then the reasons.
 function precheckText(p) {
   if (p === undefined || p === null) return null;
   if (typeof p !== 'object') return String(p);
-  return Object.entries(p).map(([k, v]) => {
-    let value = String(v);
-    if (v === true) value = t('common.yes');
-    else if (v === false) value = t('common.no');
-    return `${k}: ${value}`;
-  }).join(', ');
+  const parts = [t(`staff.precheck.${p.verdict}`)];
+  for (const code of p.reasons || []) parts.push(t(`precheck.reason.${code}`));
+  if (p.path?.remote?.type === 'relay') parts.push('TURN');
+  return parts.join(' — ');
 }
 
 function renderReassign(a) {

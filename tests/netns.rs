@@ -1,0 +1,456 @@
+//! Real network paths, made by the test itself as root: network namespaces joined by veth pairs,
+//! with nftables in a "hub" namespace deciding what may pass. Two webrtc-rs peers whose direct
+//! path is blocked still connect through Loket's built-in TURN relay; and a peer whose address
+//! changes mid-call recovers after an ICE restart.
+//!
+//! Only private test addresses (10.203.x.y) inside namespaces created here are used; nothing
+//! leaves the machine. The namespaces are deleted on every exit path, panics included.
+//!
+//! Needs root, iproute2 and nftables (scripts/test installs them). Without them the tests fail
+//! with a message saying so; `LOKET_SKIP_NETNS=1` skips them explicitly and says that it did.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::time::Duration;
+
+use loket::config::Secret;
+use loket::precheck::client::{Client, ClientOptions};
+use loket::turn::{RelaySettings, TurnRelay, credentials};
+use tokio::sync::{mpsc, oneshot};
+use webrtc::peer_connection::RTCIceServer;
+
+const SECRET: &str = "netns-turn-secret";
+
+/// `true` when the tests should run; panics with the reason when they cannot.
+fn netns_available() -> bool {
+    if std::env::var("LOKET_SKIP_NETNS").as_deref() == Ok("1") {
+        eprintln!("netns tests SKIPPED because LOKET_SKIP_NETNS=1");
+        return false;
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "the network-namespace tests need root (ip netns, veth, nftables); run scripts/test as \
+         root, or set LOKET_SKIP_NETNS=1 to skip them explicitly"
+    );
+    for tool in ["ip", "nft"] {
+        let ok = Command::new(tool)
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            ok,
+            "`{tool}` is missing: apt-get install iproute2 nftables (scripts/test does this)"
+        );
+    }
+    true
+}
+
+fn run(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Three namespaces: `a` — `hub` — `b`, on 10.203.(2k).0/24 and 10.203.(2k+1).0/24.
+/// Deleting them (on drop) removes their veths, routes and nftables rules with them.
+struct Topology {
+    a: String,
+    hub: String,
+    b: String,
+    net_a: String,
+    net_b: String,
+}
+
+impl Topology {
+    fn new(k: u8, block_forwarding: bool) -> Topology {
+        let tag = format!("lkt{}x{k}", std::process::id());
+        let t = Topology {
+            a: format!("{tag}a"),
+            hub: format!("{tag}h"),
+            b: format!("{tag}b"),
+            net_a: format!("10.203.{}", 2 * k),
+            net_b: format!("10.203.{}", 2 * k + 1),
+        };
+        for ns in [&t.a, &t.hub, &t.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+            run(&["ip", "netns", "add", ns]);
+            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        for (ns, net, hub_if) in [(&t.a, &t.net_a, "ea"), (&t.b, &t.net_b, "eb")] {
+            run(&[
+                "ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", hub_if,
+                "netns", &t.hub,
+            ]);
+            run(&[
+                "ip",
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{net}.2/24"),
+                "dev",
+                "eth0",
+            ]);
+            run(&["ip", "-n", ns, "link", "set", "eth0", "up"]);
+            run(&[
+                "ip",
+                "-n",
+                &t.hub,
+                "addr",
+                "add",
+                &format!("{net}.1/24"),
+                "dev",
+                hub_if,
+            ]);
+            run(&["ip", "-n", &t.hub, "link", "set", hub_if, "up"]);
+            run(&[
+                "ip",
+                "-n",
+                ns,
+                "route",
+                "add",
+                "default",
+                "via",
+                &format!("{net}.1"),
+            ]);
+        }
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            &t.hub,
+            "sysctl",
+            "-qw",
+            "net.ipv4.ip_forward=1",
+        ]);
+        if block_forwarding {
+            // The hub forwards nothing between a and b: only its own addresses (the relay) are
+            // reachable from either side.
+            run(&[
+                "ip",
+                "netns",
+                "exec",
+                &t.hub,
+                "nft",
+                "add table inet lkttest { chain blockforward { type filter hook forward priority 0 ; policy drop ; } ; }",
+            ]);
+        }
+        t
+    }
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        for ns in [&self.a, &self.hub, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+/// Runs `f` on a thread that lives in namespace `ns`, with its own runtime: every socket it
+/// (and the webrtc driver it spawns) opens belongs to that namespace.
+fn in_netns<T, Fut>(
+    ns: &str,
+    f: impl FnOnce() -> Fut + Send + 'static,
+) -> std::thread::JoinHandle<T>
+where
+    T: Send + 'static,
+    Fut: Future<Output = T>,
+{
+    let path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        // SAFETY: setns on an open namespace fd only changes this thread's network namespace.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns({path}): {}", std::io::Error::last_os_error());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(f())
+    })
+}
+
+/// The built-in relay on `ip:3478` inside the hub, until `stop` fires. Sends back its
+/// allocation count seen while peers were connected.
+fn relay_in_hub(
+    t: &Topology,
+    ip: &str,
+    ready: oneshot::Sender<()>,
+    mut stop: mpsc::Receiver<oneshot::Sender<usize>>,
+) -> std::thread::JoinHandle<()> {
+    let listen: SocketAddr = format!("{ip}:3478").parse().expect("addr");
+    in_netns(&t.hub, move || async move {
+        let settings = RelaySettings {
+            listen: Some(listen),
+            relay_ports: (49160, 49200),
+            ..Default::default()
+        };
+        let relay = TurnRelay::start(&settings, Secret::new(SECRET))
+            .await
+            .expect("relay in the hub");
+        let _ = ready.send(());
+        if let Some(reply) = stop.recv().await {
+            let _ = reply.send(relay.allocations().await);
+        }
+        relay.close().await;
+    })
+}
+
+fn turn_server(ip: &str, who: &str) -> RTCIceServer {
+    let (username, credential) = credentials::mint(SECRET, who, credentials::now_unix(), 600);
+    RTCIceServer {
+        urls: vec![format!("turn:{ip}:3478?transport=udp")],
+        username,
+        credential,
+    }
+}
+
+/// What the answering side reports.
+struct Side {
+    connected: bool,
+    received: (u64, u64),
+    types: Option<(String, String)>,
+}
+
+#[test]
+fn two_peers_whose_direct_path_is_blocked_connect_through_the_builtin_turn() {
+    if !netns_available() {
+        return;
+    }
+    let t = Topology::new(10, true);
+    let hub_ip = format!("{}.1", t.net_a);
+    // Prove the block first: a cannot reach b, but reaches the hub.
+    let ping = |ns: &str, to: &str| {
+        Command::new("ip")
+            .args(["netns", "exec", ns, "ping", "-c1", "-W1", to])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if Command::new("ping").arg("-V").output().is_ok() {
+        assert!(
+            !ping(&t.a, &format!("{}.2", t.net_b)),
+            "a reaches b directly"
+        );
+        assert!(ping(&t.a, &hub_ip), "a does not reach the hub");
+    }
+
+    let (ready_tx, ready_rx) = oneshot::channel();
+    let (stop_tx, stop_rx) = mpsc::channel(1);
+    let relay = relay_in_hub(&t, &hub_ip, ready_tx, stop_rx);
+    let _ = ready_rx.blocking_recv();
+
+    let (offer_tx, mut offer_rx) = mpsc::channel::<String>(1);
+    let (answer_tx, mut answer_rx) = mpsc::channel::<String>(1);
+    let (ip_a, ip_b) = (hub_ip.clone(), hub_ip.clone());
+    let b = in_netns(&t.b, move || async move {
+        let peer = Client::new(ClientOptions {
+            ice_servers: vec![turn_server(&ip_b, "peer-b")],
+            udp_addrs: vec![SocketAddr::from(([0, 0, 0, 0], 0))],
+            data_channel: false,
+            ..Default::default()
+        })
+        .await
+        .expect("peer b");
+        let offer = offer_rx.recv().await.expect("offer");
+        let answer = peer.answer(&offer).await.expect("answer");
+        let _ = answer_tx.send(answer).await;
+        let connected = peer.wait_connected(Duration::from_secs(20)).await;
+        // Let a's media arrive.
+        peer.send_media(Duration::from_secs(3), 300).await;
+        let side = Side {
+            connected,
+            received: peer.echoed(),
+            types: peer.selected_types().await,
+        };
+        peer.close().await;
+        side
+    });
+    let a = in_netns(&t.a, move || async move {
+        let peer = Client::new(ClientOptions {
+            ice_servers: vec![turn_server(&ip_a, "peer-a")],
+            udp_addrs: vec![SocketAddr::from(([0, 0, 0, 0], 0))],
+            data_channel: false,
+            ..Default::default()
+        })
+        .await
+        .expect("peer a");
+        let offer = peer.offer().await.expect("offer");
+        assert!(offer.contains("typ relay"), "a gathered a relay candidate");
+        let _ = offer_tx.send(offer).await;
+        let answer = answer_rx.recv().await.expect("answer");
+        peer.accept(&answer).await.expect("accept");
+        let connected = peer.wait_connected(Duration::from_secs(20)).await;
+        peer.send_media(Duration::from_secs(3), 300).await;
+        let side = Side {
+            connected,
+            received: peer.echoed(),
+            types: peer.selected_types().await,
+        };
+        peer.close().await;
+        side
+    });
+    let a = a.join().expect("peer a thread");
+    let b = b.join().expect("peer b thread");
+    let (count_tx, count_rx) = oneshot::channel();
+    let _ = stop_tx.blocking_send(count_tx);
+    let _ = count_rx.blocking_recv();
+    relay.join().expect("relay thread");
+
+    assert!(a.connected && b.connected, "both sides connected");
+    assert!(
+        a.received.1 > 20 && b.received.1 > 20,
+        "video both ways: {:?} {:?}",
+        a.received,
+        b.received
+    );
+    let (la, ra) = a.types.expect("a's selected pair");
+    assert!(
+        la == "relay" || ra == "relay",
+        "the path goes through the relay: a sees {la}/{ra}"
+    );
+}
+
+// Known failure with webrtc 0.21.1 (reproduced here, see docs/precheck.md "Open problems"): after
+// the address change and a wildcard rebind, the restart offer still lists the vanished address
+// next to the new one, the connection reports `connected` at once and then `disconnected` after
+// the consent timeout, and no media arrives over the new address. Run it with `--ignored`.
+#[test]
+#[ignore = "webrtc 0.21.1 does not recover from an address change by ICE restart (docs/precheck.md)"]
+fn a_peer_whose_address_changes_mid_call_recovers_after_an_ice_restart() {
+    if !netns_available() {
+        return;
+    }
+    let t = Topology::new(11, false);
+    let (net_a, a_ns) = (t.net_a.clone(), t.a.clone());
+
+    let (offer_tx, mut offer_rx) = mpsc::channel::<String>(2);
+    let (answer_tx, mut answer_rx) = mpsc::channel::<String>(2);
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let (count_tx, mut count_rx) = mpsc::channel::<oneshot::Sender<(u64, u64)>>(4);
+    let b = in_netns(&t.b, move || async move {
+        let peer = Client::new(ClientOptions {
+            udp_addrs: vec![SocketAddr::from(([0, 0, 0, 0], 0))],
+            data_channel: false,
+            ..Default::default()
+        })
+        .await
+        .expect("peer b");
+        loop {
+            tokio::select! {
+                Some(offer) = offer_rx.recv() => {
+                    let answer = peer.answer(&offer).await.expect("answer");
+                    let _ = answer_tx.send(answer).await;
+                }
+                Some(reply) = count_rx.recv() => { let _ = reply.send(peer.echoed()); }
+                _ = done_rx.recv() => break,
+            }
+        }
+        peer.close().await;
+    });
+    let counts = move || {
+        let (tx, rx) = oneshot::channel();
+        let _ = count_tx.blocking_send(tx);
+        rx.blocking_recv().unwrap_or((0, 0))
+    };
+
+    let (phase_tx, phase_rx) = std::sync::mpsc::channel::<&'static str>();
+    let (go_tx, mut go_rx) = mpsc::channel::<()>(1);
+    let a = in_netns(&t.a, move || async move {
+        let peer = Client::new(ClientOptions {
+            udp_addrs: vec![SocketAddr::from(([0, 0, 0, 0], 0))],
+            data_channel: false,
+            ..Default::default()
+        })
+        .await
+        .expect("peer a");
+        let offer = peer.offer().await.expect("offer");
+        let _ = offer_tx.send(offer).await;
+        let answer = answer_rx.recv().await.expect("answer");
+        peer.accept(&answer).await.expect("accept");
+        assert!(
+            peer.wait_connected(Duration::from_secs(10)).await,
+            "first connection"
+        );
+        peer.send_media(Duration::from_secs(2), 300).await;
+        let _ = phase_tx.send("connected");
+        // The test moves this namespace to a new address now, then lets us go on.
+        let _ = go_rx.recv().await;
+        // Media sent to the old address is lost; the app notices the change and restarts ICE.
+        let offer = peer.restart_offer().await.expect("restart offer");
+        let _ = offer_tx.send(offer).await;
+        let answer = answer_rx.recv().await.expect("restart answer");
+        peer.accept(&answer).await.expect("accept restart");
+        let _ = phase_tx.send("restarted");
+        peer.send_media(Duration::from_secs(4), 300).await;
+        let connected = peer.wait_connected(Duration::from_secs(10)).await;
+        peer.close().await;
+        connected
+    });
+
+    assert_eq!(
+        phase_rx.recv_timeout(Duration::from_secs(30)),
+        Ok("connected")
+    );
+    let before = counts();
+    assert!(before.1 > 20, "media flowed before the change: {before:?}");
+    // a's address changes: the old one disappears, a new one (and its route) appears.
+    let dev = ["dev", "eth0"];
+    run(&[
+        "ip",
+        "-n",
+        &a_ns,
+        "addr",
+        "del",
+        &format!("{net_a}.2/24"),
+        dev[0],
+        dev[1],
+    ]);
+    run(&[
+        "ip",
+        "-n",
+        &a_ns,
+        "addr",
+        "add",
+        &format!("{net_a}.3/24"),
+        dev[0],
+        dev[1],
+    ]);
+    run(&[
+        "ip",
+        "-n",
+        &a_ns,
+        "route",
+        "replace",
+        "default",
+        "via",
+        &format!("{net_a}.1"),
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    let stalled = counts();
+    let _ = go_tx.blocking_send(());
+    assert_eq!(
+        phase_rx.recv_timeout(Duration::from_secs(30)),
+        Ok("restarted")
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let after = counts();
+    let _ = done_tx.blocking_send(());
+    let connected = a.join().expect("peer a thread");
+    b.join().expect("peer b thread");
+    assert!(connected, "connected again after the restart");
+    assert!(
+        after.1 > stalled.1 + 50,
+        "video flows again from the new address: {stalled:?} -> {after:?}"
+    );
+}
