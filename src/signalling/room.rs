@@ -233,7 +233,13 @@ impl Room {
                     });
                     return None;
                 }
-                let state = if who.role.is_staff() {
+                // Staff are always in. A citizen comes back admitted while the appointment is
+                // in_call: they were admitted and their socket died (a page reload, a network
+                // switch, a server restart) — the clerk put nobody on hold, so making them wait
+                // again would break the call for nothing.
+                let state = if who.role.is_staff()
+                    || (who.role == Role::Citizen && self.status == Status::InCall)
+                {
                     ParticipantState::Admitted
                 } else {
                     ParticipantState::Waiting
@@ -1102,26 +1108,57 @@ mod tests {
     }
 
     #[test]
-    fn a_rejoining_citizen_after_a_call_waits_again() {
+    fn a_citizen_whose_socket_died_mid_call_comes_back_admitted() {
         let mut r = in_call();
         let fx = r.apply(Command::Gone {
             conn: CITIZEN,
             reason: LeaveReason::Timeout,
         });
+        assert!(
+            statuses(&fx).is_empty(),
+            "the call goes on while they reconnect"
+        );
+        let fx = join(&mut r, ConnId(11), Role::Citizen);
+        assert_eq!(kinds(&to(&fx, ConnId(11))), ["welcome"]);
         assert!(statuses(&fx).is_empty());
+        assert_eq!(
+            kinds(&to(&fx, CLERK)),
+            ["peer_joined"],
+            "the clerk restarts ICE"
+        );
+    }
+
+    #[test]
+    fn a_citizen_put_on_hold_who_reconnects_still_waits() {
+        let mut r = in_call();
+        let fx = say(
+            &mut r,
+            CLERK,
+            ClientMsg::Hold {
+                participant: id(Role::Citizen),
+            },
+        );
+        assert_eq!(statuses(&fx), [Status::Waiting]);
+        r.apply(Command::Gone {
+            conn: CITIZEN,
+            reason: LeaveReason::Timeout,
+        });
         let fx = join(&mut r, ConnId(11), Role::Citizen);
         assert_eq!(kinds(&to(&fx, ConnId(11))), ["welcome", "waiting"]);
-        assert_eq!(statuses(&fx), [Status::Waiting]);
-        assert_eq!(kinds(&to(&fx, CLERK)), ["peer_waiting"]);
     }
 
     #[test]
     fn a_room_reopened_after_a_restart_follows_the_stored_status() {
-        // The server restarted mid-call: the appointment is still in_call.
+        // The server restarted mid-call: the appointment is still in_call, so the citizen is
+        // let straight back in; a booked appointment's citizen waits.
         let mut r = Room::new(appt(), Status::InCall, 4);
         let fx = join(&mut r, CLERK, Role::Clerk);
         assert!(statuses(&fx).is_empty());
         let fx = join(&mut r, CITIZEN, Role::Citizen);
+        assert!(statuses(&fx).is_empty());
+        assert_eq!(kinds(&to(&fx, CITIZEN)), ["welcome"]);
+        let mut booked = Room::new(appt(), Status::Booked, 4);
+        let fx = join(&mut booked, CITIZEN, Role::Citizen);
         assert_eq!(statuses(&fx), [Status::Waiting]);
     }
 
