@@ -92,3 +92,72 @@ async fn migrations_revert_and_reapply_cleanly() {
         Some("0")
     );
 }
+
+/// Each page's own JavaScript and CSS — its stylesheets, its module and every module that
+/// module imports, transitively — stays under 150 KB uncompressed (issue 4: cheap phones).
+#[test]
+fn every_page_ships_under_150_kb_of_javascript_and_css() {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    fn attr_values(html: &str, tag: &str, attr: &str) -> Vec<String> {
+        html.split(&format!("<{tag}"))
+            .skip(1)
+            .filter_map(|rest| {
+                let end = rest.find('>')?;
+                let t = &rest[..end];
+                let at = t.find(&format!("{attr}=\""))? + attr.len() + 2;
+                Some(t[at..].split('"').next()?.to_string())
+            })
+            .collect()
+    }
+    fn imports(js: &str) -> Vec<String> {
+        js.lines()
+            .filter(|l| l.trim_start().starts_with("import ") || l.contains(" from '"))
+            .filter_map(|l| {
+                let q = l
+                    .rfind("from '")
+                    .map(|i| i + 6)
+                    .or_else(|| l.find("import '").map(|i| i + 8))?;
+                Some(l[q..].split('\'').next()?.to_string())
+            })
+            .collect()
+    }
+    for page in ["index.html", "manage.html", "join.html", "staff.html"] {
+        let html = std::fs::read_to_string(web.join(page)).unwrap();
+        assert!(
+            !html.contains("<script>") && !html.contains(" style=\""),
+            "{page}: inline code"
+        );
+        let mut files: BTreeSet<PathBuf> = BTreeSet::new();
+        for href in attr_values(&html, "link", "href")
+            .into_iter()
+            .filter(|h| h.ends_with(".css"))
+        {
+            files.insert(web.join(href.trim_start_matches('/')));
+        }
+        let mut todo: Vec<PathBuf> = attr_values(&html, "script", "src")
+            .into_iter()
+            .map(|s| web.join(s.trim_start_matches('/')))
+            .collect();
+        assert!(!todo.is_empty(), "{page} loads no script");
+        while let Some(f) = todo.pop() {
+            if !files.insert(f.clone()) {
+                continue;
+            }
+            let js = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            for i in imports(&js) {
+                todo.push(f.parent().unwrap().join(i));
+            }
+        }
+        let total: u64 = files
+            .iter()
+            .map(|f| std::fs::metadata(f).unwrap().len())
+            .sum();
+        assert!(
+            total < 150_000,
+            "{page}: {total} bytes of JS and CSS in {files:?}"
+        );
+        assert!(files.len() >= 3, "{page}: found only {files:?}");
+    }
+}
