@@ -64,6 +64,8 @@ pub struct Settings {
     pub max_sockets_per_room: usize,
     /// Seconds without a frame after which a signalling socket counts as dead.
     pub heartbeat_timeout_secs: u64,
+    /// Messages per second one signalling socket may send (bursts of twice that).
+    pub signal_rate_per_sec: u32,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -146,6 +148,7 @@ impl Settings {
             web_dir: PathBuf::from(var("LOKET_WEB_DIR").unwrap_or_else(default_web_dir)),
             max_sockets_per_room: parse_var("LOKET_MAX_SOCKETS_PER_ROOM", 4)?,
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
+            signal_rate_per_sec: parse_var("LOKET_SIGNAL_RATE_PER_SEC", 50)?,
         };
         settings.check()?;
         Ok(settings)
@@ -171,6 +174,9 @@ impl Settings {
         }
         if !(1..=512).contains(&self.db_pool_size) {
             bail!("LOKET_DB_POOL_SIZE must be between 1 and 512");
+        }
+        if !(1..=100_000).contains(&self.signal_rate_per_sec) {
+            bail!("LOKET_SIGNAL_RATE_PER_SEC must be between 1 and 100000");
         }
         if !self.turn_urls.is_empty() && self.turn_secret.is_none() {
             bail!("LOKET_TURN_URLS needs LOKET_TURN_SECRET (the coturn static-auth-secret)");
@@ -207,6 +213,7 @@ impl Settings {
             web_dir: PathBuf::from(default_web_dir()),
             max_sockets_per_room: 4,
             heartbeat_timeout_secs: 30,
+            signal_rate_per_sec: 50,
         }
     }
 

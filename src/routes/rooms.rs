@@ -277,10 +277,7 @@ pub async fn ws(
     // the client until the response is returned.
     let (response, ws_session, stream) = actix_ws::handle(&req, body)?;
     let arrival = arrive(&state, &ticket).await?;
-    let limits = Limits {
-        max_frame_bytes: state.settings.max_frame_bytes,
-        heartbeat_timeout: std::time::Duration::from_secs(state.settings.heartbeat_timeout_secs),
-    };
+    let limits = Limits::from_settings(&state.settings);
     actix_web::rt::spawn(session::run(
         ws_session,
         stream,

@@ -28,11 +28,16 @@ const REQUEST_QUEUE: usize = 4096;
 pub const OUTBOUND_QUEUE: usize = 64;
 /// Sweep finished persistence tasks out of the table every this many requests.
 const SWEEP_EVERY: u64 = 1024;
+/// Status writes running at once. They share the pool with ticket redemption, and a burst of
+/// arrivals (everyone reconnecting after a restart) must not starve the joins themselves.
+const CONCURRENT_WRITES: usize = 4;
 
 /// What the registry asks a socket's session to do.
 #[derive(Debug)]
 pub enum Outbound {
-    Msg(ServerMsg),
+    /// Boxed: a queue allocates its slots up front, and 16-byte slots instead of 128-byte ones
+    /// keep an idle socket's queue at half a kilobyte.
+    Msg(Box<ServerMsg>),
     /// Send `closed {reason}`, then close the socket.
     Close(CloseReason),
 }
@@ -82,6 +87,7 @@ impl Rooms {
             rooms: HashMap::new(),
             conns: HashMap::new(),
             persisting: HashMap::new(),
+            writes: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_WRITES)),
             pool,
             feed: feed.clone(),
             max_sockets: max_sockets_per_room,
@@ -143,6 +149,7 @@ struct Registry {
     conns: HashMap<ConnId, Conn>,
     /// The last status write per appointment; the next one waits for it, so writes land in order.
     persisting: HashMap<AppointmentId, JoinHandle<()>>,
+    writes: Arc<tokio::sync::Semaphore>,
     pool: DbPool,
     feed: FeedHub,
     max_sockets: usize,
@@ -275,7 +282,7 @@ impl Registry {
                             continue;
                         };
                         if let Err(mpsc::error::TrySendError::Full(_)) =
-                            c.tx.try_send(Outbound::Msg(msg))
+                            c.tx.try_send(Outbound::Msg(Box::new(msg)))
                         {
                             // Dropping its sender ends the session, which closes the socket.
                             self.conns.remove(&to);
@@ -311,10 +318,12 @@ impl Registry {
         let previous = self.persisting.remove(&room);
         let pool = self.pool.clone();
         let feed = self.feed.clone();
+        let writes = self.writes.clone();
         let handle = tokio::spawn(async move {
             if let Some(p) = previous {
                 let _ = p.await;
             }
+            let _permit = writes.acquire_owned().await;
             let result = match pool.get().await {
                 Ok(mut conn) => {
                     db::appointments::transition(&mut conn, room, to, &actor.audit(), None)
