@@ -108,8 +108,7 @@ fn child_server() -> anyhow::Result<()> {
     settings.heartbeat_timeout_secs = 120;
     settings.signal_rate_per_sec = 100_000;
     actix_web::rt::System::new().block_on(async move {
-        let app =
-            loket::startup::Application::build_with_database(settings, &url, None).await?;
+        let app = loket::startup::Application::build_with_database(settings, &url, None).await?;
         println!("PORT {}", app.port());
         app.run_until_stopped().await
     })
@@ -123,6 +122,7 @@ fn start_loket(db_url: &str) -> anyhow::Result<Server> {
         .stderr(Stdio::null())
         .spawn()?;
     let port = read_port(&mut child, "PORT ")?;
+    eprintln!("Loket server pid {}", child.id());
     Ok(Server {
         kind: Kind::Loket,
         child,
@@ -131,7 +131,9 @@ fn start_loket(db_url: &str) -> anyhow::Result<Server> {
 }
 
 fn start_peerjs(dir: &str) -> anyhow::Result<Server> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let mut child = Command::new("node")
         .current_dir(dir)
         .args([
@@ -181,8 +183,8 @@ fn read_port(child: &mut Child, prefix: &str) -> anyhow::Result<u16> {
 // Fixtures in a throwaway Postgres.
 
 async fn database() -> anyhow::Result<(loket::db::embedded::Cluster, String)> {
-    let cluster = tokio::task::spawn_blocking(loket::db::embedded::Cluster::start_throwaway)
-        .await??;
+    let cluster =
+        tokio::task::spawn_blocking(loket::db::embedded::Cluster::start_throwaway).await??;
     loket::db::embedded::ensure_database(&cluster.url("postgres"), "bench").await?;
     let url = cluster.url("bench");
     loket::db::migrate(&url).await?;
@@ -336,13 +338,17 @@ fn signal(kind: Kind, to: &str, seq: u64) -> String {
 /// The `seq` of a relayed signal, read without parsing the whole message.
 fn seq_of(text: &str) -> Option<u64> {
     let at = text.find("\"seq\":")? + 6;
-    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().ok()
 }
 
 /// Server CPU time so far (user + system), from /proc.
 fn cpu_secs(server: &Server) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", server.child.id())).unwrap_or_default();
+    let stat =
+        std::fs::read_to_string(format!("/proc/{}/stat", server.child.id())).unwrap_or_default();
     // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
     let rest = stat.rsplit(") ").next().unwrap_or("");
     let f: Vec<&str> = rest.split_whitespace().collect();
@@ -372,7 +378,11 @@ impl Sub {
             percentile(&self.rtts_us, 0.5),
             percentile(&self.rtts_us, 0.99),
             msgs / self.secs,
-            if self.cpu_secs > 0.0 { msgs / self.cpu_secs } else { f64::NAN },
+            if self.cpu_secs > 0.0 {
+                msgs / self.cpu_secs
+            } else {
+                f64::NAN
+            },
         )
     }
 }
@@ -380,10 +390,17 @@ impl Sub {
 /// Per room: first `paced` — one round trip every `interval` (staggered across rooms), the
 /// latency at a steady load — then `closed` — the next message as soon as the echo is back,
 /// one in flight per room, the most the pair of processes can relay.
-async fn relay(server: &Server, phase: u32, rooms: usize, interval: Duration, each: Duration) -> anyhow::Result<(Sub, Sub)> {
+async fn relay(
+    server: &Server,
+    phase: u32,
+    rooms: usize,
+    interval: Duration,
+    each: Duration,
+) -> anyhow::Result<(Sub, Sub)> {
     let mut pairs = Vec::with_capacity(rooms);
     for chunk in (0..rooms).collect::<Vec<_>>().chunks(100) {
-        let made = futures_util::future::join_all(chunk.iter().map(|&r| pair(server, phase, r))).await;
+        let made =
+            futures_util::future::join_all(chunk.iter().map(|&r| pair(server, phase, r))).await;
         for p in made {
             pairs.push(p?);
         }
@@ -398,12 +415,21 @@ async fn relay(server: &Server, phase: u32, rooms: usize, interval: Duration, ea
         .enumerate()
         .map(|(i, p)| {
             tokio::spawn(async move {
-                let Pair { mut a, a_to_b, mut b, b_to_a } = p;
+                let Pair {
+                    mut a,
+                    a_to_b,
+                    mut b,
+                    b_to_a,
+                } = p;
                 let echo = tokio::spawn(async move {
-                    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(5), b.next()).await {
+                    while let Ok(Some(Ok(msg))) =
+                        tokio::time::timeout(Duration::from_secs(5), b.next()).await
+                    {
                         if let Message::Text(t) = msg
                             && let Some(seq) = seq_of(t.as_str())
-                            && b.send(Message::text(signal(kind, &b_to_a, seq))).await.is_err()
+                            && b.send(Message::text(signal(kind, &b_to_a, seq)))
+                                .await
+                                .is_err()
                         {
                             break;
                         }
@@ -428,11 +454,16 @@ async fn relay(server: &Server, phase: u32, rooms: usize, interval: Duration, ea
                         }
                     }
                     let sent = Instant::now();
-                    if a.send(Message::text(signal(kind, &a_to_b, seq))).await.is_err() {
+                    if a.send(Message::text(signal(kind, &a_to_b, seq)))
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                     let mut ok = false;
-                    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(5), a.next()).await {
+                    while let Ok(Some(Ok(msg))) =
+                        tokio::time::timeout(Duration::from_secs(5), a.next()).await
+                    {
                         if let Message::Text(t) = msg
                             && seq_of(t.as_str()) == Some(seq)
                         {
@@ -444,7 +475,11 @@ async fn relay(server: &Server, phase: u32, rooms: usize, interval: Duration, ea
                         break;
                     }
                     let rtt = sent.elapsed().as_micros() as u64;
-                    if pacing { paced.push(rtt) } else { closed.push(rtt) }
+                    if pacing {
+                        paced.push(rtt)
+                    } else {
+                        closed.push(rtt)
+                    }
                     seq += 1;
                 }
                 let _ = a.close(None).await;
@@ -482,7 +517,12 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 /// Joins `sockets` sockets (sides of rooms 0..sockets/2) with at most `parallel` at once;
 /// returns them and each join's latency.
-async fn join_many(server: &Server, phase: u32, sockets: usize, parallel: usize) -> anyhow::Result<(Vec<Ws>, Vec<u64>, Duration)> {
+async fn join_many(
+    server: &Server,
+    phase: u32,
+    sockets: usize,
+    parallel: usize,
+) -> anyhow::Result<(Vec<Ws>, Vec<u64>, Duration)> {
     let sem = Arc::new(tokio::sync::Semaphore::new(parallel));
     let kind = server.kind;
     let start = Instant::now();
@@ -522,12 +562,24 @@ fn raise_nofile() {
     }
 }
 
-async fn run(quick: bool) -> anyhow::Result<()> {
+/// Command-line choices: `--quick` (2 s phases), `--only relay|memory|joins`, `--rooms N`
+/// (relay at N rooms only), `--loket-only`.
+struct Opts {
+    quick: bool,
+    only: Option<String>,
+    loket_only: bool,
+    rooms: Option<usize>,
+}
+
+async fn run(opts: Opts) -> anyhow::Result<()> {
+    let quick = opts.quick;
+    let wants = |phase: &str| opts.only.as_deref().is_none_or(|o| o == phase);
     let peerjs_dir = std::env::var("PEERJS_DIR").unwrap_or_else(|_| "/tmp/peerjs-bench".into());
-    let have_peerjs = std::path::Path::new(&peerjs_dir)
-        .join("node_modules/peer/dist/bin/peerjs.js")
-        .exists();
-    if !have_peerjs {
+    let have_peerjs = !opts.loket_only
+        && std::path::Path::new(&peerjs_dir)
+            .join("node_modules/peer/dist/bin/peerjs.js")
+            .exists();
+    if !have_peerjs && !opts.loket_only {
         eprintln!("PeerJS not found in {peerjs_dir}: measuring Loket only");
     }
     let kinds: Vec<Kind> = if have_peerjs {
@@ -551,23 +603,40 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         "\n## Relay round trip: paced (one round trip per room every {} ms) then closed loop (one in flight per room), {relay_secs} s each\n",
         interval.as_millis()
     );
-    println!("| server | rooms | load | round trips | p50 ms | p99 ms | relayed msgs/s | msgs per server CPU-second |");
+    println!(
+        "| server | rooms | load | round trips | p50 ms | p99 ms | relayed msgs/s | msgs per server CPU-second |"
+    );
     println!("|---|---:|---|---:|---:|---:|---:|---:|");
-    for rooms in [1usize, 100, 1000] {
+    let room_counts: Vec<usize> = match (wants("relay"), opts.rooms) {
+        (false, _) => vec![],
+        (true, Some(n)) => vec![n],
+        (true, None) => vec![1, 100, 1000],
+    };
+    for rooms in room_counts {
         for &kind in &kinds {
             phase += 1;
             tickets(&db_url, phase, rooms).await?;
             let server = start_server(kind)?;
-            let (mut p, mut c) = relay(&server, phase, rooms, interval, Duration::from_secs(relay_secs)).await?;
+            let (mut p, mut c) = relay(
+                &server,
+                phase,
+                rooms,
+                interval,
+                Duration::from_secs(relay_secs),
+            )
+            .await?;
             println!("{}", p.row(kind, rooms, "paced"));
             println!("{}", c.row(kind, rooms, "closed loop"));
         }
     }
 
-    println!("\n## Memory per idle joined socket ({IDLE_SOCKETS} sockets, {} rooms)\n", IDLE_SOCKETS / 2);
+    println!(
+        "\n## Memory per idle joined socket ({IDLE_SOCKETS} sockets, {} rooms)\n",
+        IDLE_SOCKETS / 2
+    );
     println!("| server | RSS before MiB | RSS after MiB | KiB per socket |");
     println!("|---|---:|---:|---:|");
-    for &kind in &kinds {
+    for &kind in kinds.iter().filter(|_| wants("memory")) {
         phase += 1;
         tickets(&db_url, phase, IDLE_SOCKETS / 2).await?;
         let server = start_server(kind)?;
@@ -591,14 +660,18 @@ async fn run(quick: bool) -> anyhow::Result<()> {
         drop(socks);
     }
 
-    println!("\n## {CONCURRENT_JOINS} sockets joining at once ({} rooms × 2)\n", CONCURRENT_JOINS / 2);
+    println!(
+        "\n## {CONCURRENT_JOINS} sockets joining at once ({} rooms × 2)\n",
+        CONCURRENT_JOINS / 2
+    );
     println!("| server | all welcomed after ms | join p50 ms | join p99 ms |");
     println!("|---|---:|---:|---:|");
-    for &kind in &kinds {
+    for &kind in kinds.iter().filter(|_| wants("joins")) {
         phase += 1;
         tickets(&db_url, phase, CONCURRENT_JOINS / 2).await?;
         let server = start_server(kind)?;
-        let (socks, mut lat, total) = join_many(&server, phase, CONCURRENT_JOINS, CONCURRENT_JOINS).await?;
+        let (socks, mut lat, total) =
+            join_many(&server, phase, CONCURRENT_JOINS, CONCURRENT_JOINS).await?;
         lat.sort_unstable();
         println!(
             "| {} | {:.0} | {:.1} | {:.1} |",
@@ -617,10 +690,23 @@ fn main() -> anyhow::Result<()> {
         return child_server();
     }
     raise_nofile();
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let opts = Opts {
+        quick: args.iter().any(|a| a == "--quick"),
+        only: args
+            .iter()
+            .position(|a| a == "--only")
+            .and_then(|i| args.get(i + 1).cloned()),
+        loket_only: args.iter().any(|a| a == "--loket-only"),
+        rooms: args
+            .iter()
+            .position(|a| a == "--rooms")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse().ok()),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(run(quick))
+    rt.block_on(run(opts))
 }

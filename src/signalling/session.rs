@@ -87,10 +87,17 @@ async fn write(session: &mut Session, msg: &ServerMsg) -> Result<(), WriteFailed
             return Ok(());
         }
     };
-    match tokio::time::timeout(WRITE_TIMEOUT, session.text(text)).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(WriteFailed),
-    }
+    // Most writes complete at once; only a write that has to wait gets a timer, so the common
+    // case does not touch the timer wheel.
+    let send = session.text(text);
+    tokio::pin!(send);
+    let done = match futures_util::poll!(&mut send) {
+        std::task::Poll::Ready(r) => r,
+        std::task::Poll::Pending => tokio::time::timeout(WRITE_TIMEOUT, send)
+            .await
+            .map_err(|_| WriteFailed)?,
+    };
+    done.map_err(|_| WriteFailed)
 }
 
 async fn close(session: &Session, code: u16, description: &str) {
