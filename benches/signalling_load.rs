@@ -102,6 +102,22 @@ impl Server {
 
 fn child_server() -> anyhow::Result<()> {
     let url = std::env::var("DATABASE_URL")?;
+    if let Ok(path) = std::env::var("LOKET_BENCH_MALLINFO") {
+        // Heap bytes in use, once a second: tells allocation from fragmentation.
+        std::thread::spawn(move || {
+            for _ in 0..600 {
+                // SAFETY: mallinfo2 only reads allocator statistics.
+                let m = unsafe { libc::mallinfo2() };
+                let line = format!("{} {}\n", m.uordblks, m.arena + m.hblkhd);
+                let _ = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+    }
     let mut settings = loket::config::Settings::for_tests(std::env::temp_dir().join("loket-bench"));
     settings.demo_data = false;
     settings.db_pool_size = 32;

@@ -288,46 +288,34 @@ pub async fn ws(
     Ok(response)
 }
 
-/// Redeems the ticket and works out who is arriving where.
+/// Redeems the ticket and works out who is arriving where (one database round trip).
 async fn arrive(state: &AppState, ticket: &Ticket) -> RoomResult<Arrival> {
-    let mut conn = state.pool.get().await?;
-    let redeemed = db::tickets::redeem(&mut conn, ticket)
-        .await?
-        .ok_or_else(invalid_ticket)?;
-    let view = db::appointments::view(&mut conn, redeemed.appointment)
-        .await?
-        .ok_or_else(invalid_ticket)?;
-    let status = view.appointment.status();
-    check_status(status)?;
+    let redeemed = {
+        let mut conn = state.pool.get().await?;
+        db::tickets::redeem(&mut conn, ticket)
+            .await?
+            .ok_or_else(invalid_ticket)?
+    };
+    check_status(redeemed.status)?;
     let who = match (redeemed.role, redeemed.staff) {
         (Role::Citizen, _) => Joiner {
             id: ParticipantId::citizen(redeemed.appointment),
             role: Role::Citizen,
-            name: view.appointment.citizen_name.clone(),
+            name: redeemed.citizen_name,
             actor: Actor::Citizen,
         },
-        (role, Some(staff)) => {
-            let name = if staff == view.appointment.staff() {
-                view.clerk_name.clone()
-            } else {
-                db::staff::by_id(&mut conn, staff)
-                    .await?
-                    .map(|s| s.name)
-                    .unwrap_or_default()
-            };
-            Joiner {
-                id: ParticipantId::staff(role, staff),
-                role,
-                name,
-                actor: Actor::Staff(staff),
-            }
-        }
+        (role, Some(staff)) => Joiner {
+            id: ParticipantId::staff(role, staff),
+            role,
+            name: redeemed.staff_name.unwrap_or_default(),
+            actor: Actor::Staff(staff),
+        },
         (_, None) => return Err(invalid_ticket()),
     };
     let ice_servers = ice::servers(&state.settings, &who.id, Utc::now().timestamp());
     Ok(Arrival {
         room: redeemed.appointment,
-        status,
+        status: redeemed.status,
         who,
         ice_servers,
     })
