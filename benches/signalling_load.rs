@@ -680,21 +680,26 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         "\n## {CONCURRENT_JOINS} sockets joining at once ({} rooms × 2)\n",
         CONCURRENT_JOINS / 2
     );
-    println!("| server | all welcomed after ms | join p50 ms | join p99 ms |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "| server | all welcomed after ms | join p50 ms | join p99 ms | server CPU ms per join |"
+    );
+    println!("|---|---:|---:|---:|---:|");
     for &kind in kinds.iter().filter(|_| wants("joins")) {
         phase += 1;
         tickets(&db_url, phase, CONCURRENT_JOINS / 2).await?;
         let server = start_server(kind)?;
+        let cpu0 = cpu_secs(&server);
         let (socks, mut lat, total) =
             join_many(&server, phase, CONCURRENT_JOINS, CONCURRENT_JOINS).await?;
+        let cpu = cpu_secs(&server) - cpu0;
         lat.sort_unstable();
         println!(
-            "| {} | {:.0} | {:.1} | {:.1} |",
+            "| {} | {:.0} | {:.1} | {:.1} | {:.3} |",
             kind.name(),
             total.as_secs_f64() * 1000.0,
             percentile(&lat, 0.5),
-            percentile(&lat, 0.99)
+            percentile(&lat, 0.99),
+            cpu * 1000.0 / CONCURRENT_JOINS as f64
         );
         drop(socks);
     }
