@@ -763,3 +763,13 @@ async fn tickets_never_reach_the_request_log() {
         "a query string leaked into the log"
     );
 }
+
+#[tokio::test]
+async fn the_api_description_lists_the_room_endpoints() {
+    let app = spawn_app().await;
+    let r = app.get("/api/v1/openapi.json").await;
+    assert_eq!(r.status, 200);
+    for path in ["/api/v1/rooms/ticket", "/api/v1/rooms/ws"] {
+        assert!(r.body["paths"][path].is_object(), "{path} missing");
+    }
+}
