@@ -31,6 +31,9 @@ const SWEEP_EVERY: u64 = 1024;
 /// Status writes running at once. They share the pool with ticket redemption, and a burst of
 /// arrivals (everyone reconnecting after a restart) must not starve the joins themselves.
 const CONCURRENT_WRITES: usize = 4;
+/// How long a shutdown waits for pending status writes: the whole stop, Postgres included, has
+/// to fit in 30 s of SIGTERM (DESIGN §7).
+const SHUTDOWN_WRITES_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What the registry asks a socket's session to do.
 #[derive(Debug)]
@@ -119,8 +122,8 @@ impl Rooms {
         let _ = self.send(Request::Gone { conn, reason }).await;
     }
 
-    /// Tells every socket `closed {reason: "server_restart"}`, refuses later joins, and waits for
-    /// pending status writes. Idempotent.
+    /// Tells every socket `closed {reason: "server_restart"}`, refuses later joins, and waits (up
+    /// to 5 s) for pending status writes. Idempotent.
     pub async fn shutdown(&self) {
         let (done, wait) = oneshot::channel();
         if self.send(Request::Shutdown { done }).await.is_ok() {
@@ -214,8 +217,16 @@ impl Registry {
                 let pending: Vec<JoinHandle<()>> =
                     self.persisting.drain().map(|(_, h)| h).collect();
                 tokio::spawn(async move {
-                    for h in pending {
-                        let _ = h.await;
+                    let all = async {
+                        for h in pending {
+                            let _ = h.await;
+                        }
+                    };
+                    if tokio::time::timeout(SHUTDOWN_WRITES_GRACE, all)
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!("room status writes still pending at shutdown");
                     }
                     let _ = done.send(());
                 });
