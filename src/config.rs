@@ -51,6 +51,8 @@ pub struct Settings {
     pub max_active_bookings: i64,
     pub demo_password: Option<Secret>,
     pub max_frame_bytes: usize,
+    /// Messages per second one signalling socket may send (bursts of twice that).
+    pub signal_rate_per_sec: u32,
     pub stun_urls: Vec<String>,
     pub turn_urls: Vec<String>,
     pub turn_secret: Option<Secret>,
@@ -64,8 +66,6 @@ pub struct Settings {
     pub max_sockets_per_room: usize,
     /// Seconds without a frame after which a signalling socket counts as dead.
     pub heartbeat_timeout_secs: u64,
-    /// Messages per second one signalling socket may send (bursts of twice that).
-    pub signal_rate_per_sec: u32,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -139,6 +139,7 @@ impl Settings {
             max_active_bookings: parse_var("LOKET_MAX_ACTIVE_BOOKINGS", 2)?,
             demo_password: var("LOKET_DEMO_PASSWORD").map(Secret::new),
             max_frame_bytes: parse_var("LOKET_MAX_FRAME_BYTES", 65_536)?,
+            signal_rate_per_sec: parse_var("LOKET_SIGNAL_RATE_PER_SEC", 50)?,
             stun_urls: list_var("LOKET_STUN_URLS"),
             turn_urls: list_var("LOKET_TURN_URLS"),
             turn_secret: var("LOKET_TURN_SECRET").map(Secret::new),
@@ -148,7 +149,6 @@ impl Settings {
             web_dir: PathBuf::from(var("LOKET_WEB_DIR").unwrap_or_else(default_web_dir)),
             max_sockets_per_room: parse_var("LOKET_MAX_SOCKETS_PER_ROOM", 4)?,
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
-            signal_rate_per_sec: parse_var("LOKET_SIGNAL_RATE_PER_SEC", 50)?,
         };
         settings.check()?;
         Ok(settings)
@@ -204,6 +204,7 @@ impl Settings {
             max_active_bookings: 2,
             demo_password: None,
             max_frame_bytes: 65_536,
+            signal_rate_per_sec: 50,
             stun_urls: vec![],
             turn_urls: vec![],
             turn_secret: None,
@@ -213,7 +214,6 @@ impl Settings {
             web_dir: PathBuf::from(default_web_dir()),
             max_sockets_per_room: 4,
             heartbeat_timeout_secs: 30,
-            signal_rate_per_sec: 50,
         }
     }
 
