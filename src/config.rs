@@ -51,6 +51,8 @@ pub struct Settings {
     pub max_active_bookings: i64,
     pub demo_password: Option<Secret>,
     pub max_frame_bytes: usize,
+    /// Messages per second one signalling socket may send (bursts of twice that).
+    pub signal_rate_per_sec: u32,
     pub stun_urls: Vec<String>,
     pub turn_urls: Vec<String>,
     pub turn_secret: Option<Secret>,
@@ -142,6 +144,7 @@ impl Settings {
             max_active_bookings: parse_var("LOKET_MAX_ACTIVE_BOOKINGS", 2)?,
             demo_password: var("LOKET_DEMO_PASSWORD").map(Secret::new),
             max_frame_bytes: parse_var("LOKET_MAX_FRAME_BYTES", 65_536)?,
+            signal_rate_per_sec: parse_var("LOKET_SIGNAL_RATE_PER_SEC", 50)?,
             stun_urls: list_var("LOKET_STUN_URLS"),
             turn_urls: list_var("LOKET_TURN_URLS"),
             turn_secret: var("LOKET_TURN_SECRET").map(Secret::new),
@@ -179,6 +182,9 @@ impl Settings {
         if !(1..=512).contains(&self.db_pool_size) {
             bail!("LOKET_DB_POOL_SIZE must be between 1 and 512");
         }
+        if !(1..=100_000).contains(&self.signal_rate_per_sec) {
+            bail!("LOKET_SIGNAL_RATE_PER_SEC must be between 1 and 100000");
+        }
         if !self.turn_urls.is_empty() && self.turn_secret.is_none() {
             bail!("LOKET_TURN_URLS needs LOKET_TURN_SECRET (the coturn static-auth-secret)");
         }
@@ -208,6 +214,7 @@ impl Settings {
             max_active_bookings: 2,
             demo_password: None,
             max_frame_bytes: 65_536,
+            signal_rate_per_sec: 50,
             stun_urls: vec![],
             turn_urls: vec![],
             turn_secret: None,

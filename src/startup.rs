@@ -204,6 +204,13 @@ async fn shutdown_signal() {
 }
 
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    // std listens with a backlog of 128 and actix keeps a listener it is handed as it is. After
+    // a restart every signalling client reconnects at once: let the kernel queue them.
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: listen(2) on a socket this function owns; a failure leaves the old backlog.
+        let _ = unsafe { libc::listen(listener.as_raw_fd(), 4096) };
+    }
     let json_cfg = web::JsonConfig::default()
         .limit(16 * 1024)
         .error_handler(routes::json_error);

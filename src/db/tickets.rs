@@ -10,6 +10,7 @@ use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::domain::appointment::Status;
 use crate::domain::ids::{AppointmentId, StaffId};
 use crate::signalling::protocol::Role;
 
@@ -92,12 +93,17 @@ pub async fn create(
     Ok((ticket, expires_at))
 }
 
-/// What a redeemed ticket grants.
+/// What a redeemed ticket grants, with what the room needs to know about the appointment and
+/// the person as of now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redeemed {
     pub appointment: AppointmentId,
     pub role: Role,
     pub staff: Option<StaffId>,
+    pub status: Status,
+    pub citizen_name: String,
+    /// The name of the ticket's staff member (`None` for a citizen's ticket).
+    pub staff_name: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -108,18 +114,28 @@ struct RedeemedRow {
     role: String,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     staff_id: Option<Uuid>,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Text)]
+    citizen_name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    staff_name: Option<String>,
 }
 
 /// Marks the ticket used and returns what it grants, or `None` when it is unknown, used or
-/// expired. One statement, so two sockets racing with the same ticket cannot both win.
+/// expired. One statement, so two sockets racing with the same ticket cannot both win — and one
+/// round trip, as a restart brings every client back at once.
 pub async fn redeem(
     conn: &mut AsyncPgConnection,
     ticket: &Ticket,
 ) -> QueryResult<Option<Redeemed>> {
     let row: Option<RedeemedRow> = diesel::sql_query(
-        "UPDATE room_tickets SET used_at = now() \
-         WHERE id = $1 AND used_at IS NULL AND expires_at > now() \
-         RETURNING appointment_id, role, staff_id",
+        "WITH t AS (UPDATE room_tickets SET used_at = now() \
+                    WHERE id = $1 AND used_at IS NULL AND expires_at > now() \
+                    RETURNING appointment_id, role, staff_id) \
+         SELECT t.appointment_id, t.role, t.staff_id, a.status, a.citizen_name, s.name AS staff_name \
+         FROM t JOIN appointments a ON a.id = t.appointment_id \
+         LEFT JOIN staff s ON s.id = t.staff_id",
     )
     .bind::<Text, _>(ticket.expose())
     .get_result(conn)
@@ -130,6 +146,9 @@ pub async fn redeem(
             appointment: AppointmentId(r.appointment_id),
             role: Role::parse(&r.role)?,
             staff: r.staff_id.map(StaffId),
+            status: Status::parse(&r.status)?,
+            citizen_name: r.citizen_name,
+            staff_name: r.staff_name,
         })
     }))
 }

@@ -277,10 +277,7 @@ pub async fn ws(
     // the client until the response is returned.
     let (response, ws_session, stream) = actix_ws::handle(&req, body)?;
     let arrival = arrive(&state, &ticket).await?;
-    let limits = Limits {
-        max_frame_bytes: state.settings.max_frame_bytes,
-        heartbeat_timeout: std::time::Duration::from_secs(state.settings.heartbeat_timeout_secs),
-    };
+    let limits = Limits::from_settings(&state.settings);
     actix_web::rt::spawn(session::run(
         ws_session,
         stream,
@@ -291,46 +288,34 @@ pub async fn ws(
     Ok(response)
 }
 
-/// Redeems the ticket and works out who is arriving where.
+/// Redeems the ticket and works out who is arriving where (one database round trip).
 async fn arrive(state: &AppState, ticket: &Ticket) -> RoomResult<Arrival> {
-    let mut conn = state.pool.get().await?;
-    let redeemed = db::tickets::redeem(&mut conn, ticket)
-        .await?
-        .ok_or_else(invalid_ticket)?;
-    let view = db::appointments::view(&mut conn, redeemed.appointment)
-        .await?
-        .ok_or_else(invalid_ticket)?;
-    let status = view.appointment.status();
-    check_status(status)?;
+    let redeemed = {
+        let mut conn = state.pool.get().await?;
+        db::tickets::redeem(&mut conn, ticket)
+            .await?
+            .ok_or_else(invalid_ticket)?
+    };
+    check_status(redeemed.status)?;
     let who = match (redeemed.role, redeemed.staff) {
         (Role::Citizen, _) => Joiner {
             id: ParticipantId::citizen(redeemed.appointment),
             role: Role::Citizen,
-            name: view.appointment.citizen_name.clone(),
+            name: redeemed.citizen_name,
             actor: Actor::Citizen,
         },
-        (role, Some(staff)) => {
-            let name = if staff == view.appointment.staff() {
-                view.clerk_name.clone()
-            } else {
-                db::staff::by_id(&mut conn, staff)
-                    .await?
-                    .map(|s| s.name)
-                    .unwrap_or_default()
-            };
-            Joiner {
-                id: ParticipantId::staff(role, staff),
-                role,
-                name,
-                actor: Actor::Staff(staff),
-            }
-        }
+        (role, Some(staff)) => Joiner {
+            id: ParticipantId::staff(role, staff),
+            role,
+            name: redeemed.staff_name.unwrap_or_default(),
+            actor: Actor::Staff(staff),
+        },
         (_, None) => return Err(invalid_ticket()),
     };
     let ice_servers = ice::servers(&state.settings, &who.id, Utc::now().timestamp());
     Ok(Arrival {
         room: redeemed.appointment,
-        status,
+        status: redeemed.status,
         who,
         ice_servers,
     })

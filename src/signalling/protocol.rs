@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::ice::IceServer;
@@ -103,13 +103,39 @@ pub struct Participant {
     pub state: ParticipantState,
 }
 
-/// Client → server.
-#[derive(Debug, Deserialize)]
+/// An SDP description or ICE candidate exactly as the client wrote it. Kept as raw JSON text
+/// end to end: the server never needs to look inside, and copying it verbatim is cheaper than
+/// parsing it into a tree and writing it out again.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Payload(Box<RawValue>);
+
+impl Payload {
+    /// A payload from JSON text (which must be valid JSON).
+    pub fn parse(json: &str) -> Result<Payload, serde_json::Error> {
+        RawValue::from_string(json.to_string()).map(Payload)
+    }
+
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Payload) -> bool {
+        self.get() == other.get()
+    }
+}
+
+/// Client → server. The wire form is internally tagged (`{"type": "signal", …}`); it is read
+/// through [`Envelope`] rather than serde's derived reader, which would buffer every message
+/// into an intermediate tree before looking at `type` (and cannot keep a payload raw).
+#[derive(Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
     /// Any admitted participant, to one admitted peer: an SDP description or ICE candidate in
     /// the browser's JSON form (`{description}` / `{candidate}`), relayed opaque.
-    Signal { to: ParticipantId, payload: Value },
+    Signal { to: ParticipantId, payload: Payload },
     /// The clerk or a supervisor lets a waiting citizen into the call.
     Admit { participant: ParticipantId },
     /// The clerk or a supervisor sends an admitted citizen back to the waiting room.
@@ -122,8 +148,55 @@ pub enum ClientMsg {
     Ping,
 }
 
-/// The `type` values [`ClientMsg`] knows, to tell an unknown type from a malformed message.
-pub const CLIENT_TYPES: [&str; 6] = ["signal", "admit", "hold", "chat", "leave", "ping"];
+/// Every field any client message has; `type` says which ones must be there.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    to: Option<ParticipantId>,
+    participant: Option<ParticipantId>,
+    text: Option<String>,
+    payload: Option<Payload>,
+}
+
+/// Why a frame is not a client message.
+enum Unreadable {
+    UnknownType,
+    Malformed(String),
+}
+
+impl Envelope<'_> {
+    fn into_msg(self) -> Result<ClientMsg, Unreadable> {
+        let missing = |field: &str| Unreadable::Malformed(format!("missing field `{field}`"));
+        Ok(match self.kind.as_ref() {
+            "signal" => ClientMsg::Signal {
+                to: self.to.ok_or_else(|| missing("to"))?,
+                payload: self.payload.ok_or_else(|| missing("payload"))?,
+            },
+            "admit" => ClientMsg::Admit {
+                participant: self.participant.ok_or_else(|| missing("participant"))?,
+            },
+            "hold" => ClientMsg::Hold {
+                participant: self.participant.ok_or_else(|| missing("participant"))?,
+            },
+            "chat" => ClientMsg::Chat {
+                text: self.text.ok_or_else(|| missing("text"))?,
+            },
+            "leave" => ClientMsg::Leave,
+            "ping" => ClientMsg::Ping,
+            _ => return Err(Unreadable::UnknownType),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientMsg {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ClientMsg, D::Error> {
+        Envelope::deserialize(d)?.into_msg().map_err(|e| match e {
+            Unreadable::UnknownType => serde::de::Error::custom("unknown message type"),
+            Unreadable::Malformed(m) => serde::de::Error::custom(m),
+        })
+    }
+}
 
 /// Server → client.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -151,7 +224,10 @@ pub enum ServerMsg {
         reason: LeaveReason,
     },
     /// To an admitted participant: a peer's SDP or ICE candidate, as the peer sent it.
-    Signal { from: ParticipantId, payload: Value },
+    Signal {
+        from: ParticipantId,
+        payload: Payload,
+    },
     /// To the others in the room: a chat line, stamped by the server.
     Chat {
         from: ParticipantId,
@@ -283,27 +359,19 @@ impl ServerMsg {
 
 /// Reads one text frame; a refusal is the `error` message to answer with.
 pub fn parse_client(text: &str) -> Result<ClientMsg, ServerMsg> {
-    match serde_json::from_str::<ClientMsg>(text) {
-        Ok(msg) => Ok(msg),
-        Err(e) => {
-            // Only on the error path: tell an unknown `type` from a broken message.
-            #[derive(Deserialize)]
-            struct Tag<'a> {
-                #[serde(rename = "type", borrow)]
-                kind: Cow<'a, str>,
-            }
-            match serde_json::from_str::<Tag>(text) {
-                Ok(t) if !CLIENT_TYPES.contains(&t.kind.as_ref()) => Err(ServerMsg::error(
-                    ErrorCode::UnknownType,
-                    "Unknown message type.",
-                )),
-                _ => Err(ServerMsg::error(
-                    ErrorCode::MalformedMessage,
-                    format!("The message does not fit the protocol: {e}"),
-                )),
-            }
+    let malformed = |why: String| {
+        ServerMsg::error(
+            ErrorCode::MalformedMessage,
+            format!("The message does not fit the protocol: {why}"),
+        )
+    };
+    let envelope: Envelope = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
+    envelope.into_msg().map_err(|e| match e {
+        Unreadable::UnknownType => {
+            ServerMsg::error(ErrorCode::UnknownType, "Unknown message type.")
         }
-    }
+        Unreadable::Malformed(why) => malformed(why),
+    })
 }
 
 #[cfg(test)]
@@ -337,7 +405,16 @@ mod tests {
             ),
             "{unknown:?}"
         );
-        for bad in ["{", "[]", r#"{"type":"admit"}"#, r#"{"type":7}"#, "null"] {
+        for bad in [
+            "{",
+            "[]",
+            r#"{"type":"admit"}"#,
+            r#"{"type":7}"#,
+            "null",
+            r#"{"type":"signal","to":"x"}"#,
+            r#"{"type":"signal","to":"x","payload":null}"#,
+            r#"{"type":"chat","text":5}"#,
+        ] {
             let r = parse_client(bad);
             assert!(
                 matches!(

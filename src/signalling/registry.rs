@@ -28,11 +28,19 @@ const REQUEST_QUEUE: usize = 4096;
 pub const OUTBOUND_QUEUE: usize = 64;
 /// Sweep finished persistence tasks out of the table every this many requests.
 const SWEEP_EVERY: u64 = 1024;
+/// Status writes running at once. They share the pool with ticket redemption, and a burst of
+/// arrivals (everyone reconnecting after a restart) must not starve the joins themselves.
+const CONCURRENT_WRITES: usize = 4;
+/// How long a shutdown waits for pending status writes: the whole stop, Postgres included, has
+/// to fit in 30 s of SIGTERM (DESIGN §7).
+const SHUTDOWN_WRITES_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What the registry asks a socket's session to do.
 #[derive(Debug)]
 pub enum Outbound {
-    Msg(ServerMsg),
+    /// Boxed: a queue allocates its slots up front, and 16-byte slots instead of 128-byte ones
+    /// keep an idle socket's queue at half a kilobyte.
+    Msg(Box<ServerMsg>),
     /// Send `closed {reason}`, then close the socket.
     Close(CloseReason),
 }
@@ -82,6 +90,7 @@ impl Rooms {
             rooms: HashMap::new(),
             conns: HashMap::new(),
             persisting: HashMap::new(),
+            writes: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_WRITES)),
             pool,
             feed: feed.clone(),
             max_sockets: max_sockets_per_room,
@@ -113,8 +122,8 @@ impl Rooms {
         let _ = self.send(Request::Gone { conn, reason }).await;
     }
 
-    /// Tells every socket `closed {reason: "server_restart"}`, refuses later joins, and waits for
-    /// pending status writes. Idempotent.
+    /// Tells every socket `closed {reason: "server_restart"}`, refuses later joins, and waits (up
+    /// to 5 s) for pending status writes. Idempotent.
     pub async fn shutdown(&self) {
         let (done, wait) = oneshot::channel();
         if self.send(Request::Shutdown { done }).await.is_ok() {
@@ -143,6 +152,7 @@ struct Registry {
     conns: HashMap<ConnId, Conn>,
     /// The last status write per appointment; the next one waits for it, so writes land in order.
     persisting: HashMap<AppointmentId, JoinHandle<()>>,
+    writes: Arc<tokio::sync::Semaphore>,
     pool: DbPool,
     feed: FeedHub,
     max_sockets: usize,
@@ -207,8 +217,16 @@ impl Registry {
                 let pending: Vec<JoinHandle<()>> =
                     self.persisting.drain().map(|(_, h)| h).collect();
                 tokio::spawn(async move {
-                    for h in pending {
-                        let _ = h.await;
+                    let all = async {
+                        for h in pending {
+                            let _ = h.await;
+                        }
+                    };
+                    if tokio::time::timeout(SHUTDOWN_WRITES_GRACE, all)
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!("room status writes still pending at shutdown");
                     }
                     let _ = done.send(());
                 });
@@ -275,7 +293,7 @@ impl Registry {
                             continue;
                         };
                         if let Err(mpsc::error::TrySendError::Full(_)) =
-                            c.tx.try_send(Outbound::Msg(msg))
+                            c.tx.try_send(Outbound::Msg(Box::new(msg)))
                         {
                             // Dropping its sender ends the session, which closes the socket.
                             self.conns.remove(&to);
@@ -311,10 +329,12 @@ impl Registry {
         let previous = self.persisting.remove(&room);
         let pool = self.pool.clone();
         let feed = self.feed.clone();
+        let writes = self.writes.clone();
         let handle = tokio::spawn(async move {
             if let Some(p) = previous {
                 let _ = p.await;
             }
+            let _permit = writes.acquire_owned().await;
             let result = match pool.get().await {
                 Ok(mut conn) => {
                     db::appointments::transition(&mut conn, room, to, &actor.audit(), None)

@@ -500,6 +500,7 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signalling::protocol::Payload;
     use serde_json::json;
 
     const CITIZEN: ConnId = ConnId(1);
@@ -508,6 +509,13 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH
+    }
+
+    fn payload(v: serde_json::Value) -> Payload {
+        match Payload::parse(&v.to_string()) {
+            Ok(p) => p,
+            Err(e) => panic!("{v}: {e}"),
+        }
     }
 
     fn appt() -> AppointmentId {
@@ -813,7 +821,7 @@ mod tests {
             CITIZEN,
             ClientMsg::Signal {
                 to: id(Role::Clerk),
-                payload: json!({}),
+                payload: payload(json!({})),
             },
         );
         assert_eq!(error_code(&to(&fx, CITIZEN)), Some(ErrorCode::NotAdmitted));
@@ -835,7 +843,7 @@ mod tests {
         let mut r = booked_room();
         join(&mut r, CITIZEN, Role::Citizen);
         join(&mut r, CLERK, Role::Clerk);
-        let offer = json!({"description": {"type": "offer", "sdp": "v=0"}});
+        let offer = payload(json!({"description": {"type": "offer", "sdp": "v=0"}}));
         // Waiting citizen → clerk: refused.
         let fx = say(
             &mut r,
@@ -884,7 +892,9 @@ mod tests {
                 payload: offer.clone()
             }]
         );
-        let answer = json!({"candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0"}});
+        let answer = payload(
+            json!({"candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0"}}),
+        );
         let fx = say(
             &mut r,
             CITIZEN,
@@ -907,7 +917,7 @@ mod tests {
                 CITIZEN,
                 ClientMsg::Signal {
                     to: target,
-                    payload: json!({}),
+                    payload: payload(json!({})),
                 },
             );
             assert_eq!(
@@ -1044,7 +1054,7 @@ mod tests {
             CLERK,
             ClientMsg::Signal {
                 to: id(Role::Citizen),
-                payload: json!(1),
+                payload: payload(json!(1)),
             },
         );
         assert_eq!(kinds(&to(&fx, new_citizen)), ["signal"]);

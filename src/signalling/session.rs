@@ -16,11 +16,6 @@ use super::room::Joiner;
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
 
-/// Sustained messages per second one socket may send. Negotiating a call takes an offer, an
-/// answer and a few dozen ICE candidates, so 50/s with a burst of 100 never slows a real client
-/// while a runaway one cannot monopolise the registry.
-pub const RATE_PER_SEC: f64 = 50.0;
-pub const RATE_BURST: f64 = 100.0;
 /// Messages dropped in a row (each over the rate) before the socket is closed with 1008.
 pub const STRIKES_BEFORE_CLOSE: u32 = 100;
 /// A write that cannot reach the socket within this time means the client stopped reading.
@@ -31,6 +26,21 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Limits {
     pub max_frame_bytes: usize,
     pub heartbeat_timeout: Duration,
+    /// Sustained messages per second (`LOKET_SIGNAL_RATE_PER_SEC`, default 50); bursts of twice
+    /// that. Negotiating a call takes an offer, an answer and a few dozen ICE candidates, so 50/s
+    /// with a burst of 100 never slows a real client while a runaway one cannot monopolise the
+    /// registry.
+    pub rate_per_sec: u32,
+}
+
+impl Limits {
+    pub fn from_settings(s: &crate::config::Settings) -> Limits {
+        Limits {
+            max_frame_bytes: s.max_frame_bytes,
+            heartbeat_timeout: Duration::from_secs(s.heartbeat_timeout_secs),
+            rate_per_sec: s.signal_rate_per_sec,
+        }
+    }
 }
 
 /// A token bucket: `rate` tokens a second, at most `burst` saved up.
@@ -77,10 +87,17 @@ async fn write(session: &mut Session, msg: &ServerMsg) -> Result<(), WriteFailed
             return Ok(());
         }
     };
-    match tokio::time::timeout(WRITE_TIMEOUT, session.text(text)).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(WriteFailed),
-    }
+    // Most writes complete at once; only a write that has to wait gets a timer, so the common
+    // case does not touch the timer wheel.
+    let send = session.text(text);
+    tokio::pin!(send);
+    let done = match futures_util::poll!(&mut send) {
+        std::task::Poll::Ready(r) => r,
+        std::task::Poll::Pending => tokio::time::timeout(WRITE_TIMEOUT, send)
+            .await
+            .map_err(|_| WriteFailed)?,
+    };
+    done.map_err(|_| WriteFailed)
 }
 
 async fn close(session: &Session, code: u16, description: &str) {
@@ -140,14 +157,15 @@ pub async fn run(
     tokio::pin!(deadline);
     let mut pings = tokio::time::interval_at(last_seen + ping_every, ping_every);
     pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut bucket = TokenBucket::new(RATE_PER_SEC, RATE_BURST, last_seen);
+    let rate = f64::from(limits.rate_per_sec.max(1));
+    let mut bucket = TokenBucket::new(rate, 2.0 * rate, last_seen);
     let mut strikes = 0u32;
 
     let reason = loop {
         tokio::select! {
             out = outbound.recv() => match out {
                 Some(Outbound::Msg(msg)) => {
-                    if write(&mut session, &msg).await.is_err() {
+                    if write(&mut session, msg.as_ref()).await.is_err() {
                         close(&session, 1008, "slow_reader").await;
                         break LeaveReason::SlowReader;
                     }

@@ -6,58 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
-use crate::ws::{Connect, Ws};
-
-/// The harness books at least three days ahead (120 min notice, the next working day), while a
-/// room opens 15 minutes before its start. Opening rooms a month early makes any booked slot
-/// joinable now without touching the clock.
-const A_MONTH_EARLY: i64 = 60 * 24 * 31;
-
-async fn open_app() -> TestApp {
-    spawn_app_with(|s| s.join_opens_minutes = A_MONTH_EARLY).await
-}
-
-/// A booked `pbg` appointment: (citizen token, appointment id, clerk's staff token).
-async fn booking(app: &TestApp, phone: &str) -> (String, String, String) {
-    let (token, body) = app.book_first("pbg", phone).await;
-    let id = body["appointment"]["id"].as_str().expect("id").to_string();
-    let clerk = app.login(&app.clerk_email(&id).await).await;
-    (token, id, clerk)
-}
-
-/// A consultation in progress: the citizen waited, the clerk joined and admitted them.
-struct Call {
-    citizen: Ws,
-    clerk: Ws,
-    id: String,
-    token: String,
-    citizen_p: Value,
-    clerk_p: Value,
-}
-
-async fn in_call(app: &TestApp, phone: &str) -> Call {
-    let (token, id, clerk_token) = booking(app, phone).await;
-    let mut citizen = app.join(&token, None).await;
-    let welcome = citizen.expect("welcome").await;
-    citizen.expect("waiting").await;
-    let mut clerk = app.join(&clerk_token, Some(&id)).await;
-    let clerk_welcome = clerk.expect("welcome").await;
-    clerk
-        .send(json!({"type": "admit", "participant": welcome["you"]["id"]}))
-        .await;
-    citizen.expect("admitted").await;
-    citizen.expect("peer_joined").await;
-    clerk.expect("peer_joined").await;
-    Call {
-        citizen,
-        clerk,
-        id,
-        token,
-        citizen_p: welcome["you"].clone(),
-        clerk_p: clerk_welcome["you"].clone(),
-    }
-}
+use crate::helpers::{spawn_app, spawn_app_with};
+use crate::ws::{A_MONTH_EARLY, Call, Connect, Ws, booking, in_call, open_app};
 
 #[tokio::test]
 async fn a_full_consultation_runs_in_order_and_leaves_an_audit_trail() {
@@ -762,4 +712,14 @@ async fn tickets_never_reach_the_request_log() {
         !text.contains("ticket="),
         "a query string leaked into the log"
     );
+}
+
+#[tokio::test]
+async fn the_api_description_lists_the_room_endpoints() {
+    let app = spawn_app().await;
+    let r = app.get("/api/v1/openapi.json").await;
+    assert_eq!(r.status, 200);
+    for path in ["/api/v1/rooms/ticket", "/api/v1/rooms/ws"] {
+        assert!(r.body["paths"][path].is_object(), "{path} missing");
+    }
 }

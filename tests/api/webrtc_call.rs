@@ -30,8 +30,7 @@ use webrtc::peer_connection::{
     RTCSessionDescription,
 };
 
-use crate::helpers::{TestApp, spawn_app_with};
-use crate::ws::Ws;
+use crate::ws::{Ws, in_call, open_app};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 const FRAMES: usize = 30;
@@ -203,34 +202,12 @@ async fn opened(dc: &Arc<dyn DataChannel>) -> anyhow::Result<()> {
     }
 }
 
-async fn admitted_pair(app: &TestApp) -> (Ws, Ws, Value, Value) {
-    let (token, body) = app.book_first("pbg", "081277700001").await;
-    let id = body["appointment"]["id"].as_str().expect("id").to_string();
-    let clerk_token = app.login(&app.clerk_email(&id).await).await;
-    let mut citizen = app.join(&token, None).await;
-    let cw = citizen.expect("welcome").await;
-    citizen.expect("waiting").await;
-    let mut clerk = app.join(&clerk_token, Some(&id)).await;
-    let kw = clerk.expect("welcome").await;
-    clerk
-        .send(json!({"type": "admit", "participant": cw["you"]["id"]}))
-        .await;
-    citizen.expect("admitted").await;
-    citizen.expect("peer_joined").await;
-    clerk.expect("peer_joined").await;
-    (
-        citizen,
-        clerk,
-        cw["you"]["id"].clone(),
-        kw["you"]["id"].clone(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_webrtc_peers_connect_through_loket_signalling_alone() -> anyhow::Result<()> {
-    // Rooms open a month early so the booking (days ahead) is joinable now.
-    let app = spawn_app_with(|s| s.join_opens_minutes = 60 * 24 * 31).await;
-    let (citizen_ws, clerk_ws, citizen_id, clerk_id) = admitted_pair(&app).await;
+    let app = open_app().await;
+    let call = in_call(&app, "081277700001").await;
+    let (citizen_ws, clerk_ws) = (call.citizen, call.clerk);
+    let (citizen_id, clerk_id) = (call.citizen_p["id"].clone(), call.clerk_p["id"].clone());
 
     let mut clerk = peer().await?;
     let mut citizen = peer().await?;

@@ -1,5 +1,6 @@
 //! A signalling client for the tests: tickets over HTTP, a real WebSocket (tokio-tungstenite),
-//! JSON messages in and out, and helpers to wait for a given message type or the close frame.
+//! JSON messages in and out, helpers to wait for a given message type or the close frame, and
+//! the shared set-up of a consultation (booked, joined, admitted).
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-use crate::helpers::{Resp, TestApp};
+use crate::helpers::{Resp, TestApp, spawn_app_with};
 
 /// How long a test waits for one expected message.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -185,5 +186,55 @@ impl Ws {
                 Ok(other) => panic!("socket ended: {other:?}"),
             }
         }
+    }
+}
+
+/// The harness books at least three days ahead (120 min notice, the next working day), while a
+/// room opens 15 minutes before its start. Opening rooms a month early makes any booked slot
+/// joinable now without touching the clock.
+pub const A_MONTH_EARLY: i64 = 60 * 24 * 31;
+
+pub async fn open_app() -> TestApp {
+    spawn_app_with(|s| s.join_opens_minutes = A_MONTH_EARLY).await
+}
+
+/// A booked `pbg` appointment: (citizen token, appointment id, clerk's staff token).
+pub async fn booking(app: &TestApp, phone: &str) -> (String, String, String) {
+    let (token, body) = app.book_first("pbg", phone).await;
+    let id = body["appointment"]["id"].as_str().expect("id").to_string();
+    let clerk = app.login(&app.clerk_email(&id).await).await;
+    (token, id, clerk)
+}
+
+/// A consultation in progress: the citizen waited, the clerk joined and admitted them.
+pub struct Call {
+    pub citizen: Ws,
+    pub clerk: Ws,
+    pub id: String,
+    pub token: String,
+    pub citizen_p: Value,
+    pub clerk_p: Value,
+}
+
+pub async fn in_call(app: &TestApp, phone: &str) -> Call {
+    let (token, id, clerk_token) = booking(app, phone).await;
+    let mut citizen = app.join(&token, None).await;
+    let welcome = citizen.expect("welcome").await;
+    citizen.expect("waiting").await;
+    let mut clerk = app.join(&clerk_token, Some(&id)).await;
+    let clerk_welcome = clerk.expect("welcome").await;
+    clerk
+        .send(json!({"type": "admit", "participant": welcome["you"]["id"]}))
+        .await;
+    citizen.expect("admitted").await;
+    citizen.expect("peer_joined").await;
+    clerk.expect("peer_joined").await;
+    Call {
+        citizen,
+        clerk,
+        id,
+        token,
+        citizen_p: welcome["you"].clone(),
+        clerk_p: clerk_welcome["you"].clone(),
     }
 }
