@@ -97,6 +97,7 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, secs: u64) {
         .await
         .expect("app");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state.clone();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
@@ -106,47 +107,111 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, secs: u64) {
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
     let slots_url = format!("{base}/api/v1/services/bench-svc/slots?from={today}&days=30");
 
-    // 1. Latency of one 30-day query, sequential.
-    let mut lat = vec![];
-    for _ in 0..300 {
-        let t0 = Instant::now();
-        let r = client.get(&slots_url).send().await.expect("slots");
-        assert!(r.status().is_success());
-        let _ = r.bytes().await;
-        lat.push(t0.elapsed());
+    // 0. Where the time of one query goes, measured in-process.
+    {
+        let pool = loket::db::pool(&url, 2).expect("pool");
+        let mut conn = pool.get().await.expect("conn");
+        let mut t_service = vec![];
+        let mut t_load = vec![];
+        let mut t_compute = vec![];
+        let settings = Settings::for_tests(dir.to_path_buf());
+        for _ in 0..100 {
+            let t0 = Instant::now();
+            let (svc, _) = loket::db::catalog::service_by_slug(&mut conn, "bench-svc")
+                .await
+                .expect("q")
+                .expect("svc");
+            t_service.push(t0.elapsed());
+            let t1 = Instant::now();
+            let from = chrono::Utc::now()
+                .with_timezone(&chrono_tz::Asia::Jakarta)
+                .date_naive();
+            let window = loket::availability::window(&settings, from, 30);
+            let cal = loket::availability::load(
+                &mut conn,
+                loket::domain::ids::ServiceId(svc.id),
+                window,
+                None,
+            )
+            .await
+            .expect("load");
+            t_load.push(t1.elapsed());
+            let t2 = Instant::now();
+            let rules = loket::availability::rules(&settings, &svc, chrono::Utc::now());
+            let days = loket::availability::slots(rules, &cal, from, 30);
+            std::hint::black_box(days);
+            t_compute.push(t2.elapsed());
+        }
+        for v in [&mut t_service, &mut t_load, &mut t_compute] {
+            v.sort();
+        }
+        println!(
+            "in-process p50: service lookup {:?}, availability load {:?}, slot computation {:?}",
+            pct(&t_service, 0.5),
+            pct(&t_load, 0.5),
+            pct(&t_compute, 0.5)
+        );
     }
-    lat.sort();
-    println!(
-        "slots 30d x {CLERKS} clerks, {BOOKED} booked, sequential: p50 {:?}  p99 {:?}",
-        pct(&lat, 0.5),
-        pct(&lat, 0.99)
-    );
 
-    // 2. Throughput with concurrent clients for a bounded time.
-    let done = Arc::new(AtomicUsize::new(0));
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut tasks = vec![];
-    for _ in 0..CLIENTS {
-        let (c, u, done) = (client.clone(), slots_url.clone(), done.clone());
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                if let Ok(r) = c.get(&u).send().await
-                    && r.status().is_success()
-                    && r.bytes().await.is_ok()
-                {
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
+    // 1. Latency of one 30-day query, sequential: cold (the slot cache emptied before each
+    //    request, as after a booking) and warm (served from the cache).
+    for cold in [true, false] {
+        let mut lat = vec![];
+        for _ in 0..300 {
+            if cold {
+                state.slot_cache.invalidate();
             }
-        }));
+            let t0 = Instant::now();
+            let r = client.get(&slots_url).send().await.expect("slots");
+            assert!(r.status().is_success());
+            let _ = r.bytes().await;
+            lat.push(t0.elapsed());
+        }
+        lat.sort();
+        println!(
+            "slots 30d x {CLERKS} clerks, {BOOKED} booked, sequential, {}: p50 {:?}  p99 {:?}",
+            if cold { "cold" } else { "cached" },
+            pct(&lat, 0.5),
+            pct(&lat, 0.99)
+        );
     }
-    for t in tasks {
-        let _ = t.await;
+
+    // 2. Throughput with concurrent clients for a bounded time, cold and cached.
+    for cold in [true, false] {
+        let done = Arc::new(AtomicUsize::new(0));
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let mut tasks = vec![];
+        for _ in 0..CLIENTS {
+            let (c, u, done, state) = (
+                client.clone(),
+                slots_url.clone(),
+                done.clone(),
+                state.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    if cold {
+                        state.slot_cache.invalidate();
+                    }
+                    if let Ok(r) = c.get(&u).send().await
+                        && r.status().is_success()
+                        && r.bytes().await.is_ok()
+                    {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        let n = done.load(Ordering::Relaxed);
+        println!(
+            "slot queries ({}) with {CLIENTS} clients for {secs} s: {n} ({:.0}/s)",
+            if cold { "cold" } else { "cached" },
+            n as f64 / secs as f64
+        );
     }
-    let n = done.load(Ordering::Relaxed);
-    println!(
-        "slot queries with {CLIENTS} clients for {secs} s: {n} ({:.0}/s)",
-        n as f64 / secs as f64
-    );
 
     // 3. Durable bookings: every client books free times from a shared list until it runs out
     //    or the time is up.

@@ -85,3 +85,103 @@ pub fn free_clerks(rules: SlotRules, cal: &Calendars, start: DateTime<Utc>) -> V
     clerks.shuffle(&mut rand::rng());
     Prepared::new(rules, &clerks, &cal.closures).free_clerks_at(start)
 }
+
+/// A short-lived cache of the slots endpoint's answers. Booking never reads it (it always asks
+/// the database), so a stale entry can only show a time that then answers 409 `slot_taken`.
+/// Every successful write request bumps the generation, which empties it at once on this node;
+/// the TTL bounds how stale another node's writes (or the moving notice boundary) can make it.
+pub struct SlotCache {
+    generation: std::sync::atomic::AtomicU64,
+    entries: std::sync::Mutex<std::collections::HashMap<SlotKey, CachedSlots>>,
+}
+
+pub type SlotKey = (String, NaiveDate, u32);
+
+struct CachedSlots {
+    generation: u64,
+    at: std::time::Instant,
+    body: actix_web::web::Bytes,
+}
+
+/// How long an answer may be served without a write on this node.
+pub const SLOT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Entries kept at most (a whole catalogue × a month of start dates × a few ranges).
+pub const SLOT_CACHE_MAX: usize = 4096;
+
+impl Default for SlotCache {
+    fn default() -> Self {
+        SlotCache {
+            generation: std::sync::atomic::AtomicU64::new(0),
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+impl SlotCache {
+    /// The current generation: read it before loading, store with it after.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Something that may change free times happened.
+    pub fn invalidate(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    pub fn get(&self, key: &SlotKey) -> Option<actix_web::web::Bytes> {
+        let current = self.generation();
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|e| e.generation == current && e.at.elapsed() < SLOT_CACHE_TTL)
+            .map(|e| e.body.clone())
+    }
+
+    pub fn put(&self, key: SlotKey, generation: u64, body: actix_web::web::Bytes) {
+        if generation != self.generation() {
+            return; // a write happened while this answer was computed
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= SLOT_CACHE_MAX {
+                let current = self.generation();
+                entries.retain(|_, e| e.generation == current && e.at.elapsed() < SLOT_CACHE_TTL);
+                if entries.len() >= SLOT_CACHE_MAX {
+                    entries.clear();
+                }
+            }
+            entries.insert(
+                key,
+                CachedSlots {
+                    generation,
+                    at: std::time::Instant::now(),
+                    body,
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_write_or_a_write_during_loading_empties_the_cache() {
+        let c = SlotCache::default();
+        let key: SlotKey = (
+            "pbg".into(),
+            NaiveDate::from_ymd_opt(2026, 3, 16).unwrap(),
+            7,
+        );
+        let g = c.generation();
+        c.put(key.clone(), g, "a".into());
+        assert_eq!(c.get(&key).as_deref(), Some(&b"a"[..]));
+        c.invalidate();
+        assert!(c.get(&key).is_none());
+        let g = c.generation();
+        c.invalidate(); // a booking lands while the answer is computed
+        c.put(key.clone(), g, "stale".into());
+        assert!(c.get(&key).is_none());
+    }
+}

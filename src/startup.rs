@@ -24,6 +24,8 @@ pub struct AppState {
     pub login_limiter: RateLimiter,
     pub metrics: crate::routes::health::Metrics,
     pub feed: crate::routes::feed::FeedHub,
+    /// Recent answers of the slots endpoint; every successful write empties it.
+    pub slot_cache: crate::availability::SlotCache,
     /// The consultation rooms (one task owns them all; this is its handle).
     pub rooms: crate::signalling::Rooms,
     /// Pre-call checks (src/precheck).
@@ -114,6 +116,7 @@ impl Application {
             booking_limiter: RateLimiter::per_minute(settings.booking_rate_per_minute),
             login_limiter: RateLimiter::per_minute(10),
             metrics: Default::default(),
+            slot_cache: Default::default(),
             feed,
             rooms,
             settings,
@@ -218,7 +221,27 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     let path_cfg = web::PathConfig::default().error_handler(routes::path_error);
     let web_dir = state.settings.web_dir.clone();
     let server = HttpServer::new(move || {
+        let cache_state = state.clone();
         App::new()
+            // Any successful write may change free times: empty the slot cache (after the
+            // write has committed, before the client sees the answer).
+            .wrap_fn(move |req, srv| {
+                let writes = !matches!(
+                    *req.method(),
+                    actix_web::http::Method::GET
+                        | actix_web::http::Method::HEAD
+                        | actix_web::http::Method::OPTIONS
+                );
+                let state = cache_state.clone();
+                let fut = actix_web::dev::Service::call(srv, req);
+                async move {
+                    let res = fut.await?;
+                    if writes && res.status().is_success() {
+                        state.slot_cache.invalidate();
+                    }
+                    Ok(res)
+                }
+            })
             .wrap(routes::pages::security_headers())
             .wrap(TracingLogger::<LoketRootSpan>::new())
             .app_data(state.clone())

@@ -190,11 +190,15 @@ pub enum BookError {
     Db(#[from] diesel::result::Error),
 }
 
+diesel::define_sql_function! {
+    /// `loket_lock(key)`: a transaction-scoped advisory lock (see the booking_lock migration).
+    fn loket_lock(key: Text) -> diesel::sql_types::Bool;
+}
+
 /// Takes a transaction-scoped advisory lock on a text key.
 async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<Text, _>(key)
-        .execute(conn)
+    diesel::select(loket_lock(key))
+        .get_result::<bool>(conn)
         .await
         .map(|_| ())
 }

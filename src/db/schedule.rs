@@ -217,48 +217,58 @@ pub async fn eligible_with_hours(
     Ok(out)
 }
 
-#[derive(QueryableByName)]
-struct BusyRow {
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
-    staff_id: Option<Uuid>,
-    #[diesel(sql_type = diesel::sql_types::Range<diesel::sql_types::Timestamptz>)]
-    period: Range,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    kind: String,
-}
-
-/// What blocks a service's clerks in the window, in one query: each clerk's active
-/// appointments (with the count as the fairness load) and personal closures, and the
-/// mall-wide closures.
+/// What blocks a service's clerks in the window: each clerk's active appointments (with the
+/// count as the fairness load) and personal closures, and the mall-wide closures. Written with
+/// the query builder so each connection prepares the statements once (raw SQL is re-planned on
+/// every call, which cost more than running it).
 pub async fn blocked_for_service(
     conn: &mut AsyncPgConnection,
     service: crate::domain::ids::ServiceId,
     window: Interval,
 ) -> QueryResult<(HashMap<StaffId, (Vec<Interval>, u32)>, Vec<Interval>)> {
-    let rows: Vec<BusyRow> = diesel::sql_query(
-        "SELECT a.staff_id, a.period, 'a' AS kind
-           FROM appointments a
-          WHERE a.staff_id IN (SELECT staff_id FROM staff_services WHERE service_id = $1)
-            AND a.status IN ('booked', 'waiting', 'in_call')
-            AND a.period && $2
-         UNION ALL
-         SELECT c.staff_id, c.period, CASE WHEN c.staff_id IS NULL THEN 'g' ELSE 'p' END
-           FROM closures c
-          WHERE (c.staff_id IS NULL
-                 OR c.staff_id IN (SELECT staff_id FROM staff_services WHERE service_id = $1))
-            AND c.period && $2",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(service.0)
-    .bind::<diesel::sql_types::Range<diesel::sql_types::Timestamptz>, _>(range(window))
-    .load(conn)
-    .await?;
+    use super::schema::{appointments, staff_services};
+    let serving = staff_services::table
+        .filter(staff_services::service_id.eq(service.0))
+        .select(staff_services::staff_id);
+    let appts: Vec<(Uuid, Range)> = appointments::table
+        .filter(appointments::staff_id.eq_any(serving))
+        .filter(appointments::status.eq_any(["booked", "waiting", "in_call"]))
+        .filter(appointments::period.overlaps_with(range(window)))
+        .select((appointments::staff_id, appointments::period))
+        .load(conn)
+        .await?;
+    let closed: Vec<(Option<Uuid>, Range)> = closures::table
+        .filter(
+            closures::staff_id
+                .is_null()
+                .or(closures::staff_id.eq_any(serving.nullable())),
+        )
+        .filter(closures::period.overlaps_with(range(window)))
+        .select((closures::staff_id, closures::period))
+        .load(conn)
+        .await?;
+    let rows = appts.into_iter().map(|(id, r)| (Some(id), r, "a")).chain(
+        closed
+            .into_iter()
+            .map(|(id, r)| (id, r, if id.is_none() { "g" } else { "p" })),
+    );
+    struct BusyRow {
+        staff_id: Option<Uuid>,
+        period: Range,
+        kind: &'static str,
+    }
+    let rows = rows.map(|(staff_id, period, kind)| BusyRow {
+        staff_id,
+        period,
+        kind,
+    });
     let mut map: HashMap<StaffId, (Vec<Interval>, u32)> = HashMap::new();
     let mut global = Vec::new();
     for r in rows {
         let Some(i) = interval(&r.period) else {
             continue;
         };
-        match (r.kind.as_str(), r.staff_id) {
+        match (r.kind, r.staff_id) {
             ("g", _) => global.push(i),
             ("a", Some(id)) => {
                 let e = map.entry(StaffId(id)).or_default();

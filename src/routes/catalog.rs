@@ -140,6 +140,13 @@ pub async fn slots(
     if !(1..=MAX_SLOT_DAYS).contains(&days) {
         return Err(ApiError::field("days", "out_of_range"));
     }
+    let key = (slug.to_string(), from, days);
+    if let Some(body) = state.slot_cache.get(&key) {
+        return Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body));
+    }
+    let generation = state.slot_cache.generation();
     let mut conn = state.pool.get().await?;
     let (service, _) = db::catalog::service_by_slug(&mut conn, &slug)
         .await?
@@ -163,8 +170,14 @@ pub async fn slots(
                 .collect(),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(SlotsOut {
+    let body = serde_json::to_vec(&SlotsOut {
         timezone: tz.name().to_string(),
         days,
-    }))
+    })
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let body = web::Bytes::from(body);
+    state.slot_cache.put(key, generation, body.clone());
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS loket_lock(text);
