@@ -28,6 +28,20 @@ async fn frames(b: &Browser) -> i64 {
     .unwrap_or(-1)
 }
 
+/// Audio packets received on the page's current call (`inbound-rtp`, kind audio).
+async fn inbound_audio_packets(b: &Browser) -> i64 {
+    b.js_await(
+        "const pc = window.loketCall && window.loketCall.pc; if (!pc) return -1; \
+         let n = 0; (await pc.getStats()).forEach((r) => { \
+           if (r.type === 'inbound-rtp' && r.kind === 'audio') n += r.packetsReceived || 0; }); \
+         return n;",
+        vec![],
+    )
+    .await
+    .as_i64()
+    .unwrap_or(-1)
+}
+
 async fn stage(b: &Browser) -> String {
     b.js(
         "return window.loketCall ? window.loketCall.stage : null;",
@@ -70,6 +84,12 @@ struct Call {
 /// for video both ways (within 10 s of admission). `show`: also run axe-core and take the
 /// screenshots on the way.
 async fn into_a_call(show: bool) -> Call {
+    into_a_call_with(show, false).await
+}
+
+/// As [`into_a_call`]; `audio_only`: the citizen chooses "continue without video" at the
+/// device check, and the call is proved by audio arriving at the clerk instead.
+async fn into_a_call_with(show: bool, audio_only: bool) -> Call {
     // The room opens `join_opens_minutes` before the appointment. The clerk is given hours over
     // all of today, so the first free time is normally minutes away and the appointment shows on
     // the Today timeline; on a mall holiday, or late at night, it is days ahead and the test
@@ -109,7 +129,11 @@ async fn into_a_call(show: bool) -> Call {
     let citizen = &citizen_browser;
     citizen.goto(&crate::absolute(app, &booking.join)).await;
     device_check_passes(citizen).await;
-    citizen.click("#device-continue").await;
+    if audio_only {
+        citizen.click("#device-audio-only").await;
+    } else {
+        citizen.click("#device-continue").await;
+    }
     wait_until(
         WAIT,
         "the citizen to be in the waiting room",
@@ -183,13 +207,38 @@ async fn into_a_call(show: bool) -> Call {
     .await;
     citizen.wait_visible("#step-call").await;
     clerk.wait_visible("#room").await;
-    video_both_ways(
-        citizen,
-        clerk,
-        admitted,
-        "video decoded in both browsers within 10 s of admission",
-    )
-    .await;
+    if audio_only {
+        // The clerk hears the citizen, sees no video from them, and the citizen still sees the
+        // clerk.
+        wait_until(
+            VIDEO_WITHIN,
+            "audio from the citizen at the clerk",
+            || async move {
+                let audio = inbound_audio_packets(clerk).await;
+                let seen = frames(citizen).await;
+                if audio > 0 && seen > 0 {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "clerk audio packets {audio}, citizen frames {seen}"
+                    ))
+                }
+            },
+        )
+        .await;
+        assert!(
+            frames(clerk).await <= 0,
+            "no video comes from an audio-only citizen"
+        );
+    } else {
+        video_both_ways(
+            citizen,
+            clerk,
+            admitted,
+            "video decoded in both browsers within 10 s of admission",
+        )
+        .await;
+    }
     eprintln!("video both ways {:?} after admission", admitted.elapsed());
     if show {
         citizen.axe("the call page (citizen)").await;
@@ -309,4 +358,12 @@ async fn a_citizen_who_reloads_mid_call_is_back_in_the_call_by_itself() {
     assert_eq!(db_status(app, &booking.code).await, "in_call");
     citizen.quit().await;
     clerk.quit().await;
+}
+
+#[tokio::test]
+async fn a_citizen_without_video_joins_audio_only_and_is_heard() {
+    let call = into_a_call_with(false, true).await;
+    assert_eq!(db_status(&call.app, &call.booking.code).await, "in_call");
+    call.citizen.quit().await;
+    call.clerk.quit().await;
 }
