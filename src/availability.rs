@@ -42,6 +42,8 @@ pub fn window(settings: &Settings, from: NaiveDate, days: u32) -> Interval {
 pub struct Calendars {
     pub clerks: Vec<ClerkCalendar>,
     pub closures: Vec<Interval>,
+    /// The clerks' names, for answering a booking without reading it back.
+    pub names: std::collections::HashMap<StaffId, String>,
 }
 
 pub async fn load(
@@ -53,12 +55,16 @@ pub async fn load(
     // Two queries: who serves it (with their hours), and what blocks them in the window.
     let mut staff = db::schedule::eligible_with_hours(conn, service).await?;
     if let Some(only) = only {
-        staff.retain(|(s, _)| *s == only);
+        staff.retain(|(s, _, _)| *s == only);
     }
+    let names = staff
+        .iter()
+        .map(|(id, name, _)| (*id, name.clone()))
+        .collect();
     let (mut busy, closures) = db::schedule::blocked_for_service(conn, service, window).await?;
     let clerks = staff
         .into_iter()
-        .filter_map(|(id, hours)| {
+        .filter_map(|(id, _, hours)| {
             // Stored hours passed the database's checks; a row that still fails is skipped.
             let hours = WeeklyHours::parse(&hours).ok()?;
             let (busy, load) = busy.remove(&id).unwrap_or_default();
@@ -70,7 +76,11 @@ pub async fn load(
             })
         })
         .collect();
-    Ok(Calendars { clerks, closures })
+    Ok(Calendars {
+        clerks,
+        closures,
+        names,
+    })
 }
 
 pub fn slots(rules: SlotRules, cal: &Calendars, from: NaiveDate, days: u32) -> Vec<DaySlots> {

@@ -195,6 +195,12 @@ diesel::define_sql_function! {
     fn loket_lock(key: Text) -> diesel::sql_types::Bool;
 }
 
+diesel::define_sql_function! {
+    /// `loket_booking_guard(phone, clerk)`: the phone's lock, its active bookings counted after
+    /// it, then the clerk's lock (see the booking_lock migration).
+    fn loket_booking_guard(phone: Text, clerk: diesel::sql_types::Uuid) -> diesel::sql_types::BigInt;
+}
+
 /// Takes a transaction-scoped advisory lock on a text key.
 async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
     diesel::select(loket_lock(key))
@@ -229,7 +235,9 @@ pub async fn book(
     candidates: &[StaffId],
     max_active_per_phone: i64,
 ) -> Result<Appointment, BookError> {
-    let period = super::schedule::interval(&new.period).ok_or(BookError::SlotTaken)?;
+    if super::schedule::interval(&new.period).is_none() {
+        return Err(BookError::SlotTaken);
+    }
     for &clerk in candidates {
         let mut tries = 0;
         loop {
@@ -238,32 +246,21 @@ pub async fn book(
             let result = conn
                 .transaction::<Appointment, BookError, _>(async |c| {
                     // Phone first, then clerk: one global order, so no lock cycle.
-                    lock(c, &format!("phone:{}", new.citizen_phone)).await?;
-                    let active: i64 = appointments::table
-                        .filter(appointments::citizen_phone.eq(&new.citizen_phone))
-                        .filter(appointments::status.eq_any(ACTIVE))
-                        .count()
-                        .get_result(c)
-                        .await?;
+                    let active: i64 =
+                        diesel::select(loket_booking_guard(&new.citizen_phone, clerk.0))
+                            .get_result(c)
+                            .await?;
                     if active >= max_active_per_phone {
                         return Err(BookError::TooManyActive);
                     }
                     // Under the clerk's lock the insert itself is the check: the exclusion
                     // constraint refuses an overlap (handled below by trying the next clerk).
-                    lock(c, &format!("staff:{clerk}")).await?;
+                    // The `booked` audit event is written by the insert's trigger.
                     let row: Appointment = diesel::insert_into(appointments::table)
                         .values(&new)
                         .returning(Appointment::as_returning())
                         .get_result(c)
                         .await?;
-                    events::append(
-                        c,
-                        row.id(),
-                        "booked",
-                        "citizen",
-                        json!({"staff": clerk, "starts_at": period.start}),
-                    )
-                    .await?;
                     Ok(row)
                 })
                 .await;

@@ -180,10 +180,16 @@ pub async fn delete_closure(
 pub async fn eligible_with_hours(
     conn: &mut AsyncPgConnection,
     service: crate::domain::ids::ServiceId,
-) -> QueryResult<Vec<(StaffId, Vec<WorkInterval>)>> {
+) -> QueryResult<Vec<(StaffId, String, Vec<WorkInterval>)>> {
     use super::schema::{staff, staff_services};
     // A clerk without hours still comes back once, with no intervals (the left join).
-    type Row = (Uuid, Option<i16>, Option<NaiveTime>, Option<NaiveTime>);
+    type Row = (
+        Uuid,
+        String,
+        Option<i16>,
+        Option<NaiveTime>,
+        Option<NaiveTime>,
+    );
     let rows: Vec<Row> = staff_services::table
         .inner_join(staff::table)
         .left_join(weekly_hours::table.on(weekly_hours::staff_id.eq(staff_services::staff_id)))
@@ -191,6 +197,7 @@ pub async fn eligible_with_hours(
         .filter(staff::active.eq(true))
         .select((
             staff_services::staff_id,
+            staff::name,
             weekly_hours::weekday.nullable(),
             weekly_hours::starts.nullable(),
             weekly_hours::ends.nullable(),
@@ -198,13 +205,13 @@ pub async fn eligible_with_hours(
         .order(staff_services::staff_id.asc())
         .load(conn)
         .await?;
-    let mut out: Vec<(StaffId, Vec<WorkInterval>)> = Vec::new();
-    for (id, weekday, starts, ends) in rows {
+    let mut out: Vec<(StaffId, String, Vec<WorkInterval>)> = Vec::new();
+    for (id, name, weekday, starts, ends) in rows {
         let id = StaffId(id);
-        if out.last().is_none_or(|(last, _)| *last != id) {
-            out.push((id, Vec::new()));
+        if out.last().is_none_or(|(last, _, _)| *last != id) {
+            out.push((id, name, Vec::new()));
         }
-        if let (Some(weekday), Some(starts), Some(ends), Some((_, list))) =
+        if let (Some(weekday), Some(starts), Some(ends), Some((_, _, list))) =
             (weekday, starts, ends, out.last_mut())
         {
             list.push(WorkInterval {

@@ -110,9 +110,22 @@ async fn booking_response(
     let view = db::appointments::view(conn, id)
         .await?
         .ok_or(ApiError::not_found("appointment_not_found"))?;
-    let token = tokens::citizen_token(&state.keys, id, view.appointment.created_at)?;
+    booking_out(state, &view)
+}
+
+/// 201 with the appointment, its token and links. The token is a function of the row, so a
+/// replay answers byte for byte what the first request got.
+fn booking_out(
+    state: &AppState,
+    view: &db::appointments::AppointmentView,
+) -> ApiResult<HttpResponse> {
+    let token = tokens::citizen_token(
+        &state.keys,
+        view.appointment.id(),
+        view.appointment.created_at,
+    )?;
     Ok(HttpResponse::Created().json(BookingOut {
-        appointment: views::appointment_out(&view),
+        appointment: views::appointment_out(view),
         links: links(state, &token),
         token,
     }))
@@ -278,7 +291,16 @@ pub async fn book(
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(appointment = %row.id, code = %row.code, "booked");
             state.feed.publish_appointment(&row);
-            booking_response(&state, &mut conn, row.id()).await
+            // Answer from what we already hold instead of reading the row back.
+            let view = db::appointments::AppointmentView {
+                clerk_name: cal.names.get(&row.staff()).cloned().unwrap_or_default(),
+                clerk_agency: Some(service.agency_id),
+                service_slug: service.slug.clone(),
+                service_name: service.name.clone(),
+                service_name_en: service.name_en.clone(),
+                appointment: row,
+            };
+            booking_out(&state, &view)
         }
         Err(BookError::SlotTaken) => {
             state
