@@ -22,6 +22,9 @@ use crate::domain::survey::{MAX_COMMENT_CHARS, SurveyAnswers};
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::startup::AppState;
 
+/// What a `slot_taken` conflict tells the caller here.
+const SLOT_TAKEN: &str = "That time is no longer free; please choose another.";
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(book)
         .service(current)
@@ -240,10 +243,7 @@ pub async fn book(
     let candidates = availability::free_clerks(rules, &cal, starts_at);
     if candidates.is_empty() {
         // Either it was never a slot, or it has just been taken: both mean "pick another".
-        return Err(ApiError::conflict(
-            "slot_taken",
-            "That time is no longer free; please choose another.",
-        ));
+        return Err(ApiError::conflict("slot_taken", SLOT_TAKEN));
     }
     let duration = Duration::minutes(service.duration_minutes as i64);
     let blocked = duration + Duration::minutes(service.buffer_minutes as i64);
@@ -307,10 +307,7 @@ pub async fn book(
                 .metrics
                 .slot_taken
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Err(ApiError::conflict(
-                "slot_taken",
-                "That time is no longer free; please choose another.",
-            ))
+            Err(ApiError::conflict("slot_taken", SLOT_TAKEN))
         }
         Err(BookError::TooManyActive) => Err(ApiError::conflict(
             "too_many_active_bookings",
@@ -372,24 +369,6 @@ pub struct RescheduleIn {
     pub starts_at: Option<String>,
 }
 
-fn change_error(e: ChangeError) -> ApiError {
-    match e {
-        ChangeError::NotFound => ApiError::not_found("appointment_not_found"),
-        ChangeError::InvalidState(s) => ApiError::conflict(
-            "invalid_state",
-            format!(
-                "The appointment is {} and cannot change that way.",
-                s.as_str()
-            ),
-        ),
-        ChangeError::SlotTaken => ApiError::conflict(
-            "slot_taken",
-            "That time is no longer free; please choose another.",
-        ),
-        ChangeError::Db(e) => e.into(),
-    }
-}
-
 /// Moves the appointment to another free time, keeping the same clerk when they are free.
 #[utoipa::path(post, path = "/api/v1/appointments/current/reschedule", tag = "appointments",
     security(("citizen_token" = [])), request_body = RescheduleIn,
@@ -409,7 +388,10 @@ pub async fn reschedule(
     let view = load_own(&state, &mut conn, citizen).await?;
     let a = &view.appointment;
     if !a.status().can_reschedule() {
-        return Err(change_error(ChangeError::InvalidState(a.status())));
+        return Err(super::change_error(
+            ChangeError::InvalidState(a.status()),
+            SLOT_TAKEN,
+        ));
     }
     let (service, _) = db::catalog::service_by_id(&mut conn, ServiceId(a.service_id)).await?;
     let rules = availability::rules(&state.settings, &service, Utc::now());
@@ -451,10 +433,10 @@ pub async fn reschedule(
                 return Ok(HttpResponse::Ok().json(views::appointment_out(&view)));
             }
             Err(ChangeError::SlotTaken) => continue,
-            Err(e) => return Err(change_error(e)),
+            Err(e) => return Err(super::change_error(e, SLOT_TAKEN)),
         }
     }
-    Err(change_error(ChangeError::SlotTaken))
+    Err(super::change_error(ChangeError::SlotTaken, SLOT_TAKEN))
 }
 
 /// Cancels the appointment (only before the call starts).
@@ -472,7 +454,7 @@ pub async fn cancel(state: web::Data<AppState>, citizen: Citizen) -> ApiResult<H
         None,
     )
     .await
-    .map_err(change_error)?;
+    .map_err(|e| super::change_error(e, SLOT_TAKEN))?;
     state.feed.publish_appointment(&row);
     let view = load_own(&state, &mut conn, citizen).await?;
     Ok(HttpResponse::Ok().json(views::appointment_out(&view)))

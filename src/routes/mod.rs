@@ -84,3 +84,21 @@ pub fn client_ip(req: &HttpRequest) -> String {
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
 }
+
+/// An appointment change that the database refused, as the API says it; `slot_taken` is the
+/// message for a time that is not free (worded for the caller: citizen or staff).
+pub fn change_error(e: crate::db::appointments::ChangeError, slot_taken: &'static str) -> ApiError {
+    use crate::db::appointments::ChangeError;
+    match e {
+        ChangeError::NotFound => ApiError::not_found("appointment_not_found"),
+        ChangeError::InvalidState(s) => ApiError::conflict(
+            "invalid_state",
+            format!(
+                "The appointment is {} and cannot change that way.",
+                s.as_str()
+            ),
+        ),
+        ChangeError::SlotTaken => ApiError::conflict("slot_taken", slot_taken),
+        ChangeError::Db(e) => e.into(),
+    }
+}

@@ -23,6 +23,9 @@ use crate::domain::schedule::{Interval, Role, WeeklyHours, WorkInterval};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 
+/// What a `slot_taken` conflict tells the caller here.
+const SLOT_TAKEN: &str = "That clerk is not free at that time.";
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(login)
         .service(logout)
@@ -347,23 +350,6 @@ async fn own_appointment(
     Ok(view)
 }
 
-fn change_error(e: ChangeError) -> ApiError {
-    match e {
-        ChangeError::NotFound => ApiError::not_found("appointment_not_found"),
-        ChangeError::InvalidState(s) => ApiError::conflict(
-            "invalid_state",
-            format!(
-                "The appointment is {} and cannot change that way.",
-                s.as_str()
-            ),
-        ),
-        ChangeError::SlotTaken => {
-            ApiError::conflict("slot_taken", "That clerk is not free at that time.")
-        }
-        ChangeError::Db(e) => e.into(),
-    }
-}
-
 #[derive(Deserialize, ToSchema, Default)]
 pub struct OutcomeIn {
     pub notes: Option<String>,
@@ -387,7 +373,7 @@ async fn set_status(
     let actor = db::events::staff_actor(me.id);
     let row = db::appointments::transition(&mut conn, AppointmentId(id), to, &actor, notes)
         .await
-        .map_err(change_error)?;
+        .map_err(|e| super::change_error(e, SLOT_TAKEN))?;
     state.feed.publish_appointment(&row);
     let view = own_appointment(&mut conn, me, id).await?;
     Ok(HttpResponse::Ok().json(views::staff_appointment_out(&view)))
@@ -490,7 +476,7 @@ pub async fn reassign(
             )
     });
     if !free {
-        return Err(change_error(ChangeError::SlotTaken));
+        return Err(super::change_error(ChangeError::SlotTaken, SLOT_TAKEN));
     }
     let actor = db::events::staff_actor(me.id);
     let row = db::appointments::reschedule(
@@ -503,7 +489,7 @@ pub async fn reassign(
         "reassigned",
     )
     .await
-    .map_err(change_error)?;
+    .map_err(|e| super::change_error(e, SLOT_TAKEN))?;
     state.feed.publish_appointment(&row);
     let view = own_appointment(&mut conn, &me, *id).await?;
     Ok(HttpResponse::Ok().json(views::staff_appointment_out(&view)))
