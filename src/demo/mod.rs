@@ -34,7 +34,7 @@ impl DemoReport {
             println!("    {email:<34} {role:<10} {agency}");
         }
         println!(
-            "    … and {} more clerks",
+            "    … and {} more accounts",
             self.logins.len().saturating_sub(8)
         );
         if self.password_from_env {
