@@ -367,3 +367,64 @@ async fn a_citizen_without_video_joins_audio_only_and_is_heard() {
     call.citizen.quit().await;
     call.clerk.quit().await;
 }
+
+#[tokio::test]
+async fn a_shared_screen_replaces_the_camera_and_the_camera_comes_back() {
+    let call = into_a_call(false).await;
+    let (citizen, clerk) = (&call.citizen, &call.clerk);
+    citizen.click("#call-share").await;
+    wait_until(WAIT, "the citizen to share the screen", || async move {
+        match citizen.attr("#call-share", "aria-pressed").await.as_deref() {
+            Some("true") => Ok(()),
+            other => Err(format!(
+                "aria-pressed {other:?}; {}",
+                citizen.describe().await
+            )),
+        }
+    })
+    .await;
+    // The clerk keeps decoding video: now the screen, through the same connection.
+    let before = frames(clerk).await;
+    wait_until(WAIT, "the clerk to keep receiving video", || async move {
+        let now = frames(clerk).await;
+        if now > before + 10 {
+            Ok(())
+        } else {
+            Err(format!("frames {before} → {now}"))
+        }
+    })
+    .await;
+    let sent = || async move {
+        citizen
+            .js_await(
+                "const s = window.loketCall.pc.getSenders()\
+                   .find((s) => s.track && s.track.kind === 'video'); \
+                 return s ? s.track.label : '';",
+                vec![],
+            )
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let sharing = sent().await;
+    assert!(
+        sharing.starts_with("screen"),
+        "sending {sharing:?} while sharing"
+    );
+    citizen.click("#call-share").await;
+    wait_until(WAIT, "sharing to stop", || async move {
+        match citizen.attr("#call-share", "aria-pressed").await.as_deref() {
+            Some("false") => Ok(()),
+            other => Err(format!("aria-pressed {other:?}")),
+        }
+    })
+    .await;
+    let camera = sent().await;
+    assert!(
+        !camera.is_empty() && !camera.starts_with("screen"),
+        "the camera is sent again, not {camera:?}"
+    );
+    citizen.quit().await;
+    clerk.quit().await;
+}
