@@ -149,3 +149,23 @@ pub async fn serves(
     .get_result(conn)
     .await
 }
+
+/// The service slugs each of these staff members may serve.
+pub async fn service_slugs(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<std::collections::HashMap<Uuid, Vec<String>>> {
+    use super::schema::services;
+    let rows: Vec<(Uuid, String)> = staff_services::table
+        .inner_join(services::table)
+        .filter(staff_services::staff_id.eq_any(ids))
+        .select((staff_services::staff_id, services::slug))
+        .order(services::slug.asc())
+        .load(conn)
+        .await?;
+    let mut map: std::collections::HashMap<Uuid, Vec<String>> = Default::default();
+    for (id, slug) in rows {
+        map.entry(id).or_default().push(slug);
+    }
+    Ok(map)
+}

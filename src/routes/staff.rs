@@ -213,6 +213,8 @@ pub struct TeamMember {
     pub name: String,
     pub role: Role,
     pub active: bool,
+    /// Slugs of the services this person may serve (reassignment offers only those).
+    pub services: Vec<String>,
 }
 
 /// The agency's staff (supervisors and admins).
@@ -226,9 +228,12 @@ pub async fn team(state: web::Data<AppState>, me: StaffSession) -> ApiResult<Htt
         (_, Some(a)) => db::staff::in_agency(&mut conn, a).await?,
         _ => vec![],
     };
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut services = db::staff::service_slugs(&mut conn, &ids).await?;
     let out: Vec<TeamMember> = rows
         .into_iter()
         .map(|r| TeamMember {
+            services: services.remove(&r.id).unwrap_or_default(),
             id: r.id,
             name: r.name,
             role: Role::parse(&r.role).unwrap_or(Role::Clerk),

@@ -26,7 +26,7 @@ use helpers::{DEMO_PASSWORD, TestApp};
 /// The DPMPTSP clerk; with [`pbg_goes_to_the_clerk`] every PBG booking is theirs.
 pub const CLERK: &str = "clerk@loket.example";
 pub const CLERK_NAME: &str = "Asep Saepudin";
-const SUPERVISOR: &str = "supervisor@loket.example";
+pub const SUPERVISOR: &str = "supervisor@loket.example";
 const HOURS: &str = "/api/v1/staff/hours";
 
 /// Today in the site's zone.

@@ -142,3 +142,65 @@ async fn a_clerk_logs_in_and_sees_the_booking_in_today_or_week() {
     assert_not_reloaded(b).await;
     b.quit().await;
 }
+
+#[tokio::test]
+async fn a_supervisor_reassigns_a_booking_from_the_week_view() {
+    let app = &spawn_app_with(|s| {
+        s.min_notice_minutes = 0;
+    })
+    .await;
+    pbg_goes_to_the_clerk(app).await;
+    let day = next_working_day(1);
+    // Izin reklame: served by both DPMPTSP clerks (the supervisor has no hours here).
+    let slot = free_slots(app, "izin-reklame", day, 1).await[0];
+    let booking = book(app, "izin-reklame", slot, "Hendra Gunawan", "081234567041").await;
+    let first = app.clerk_of(&booking.code).await;
+    let other = if first == crate::CLERK {
+        "dewi.dpmptsp@loket.example"
+    } else {
+        crate::CLERK
+    };
+    let target = app.staff_id(other).await;
+
+    let b = &Browser::desk("supervisor").await;
+    crate::staff_login(b, app, crate::SUPERVISOR).await;
+    show_week_of(b, day).await;
+    let item = format!(
+        "#week-grid [data-testid=week-item][data-appointment-id='{}']",
+        booking.id
+    );
+    b.wait_visible(&item).await;
+    b.click(&item).await;
+    b.wait_visible("#reassign-select").await;
+    b.js(
+        "const s = document.getElementById('reassign-select'); s.value = arguments[0]; \
+         s.dispatchEvent(new Event('change'));",
+        vec![serde_json::json!(target)],
+    )
+    .await;
+    let chosen = b
+        .js(
+            "return [document.getElementById('reassign-select').value, \
+             [...document.querySelectorAll('#reassign-select option')].map((o) => o.value)];",
+            vec![],
+        )
+        .await;
+    assert_eq!(chosen[0], serde_json::json!(target), "options: {chosen}");
+    b.click("#reassign-button").await;
+    let code = &booking.code;
+    wait_until(
+        WAIT,
+        "the booking to move to the other clerk",
+        || async move {
+            let now = app.clerk_of(code).await;
+            if now == other {
+                Ok(())
+            } else {
+                Err(format!("still with {now}; page: {}", b.describe().await))
+            }
+        },
+    )
+    .await;
+    assert!(app.events(&booking.id).await.contains("reassigned@staff:"));
+    b.quit().await;
+}

@@ -515,7 +515,9 @@ function precheckText(p) {
 
 function renderReassign(a) {
   const field = byId('reassign-field');
-  const others = state.team.filter((m) => idKey(m.id) !== idKey(a.clerk?.id) && m.role !== 'admin');
+  // Only colleagues who serve this service (the team list says which) and are active.
+  const others = state.team.filter((m) => idKey(m.id) !== idKey(a.clerk?.id) && m.role !== 'admin'
+    && m.active !== false && (!Array.isArray(m.services) || m.services.includes(a.service?.slug)));
   const visible = isSupervisor() && a.status === 'booked' && others.length > 0;
   show(field, visible);
   if (!visible) return;
