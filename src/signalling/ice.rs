@@ -2,10 +2,7 @@
 //! coturn's REST-API form (`use-auth-secret`), so a stock coturn needs no user database:
 //! username = `<unix expiry>:<participant id>`, credential = base64(HMAC-SHA1(secret, username)).
 
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha1::Sha1;
 
 use super::protocol::ParticipantId;
 use crate::config::Settings;
@@ -18,16 +15,6 @@ pub struct IceServer {
     pub username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
-}
-
-/// base64(HMAC-SHA1(secret, username)): what coturn computes for `use-auth-secret`.
-pub fn turn_credential(secret: &str, username: &str) -> String {
-    // HMAC takes keys of any length, so this never fails; an empty string is the safe fallback.
-    let Ok(mut mac) = <Hmac<Sha1> as Mac>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(username.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
 /// The ICE servers for one participant at `now_unix` (seconds): STUN without credentials, TURN
@@ -43,11 +30,16 @@ pub fn servers(settings: &Settings, participant: &ParticipantId, now_unix: i64) 
         });
     }
     if let (false, Some(secret)) = (settings.turn_urls.is_empty(), &settings.turn_secret) {
-        let expiry = now_unix.saturating_add(settings.turn_ttl_seconds.max(1));
-        let username = format!("{expiry}:{participant}");
+        // The same minting the built-in relay verifies (src/turn/credentials.rs).
+        let (username, credential) = crate::turn::credentials::mint(
+            secret.expose(),
+            &participant.to_string(),
+            now_unix,
+            settings.turn_ttl_seconds,
+        );
         out.push(IceServer {
             urls: settings.turn_urls.clone(),
-            credential: Some(turn_credential(secret.expose(), &username)),
+            credential: Some(credential),
             username: Some(username),
         });
     }
@@ -65,7 +57,10 @@ mod tests {
         // `echo -n "1700000000:citizen-0123456789ab" | openssl dgst -sha1 -hmac
         //  "loket-turn-secret" -binary | base64`
         assert_eq!(
-            turn_credential("loket-turn-secret", "1700000000:citizen-0123456789ab"),
+            crate::turn::credentials::credential(
+                "loket-turn-secret",
+                "1700000000:citizen-0123456789ab"
+            ),
             "Fnaqw+uvTuASYVWFgx564Le0od4="
         );
     }
@@ -91,7 +86,7 @@ mod tests {
         assert_eq!(turn.username.as_deref(), Some(username.as_str()));
         assert_eq!(
             turn.credential.as_deref(),
-            Some(turn_credential("loket-turn-secret", &username).as_str())
+            Some(crate::turn::credentials::credential("loket-turn-secret", &username).as_str())
         );
         let json = serde_json::to_value(&list[0]).map_err(|e| e.to_string());
         assert_eq!(

@@ -65,8 +65,8 @@ pub fn credential(secret: &str, username: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// A username and credential for `participant`, valid for `ttl_secs` from `now_unix`. The pre-call
-/// check and the tests use it; signalling has its own minting in `signalling/ice.rs`.
+/// A username and credential for `participant`, valid for `ttl_secs` from `now_unix`: what
+/// signalling hands out (`signalling/ice.rs`) and the built-in relay verifies.
 pub fn mint(secret: &str, participant: &str, now_unix: i64, ttl_secs: i64) -> (String, String) {
     let username = format!("{}:{participant}", now_unix.saturating_add(ttl_secs.max(1)));
     let password = credential(secret, &username);
