@@ -56,6 +56,12 @@ fn spawn_loket(env: &[(&str, &str)], stderr: Stdio) -> Loket {
     Loket { child, url }
 }
 
+/// Sends the request and reads the JSON answer (Null when the body is not JSON).
+async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    let response = request.send().await.expect("request reaches loket");
+    response.json().await.unwrap_or(serde_json::Value::Null)
+}
+
 fn stop(mut l: Loket) {
     // SAFETY: sending a signal to our own child.
     unsafe {
@@ -92,31 +98,22 @@ async fn a_booking_survives_a_restart_of_loket_and_its_embedded_postgres() {
         "listening on a private unix socket"
     );
     let day = next_working_day(3);
-    let slots: serde_json::Value = client
-        .get(format!(
-            "{}/api/v1/services/pbg/slots?from={day}&days=1",
-            first.url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let slots = json_of(client.get(format!(
+        "{}/api/v1/services/pbg/slots?from={day}&days=1",
+        first.url
+    )))
+    .await;
     let starts_at = slots["days"][0]["slots"][0]["starts_at"]
         .as_str()
         .expect("a free slot")
         .to_string();
-    let booked: serde_json::Value = client
-        .post(format!("{}/api/v1/appointments", first.url))
-        .json(&json!({"service": "pbg", "starts_at": starts_at,
-                      "citizen": {"name": "Rina Wati", "phone": "081398765432"}, "consent": true}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let booked: serde_json::Value = json_of(
+        client
+            .post(format!("{}/api/v1/appointments", first.url))
+            .json(&json!({"service": "pbg", "starts_at": starts_at,
+                          "citizen": {"name": "Rina Wati", "phone": "081398765432"}, "consent": true}))
+    )
+    .await;
     let token = booked["token"].as_str().expect("booked").to_string();
     let code = booked["appointment"]["code"].as_str().unwrap().to_string();
     stop(first);
@@ -126,26 +123,17 @@ async fn a_booking_survives_a_restart_of_loket_and_its_embedded_postgres() {
     );
 
     let second = start(&dir);
-    let current: serde_json::Value = client
-        .get(format!("{}/api/v1/appointments/current", second.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let current: serde_json::Value = json_of(
+        client
+            .get(format!("{}/api/v1/appointments/current", second.url))
+            .bearer_auth(&token),
+    )
+    .await;
     assert_eq!(current["code"], code.as_str());
     assert_eq!(current["starts_at"], starts_at.as_str());
     // Demo data is loaded once, not again on restart.
-    let agencies: serde_json::Value = client
-        .get(format!("{}/api/v1/agencies", second.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let agencies: serde_json::Value =
+        json_of(client.get(format!("{}/api/v1/agencies", second.url))).await;
     let n = agencies.as_array().unwrap().len();
     assert_eq!(n, loket::demo::data::AGENCIES.len());
     stop(second);
@@ -188,33 +176,24 @@ async fn logs_carry_request_ids_but_no_personal_data_tokens_or_tickets() {
     );
     let client = reqwest::Client::new();
     let day = next_working_day(3);
-    let slots: serde_json::Value = client
-        .get(format!(
-            "{}/api/v1/services/akta-kelahiran/slots?from={day}&days=1",
-            loket.url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let slots = json_of(client.get(format!(
+        "{}/api/v1/services/akta-kelahiran/slots?from={day}&days=1",
+        loket.url
+    )))
+    .await;
     let starts_at = slots["days"][0]["slots"][0]["starts_at"]
         .as_str()
         .unwrap()
         .to_string();
     let nik = "3271995205900001";
-    let booked: serde_json::Value = client
-        .post(format!("{}/api/v1/appointments", loket.url))
-        .json(&json!({"service": "akta-kelahiran", "starts_at": starts_at,
-                      "citizen": {"name": "Siti Rahasia", "phone": "081377788899", "email": "siti.rahasia@example.org", "nik": nik},
-                      "consent": true}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let booked: serde_json::Value = json_of(
+        client
+            .post(format!("{}/api/v1/appointments", loket.url))
+            .json(&json!({"service": "akta-kelahiran", "starts_at": starts_at,
+                          "citizen": {"name": "Siti Rahasia", "phone": "081377788899", "email": "siti.rahasia@example.org", "nik": nik},
+                          "consent": true}))
+    )
+    .await;
     let token = booked["token"].as_str().expect("booked").to_string();
     let _ = client
         .get(format!("{}/api/v1/appointments/current", loket.url))
