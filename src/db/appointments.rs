@@ -195,12 +195,6 @@ diesel::define_sql_function! {
     fn loket_lock(key: Text) -> diesel::sql_types::Bool;
 }
 
-diesel::define_sql_function! {
-    /// `loket_booking_guard(phone, clerk)`: the phone's lock, its active bookings counted after
-    /// it, then the clerk's lock (see the booking_lock migration).
-    fn loket_booking_guard(phone: Text, clerk: diesel::sql_types::Uuid) -> diesel::sql_types::BigInt;
-}
-
 /// Takes a transaction-scoped advisory lock on a text key.
 async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
     diesel::select(loket_lock(key))
@@ -229,11 +223,15 @@ async fn clerk_free(
 }
 
 /// Books the first free clerk among `candidates` (in the caller's order of preference).
+///
+/// Each attempt is one autocommit INSERT: the `appointments_guard` trigger takes the phone's and
+/// the clerk's advisory locks and enforces the per-phone limit (the pool sets it on every
+/// connection), the exclusion constraint refuses an overlap (then the next clerk is tried), and
+/// the `booked` audit event is written by another trigger in the same statement.
 pub async fn book(
     conn: &mut AsyncPgConnection,
     mut new: NewAppointment,
     candidates: &[StaffId],
-    max_active_per_phone: i64,
 ) -> Result<Appointment, BookError> {
     if super::schedule::interval(&new.period).is_none() {
         return Err(BookError::SlotTaken);
@@ -243,34 +241,21 @@ pub async fn book(
         loop {
             tries += 1;
             new.staff_id = clerk.0;
-            let result = conn
-                .transaction::<Appointment, BookError, _>(async |c| {
-                    // Phone first, then clerk: one global order, so no lock cycle.
-                    let active: i64 =
-                        diesel::select(loket_booking_guard(&new.citizen_phone, clerk.0))
-                            .get_result(c)
-                            .await?;
-                    if active >= max_active_per_phone {
-                        return Err(BookError::TooManyActive);
-                    }
-                    // Under the clerk's lock the insert itself is the check: the exclusion
-                    // constraint refuses an overlap (handled below by trying the next clerk).
-                    // The `booked` audit event is written by the insert's trigger.
-                    let row: Appointment = diesel::insert_into(appointments::table)
-                        .values(&new)
-                        .returning(Appointment::as_returning())
-                        .get_result(c)
-                        .await?;
-                    Ok(row)
-                })
+            let result = diesel::insert_into(appointments::table)
+                .values(&new)
+                .returning(Appointment::as_returning())
+                .get_result::<Appointment>(conn)
                 .await;
             match result {
                 Ok(row) => return Ok(row),
-                Err(BookError::Db(e)) if violates(&e, "appointments_no_double_booking") => break,
-                Err(BookError::Db(e)) if violates(&e, "appointments_code_key") && tries < 5 => {
+                Err(e) if violates(&e, "appointments_no_double_booking") => break,
+                Err(e) if violates(&e, "appointments_active_per_phone") => {
+                    return Err(BookError::TooManyActive);
+                }
+                Err(e) if violates(&e, "appointments_code_key") && tries < 5 => {
                     new.code = BookingCode::generate().as_str().to_string();
                 }
-                Err(BookError::Db(e)) if violates(&e, "appointments_idempotency_key_key") => {
+                Err(e) if violates(&e, "appointments_idempotency_key_key") => {
                     let key = new.idempotency_key.clone().unwrap_or_default();
                     let id: Uuid = appointments::table
                         .filter(appointments::idempotency_key.eq(key))
@@ -279,12 +264,12 @@ pub async fn book(
                         .await?;
                     return Err(BookError::KeyUsed(AppointmentId(id)));
                 }
-                Err(BookError::Db(e)) if is_retryable(&e) => {
+                Err(e) if is_retryable(&e) => {
                     if tries >= 5 {
                         return Err(BookError::Busy);
                     }
                 }
-                Err(other) => return Err(other),
+                Err(e) => return Err(BookError::Db(e)),
             }
         }
     }

@@ -276,14 +276,7 @@ pub async fn book(
         idempotency_key: key,
         request_hash: Some(request_hash.clone()),
     };
-    match db::appointments::book(
-        &mut conn,
-        new,
-        &candidates,
-        state.settings.max_active_bookings,
-    )
-    .await
-    {
+    match db::appointments::book(&mut conn, new, &candidates).await {
         Ok(row) => {
             state
                 .metrics

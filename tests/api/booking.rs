@@ -283,23 +283,13 @@ async fn concurrent_bookings_for_one_slot_never_double_book() {
         .parse()
         .unwrap();
     assert!(k >= 2, "the race needs several clerks, got {k}");
-    let mut tasks = vec![];
-    for i in 0..N {
-        let c = app.client.clone();
-        let url = app.url("/api/v1/appointments");
-        let body = json!({"service": "pbg", "starts_at": slot.to_rfc3339(),
-                          "citizen": citizen(&format!("08129{i:07}")), "consent": true});
-        tasks.push(tokio::spawn(async move {
-            let r = c.post(url).json(&body).send().await.unwrap();
-            let status = r.status().as_u16();
-            let body: Value = r.json().await.unwrap_or(Value::Null);
-            (status, body)
-        }));
-    }
+    let bodies = (0..N).map(|i| {
+        json!({"service": "pbg", "starts_at": slot.to_rfc3339(),
+               "citizen": citizen(&format!("08129{i:07}")), "consent": true})
+    });
     let mut created = 0;
     let mut taken = 0;
-    for t in tasks {
-        let (status, body) = t.await.unwrap();
+    for (status, body) in book_all_at_once(&app, bodies).await {
         match status {
             201 => created += 1,
             409 => {
@@ -318,4 +308,65 @@ async fn concurrent_bookings_for_one_slot_never_double_book() {
         ))
         .await;
     assert_eq!(distinct, Some(k.to_string()));
+}
+
+/// The per-phone limit holds under concurrency too: the database counts a phone's bookings
+/// under the phone's lock, so parallel requests for different times cannot all slip past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_bookings_from_one_phone_stop_at_the_limit() {
+    const N: usize = 8;
+    let app = spawn_app_with(|s| {
+        s.max_active_bookings = 2;
+        s.db_pool_size = 16;
+    })
+    .await;
+    let day = next_working_day(3);
+    let slots = app.slots("pbg", day).await;
+    assert!(slots.len() >= N, "need {N} free times, got {}", slots.len());
+    let bodies = slots[..N].iter().map(|slot| {
+        json!({"service": "pbg", "starts_at": slot.to_rfc3339(),
+               "citizen": citizen("081277778888"), "consent": true})
+    });
+    let (mut created, mut refused) = (0, 0);
+    for (status, body) in book_all_at_once(&app, bodies).await {
+        match status {
+            201 => created += 1,
+            409 => {
+                assert_eq!(body["error"], "too_many_active_bookings");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((created, refused), (2, N - 2));
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM appointments WHERE citizen_phone = '+6281277778888'")
+            .await
+            .as_deref(),
+        Some("2")
+    );
+}
+
+/// Sends every booking request at once (one task each) and returns each answer's status and body.
+async fn book_all_at_once(
+    app: &crate::helpers::TestApp,
+    bodies: impl Iterator<Item = Value>,
+) -> Vec<(u16, Value)> {
+    let tasks: Vec<_> = bodies
+        .map(|body| {
+            let c = app.client.clone();
+            let url = app.url("/api/v1/appointments");
+            tokio::spawn(async move {
+                let r = c.post(url).json(&body).send().await.unwrap();
+                let status = r.status().as_u16();
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                (status, body)
+            })
+        })
+        .collect();
+    let mut out = vec![];
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
 }
