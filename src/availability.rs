@@ -8,8 +8,9 @@ use diesel_async::AsyncPgConnection;
 use crate::config::Settings;
 use crate::db;
 use crate::db::catalog::Service;
+use crate::directory::Staffed;
 use crate::domain::ids::{ServiceId, StaffId};
-use crate::domain::schedule::{Interval, WeeklyHours};
+use crate::domain::schedule::Interval;
 use crate::domain::slots::{ClerkCalendar, DaySlots, Prepared, SlotRules};
 
 pub fn rules(settings: &Settings, service: &Service, now: DateTime<Utc>) -> SlotRules {
@@ -46,34 +47,29 @@ pub struct Calendars {
     pub names: std::collections::HashMap<StaffId, String>,
 }
 
+/// Loads what blocks the given clerks (the service's staffing, from the `Directory`) in the
+/// window: one round trip.
 pub async fn load(
     conn: &mut AsyncPgConnection,
+    staffing: &[Staffed],
     service: ServiceId,
     window: Interval,
     only: Option<StaffId>,
 ) -> Result<Calendars, diesel::result::Error> {
-    // Two queries: who serves it (with their hours), and what blocks them in the window.
-    let mut staff = db::schedule::eligible_with_hours(conn, service).await?;
-    if let Some(only) = only {
-        staff.retain(|(s, _, _)| *s == only);
-    }
-    let names = staff
+    let staffing = staffing
         .iter()
-        .map(|(id, name, _)| (*id, name.clone()))
-        .collect();
+        .filter(|s| only.is_none_or(|only| s.id == only));
+    let names = staffing.clone().map(|s| (s.id, s.name.clone())).collect();
     let (mut busy, closures) = db::schedule::blocked_for_service(conn, service, window).await?;
-    let clerks = staff
-        .into_iter()
-        .filter_map(|(id, _, hours)| {
-            // Stored hours passed the database's checks; a row that still fails is skipped.
-            let hours = WeeklyHours::parse(&hours).ok()?;
-            let (busy, load) = busy.remove(&id).unwrap_or_default();
-            Some(ClerkCalendar {
-                staff_id: id,
-                hours,
+    let clerks = staffing
+        .map(|s| {
+            let (busy, load) = busy.remove(&s.id).unwrap_or_default();
+            ClerkCalendar {
+                staff_id: s.id,
+                hours: s.hours.clone(),
                 busy,
                 load,
-            })
+            }
         })
         .collect();
     Ok(Calendars {
@@ -100,98 +96,15 @@ pub fn free_clerks(rules: SlotRules, cal: &Calendars, start: DateTime<Utc>) -> V
 /// the database), so a stale entry can only show a time that then answers 409 `slot_taken`.
 /// Every successful write request bumps the generation, which empties it at once on this node;
 /// the TTL bounds how stale another node's writes (or the moving notice boundary) can make it.
-pub struct SlotCache {
-    generation: std::sync::atomic::AtomicU64,
-    entries: std::sync::Mutex<std::collections::HashMap<SlotKey, CachedSlots>>,
-}
+pub type SlotCache = crate::cache::Generational<SlotKey, actix_web::web::Bytes>;
 
 pub type SlotKey = (String, NaiveDate, u32);
-
-struct CachedSlots {
-    generation: u64,
-    at: std::time::Instant,
-    body: actix_web::web::Bytes,
-}
 
 /// How long an answer may be served without a write on this node.
 pub const SLOT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 /// Entries kept at most (a whole catalogue × a month of start dates × a few ranges).
 pub const SLOT_CACHE_MAX: usize = 4096;
 
-impl Default for SlotCache {
-    fn default() -> Self {
-        SlotCache {
-            generation: std::sync::atomic::AtomicU64::new(0),
-            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
-        }
-    }
-}
-
-impl SlotCache {
-    /// The current generation: read it before loading, store with it after.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// Something that may change free times happened.
-    pub fn invalidate(&self) {
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-    }
-
-    pub fn get(&self, key: &SlotKey) -> Option<actix_web::web::Bytes> {
-        let current = self.generation();
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(key)
-            .filter(|e| e.generation == current && e.at.elapsed() < SLOT_CACHE_TTL)
-            .map(|e| e.body.clone())
-    }
-
-    pub fn put(&self, key: SlotKey, generation: u64, body: actix_web::web::Bytes) {
-        if generation != self.generation() {
-            return; // a write happened while this answer was computed
-        }
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= SLOT_CACHE_MAX {
-                let current = self.generation();
-                entries.retain(|_, e| e.generation == current && e.at.elapsed() < SLOT_CACHE_TTL);
-                if entries.len() >= SLOT_CACHE_MAX {
-                    entries.clear();
-                }
-            }
-            entries.insert(
-                key,
-                CachedSlots {
-                    generation,
-                    at: std::time::Instant::now(),
-                    body,
-                },
-            );
-        }
-    }
-}
-
-#[cfg(test)]
-mod cache_tests {
-    use super::*;
-
-    #[test]
-    fn a_write_or_a_write_during_loading_empties_the_cache() {
-        let c = SlotCache::default();
-        let key: SlotKey = (
-            "pbg".into(),
-            NaiveDate::from_ymd_opt(2026, 3, 16).unwrap(),
-            7,
-        );
-        let g = c.generation();
-        c.put(key.clone(), g, "a".into());
-        assert_eq!(c.get(&key).as_deref(), Some(&b"a"[..]));
-        c.invalidate();
-        assert!(c.get(&key).is_none());
-        let g = c.generation();
-        c.invalidate(); // a booking lands while the answer is computed
-        c.put(key.clone(), g, "stale".into());
-        assert!(c.get(&key).is_none());
-    }
+pub fn slot_cache() -> SlotCache {
+    SlotCache::new(SLOT_CACHE_TTL, SLOT_CACHE_MAX)
 }

@@ -4,9 +4,11 @@
 pub mod accounts;
 pub mod auth;
 pub mod availability;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod limits;

@@ -26,6 +26,8 @@ pub struct AppState {
     pub feed: crate::routes::feed::FeedHub,
     /// Recent answers of the slots endpoint; every successful write empties it.
     pub slot_cache: crate::availability::SlotCache,
+    /// Services and who serves them, cached (see `directory`).
+    pub directory: crate::directory::Directory,
     /// The consultation rooms (one task owns them all; this is its handle).
     pub rooms: crate::signalling::Rooms,
     /// Pre-call checks (src/precheck).
@@ -122,7 +124,8 @@ impl Application {
             booking_limiter: RateLimiter::per_minute(settings.booking_rate_per_minute),
             login_limiter: RateLimiter::per_minute(10),
             metrics: Default::default(),
-            slot_cache: Default::default(),
+            slot_cache: crate::availability::slot_cache(),
+            directory: Default::default(),
             feed,
             rooms,
             settings,
@@ -230,7 +233,8 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
         let cache_state = state.clone();
         App::new()
             // Any successful write may change free times: empty the slot cache (after the
-            // write has committed, before the client sees the answer).
+            // write has committed, before the client sees the answer); an admin or staff write
+            // may also change who serves what, so it empties the directory too.
             .wrap_fn(move |req, srv| {
                 let writes = !matches!(
                     *req.method(),
@@ -238,11 +242,18 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                         | actix_web::http::Method::HEAD
                         | actix_web::http::Method::OPTIONS
                 );
+                // Services, staff and hours change only through the admin and staff APIs.
+                let path = req.path();
+                let directory =
+                    path.starts_with("/api/v1/admin/") || path.starts_with("/api/v1/staff/");
                 let state = cache_state.clone();
                 let fut = actix_web::dev::Service::call(srv, req);
                 async move {
                     let res = fut.await?;
                     if writes && res.status().is_success() {
+                        if directory {
+                            state.directory.invalidate();
+                        }
                         state.slot_cache.invalidate();
                     }
                     Ok(res)

@@ -225,65 +225,57 @@ pub async fn eligible_with_hours(
 }
 
 /// What blocks a service's clerks in the window: each clerk's active appointments (with the
-/// count as the fairness load) and personal closures, and the mall-wide closures. Written with
-/// the query builder so each connection prepares the statements once (raw SQL is re-planned on
-/// every call, which cost more than running it).
+/// count as the fairness load) and personal closures, and the mall-wide closures — in one round
+/// trip (a UNION ALL). Written with the query builder so each connection prepares the statement
+/// once (raw SQL is re-planned on every call, which cost more than running it).
 pub async fn blocked_for_service(
     conn: &mut AsyncPgConnection,
     service: crate::domain::ids::ServiceId,
     window: Interval,
 ) -> QueryResult<(HashMap<StaffId, (Vec<Interval>, u32)>, Vec<Interval>)> {
     use super::schema::{appointments, staff_services};
+    use diesel::sql_types::Bool;
     let serving = staff_services::table
         .filter(staff_services::service_id.eq(service.0))
         .select(staff_services::staff_id);
-    let appts: Vec<(Uuid, Range)> = appointments::table
+    let appts = appointments::table
         .filter(appointments::staff_id.eq_any(serving))
         .filter(appointments::status.eq_any(["booked", "waiting", "in_call"]))
         .filter(appointments::period.overlaps_with(range(window)))
-        .select((appointments::staff_id, appointments::period))
-        .load(conn)
-        .await?;
-    let closed: Vec<(Option<Uuid>, Range)> = closures::table
+        .select((
+            appointments::staff_id.nullable(),
+            appointments::period,
+            true.into_sql::<Bool>(),
+        ));
+    let closed = closures::table
         .filter(
             closures::staff_id
                 .is_null()
                 .or(closures::staff_id.eq_any(serving.nullable())),
         )
         .filter(closures::period.overlaps_with(range(window)))
-        .select((closures::staff_id, closures::period))
-        .load(conn)
-        .await?;
-    let rows = appts.into_iter().map(|(id, r)| (Some(id), r, "a")).chain(
-        closed
-            .into_iter()
-            .map(|(id, r)| (id, r, if id.is_none() { "g" } else { "p" })),
-    );
-    struct BusyRow {
-        staff_id: Option<Uuid>,
-        period: Range,
-        kind: &'static str,
-    }
-    let rows = rows.map(|(staff_id, period, kind)| BusyRow {
-        staff_id,
-        period,
-        kind,
-    });
+        .select((
+            closures::staff_id,
+            closures::period,
+            false.into_sql::<Bool>(),
+        ));
+    // (clerk or none for mall-wide, period, is an appointment)
+    let rows: Vec<(Option<Uuid>, Range, bool)> = appts.union_all(closed).load(conn).await?;
     let mut map: HashMap<StaffId, (Vec<Interval>, u32)> = HashMap::new();
     let mut global = Vec::new();
-    for r in rows {
-        let Some(i) = interval(&r.period) else {
+    for (staff_id, period, appointment) in rows {
+        let Some(i) = interval(&period) else {
             continue;
         };
-        match (r.kind, r.staff_id) {
-            ("g", _) => global.push(i),
-            ("a", Some(id)) => {
+        match staff_id {
+            None => global.push(i),
+            Some(id) => {
                 let e = map.entry(StaffId(id)).or_default();
                 e.0.push(i);
-                e.1 += 1;
+                if appointment {
+                    e.1 += 1;
+                }
             }
-            (_, Some(id)) => map.entry(StaffId(id)).or_default().0.push(i),
-            _ => {}
         }
     }
     Ok((map, global))

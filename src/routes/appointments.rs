@@ -177,7 +177,9 @@ pub async fn book(
             None
         }
         Some(slug) => {
-            let found = db::catalog::service_by_slug(&mut conn, slug)
+            let found = state
+                .directory
+                .service(&mut conn, slug)
                 .await?
                 .filter(|(s, _)| s.active);
             if found.is_none() {
@@ -239,7 +241,11 @@ pub async fn book(
         start: starts_at - Duration::days(1),
         end: starts_at + Duration::days(1),
     };
-    let cal = availability::load(&mut conn, ServiceId(service.id), window, None).await?;
+    let staffing = state
+        .directory
+        .staffing(&mut conn, ServiceId(service.id))
+        .await?;
+    let cal = availability::load(&mut conn, &staffing, ServiceId(service.id), window, None).await?;
     let candidates = availability::free_clerks(rules, &cal, starts_at);
     if candidates.is_empty() {
         // Either it was never a slot, or it has just been taken: both mean "pick another".
@@ -392,7 +398,12 @@ pub async fn reschedule(
         start: starts_at - Duration::days(1),
         end: starts_at + Duration::days(1),
     };
-    let mut cal = availability::load(&mut conn, ServiceId(service.id), window, None).await?;
+    let staffing = state
+        .directory
+        .staffing(&mut conn, ServiceId(service.id))
+        .await?;
+    let mut cal =
+        availability::load(&mut conn, &staffing, ServiceId(service.id), window, None).await?;
     // The appointment's own time does not block its move.
     let own = db::schedule::interval(&a.period);
     for c in cal.clerks.iter_mut().filter(|c| c.staff_id == a.staff()) {

@@ -148,12 +148,18 @@ pub async fn slots(
     }
     let generation = state.slot_cache.generation();
     let mut conn = state.pool.get().await?;
-    let (service, _) = db::catalog::service_by_slug(&mut conn, &slug)
+    let (service, _) = state
+        .directory
+        .service(&mut conn, &slug)
         .await?
         .filter(|(s, _)| s.active)
         .ok_or(ApiError::not_found("unknown_service"))?;
     let window = availability::window(&state.settings, from, days);
-    let cal = availability::load(&mut conn, ServiceId(service.id), window, None).await?;
+    let staffing = state
+        .directory
+        .staffing(&mut conn, ServiceId(service.id))
+        .await?;
+    let cal = availability::load(&mut conn, &staffing, ServiceId(service.id), window, None).await?;
     drop(conn);
     let rules = availability::rules(&state.settings, &service, now);
     let days = availability::slots(rules, &cal, from, days)

@@ -465,8 +465,18 @@ pub async fn reassign(
         start: period.start - Duration::days(1),
         end: period.end + Duration::days(1),
     };
-    let cal =
-        crate::availability::load(&mut conn, ServiceId(a.service_id), window, Some(target)).await?;
+    let staffing = state
+        .directory
+        .staffing(&mut conn, ServiceId(a.service_id))
+        .await?;
+    let cal = crate::availability::load(
+        &mut conn,
+        &staffing,
+        ServiceId(a.service_id),
+        window,
+        Some(target),
+    )
+    .await?;
     let free = cal.clerks.iter().any(|c| {
         let mut c = c.clone();
         if c.staff_id == a.staff() {

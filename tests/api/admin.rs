@@ -105,7 +105,9 @@ async fn a_supervisor_edits_their_agencys_services_and_the_catalogue_follows() {
     );
     // A longer duration changes the free times; deactivating hides the service.
     let day = next_working_day(3);
-    let before = app.slots("pbg", day).await.len();
+    let before_slots = app.slots("pbg", day).await;
+    let before = before_slots.len();
+    let app_slot = before_slots[0];
     let longer = patch(
         &app,
         "/api/v1/admin/services/pbg",
@@ -126,6 +128,11 @@ async fn a_supervisor_edits_their_agencys_services_and_the_catalogue_follows() {
     .await;
     assert_eq!(off.status, 200);
     assert_eq!(app.get("/api/v1/services/pbg").await.status, 404);
+    // Slots and booking read the service from the in-memory directory: the write emptied it.
+    assert_eq!(app.get("/api/v1/services/pbg/slots").await.status, 404);
+    let refused = app.book("pbg", app_slot, "081233334444").await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert_eq!(refused.body["fields"]["service"], "unknown");
     assert!(!app.get("/api/v1/services").await.text.contains("\"pbg\""));
     let bad = patch(
         &app,
