@@ -30,8 +30,15 @@ BEGIN
         RAISE EXCEPTION 'too many active bookings for one phone number'
             USING ERRCODE = 'check_violation', CONSTRAINT = 'appointments_active_per_phone';
     END IF;
-    -- The clerk's lock, the one reschedule and reassign take (`loket_lock('staff:' || id)`).
-    PERFORM pg_advisory_xact_lock(hashtextextended('staff:' || NEW.staff_id::text, 0));
+    -- The clerk's lock, the one reschedule and reassign take (`loket_lock('staff:' || id)`),
+    -- without waiting: when another booking holds it, that clerk is probably being taken, and
+    -- the caller tries its next candidate at once instead of queueing behind that booking's
+    -- commit. A caller that wants to wait takes the lock itself first (`loket_lock`) in a
+    -- transaction; advisory locks are re-entrant within a session, so this then succeeds.
+    IF NOT pg_try_advisory_xact_lock(hashtextextended('staff:' || NEW.staff_id::text, 0)) THEN
+        RAISE EXCEPTION 'another booking for this clerk is in progress'
+            USING ERRCODE = 'lock_not_available', CONSTRAINT = 'appointments_clerk_busy';
+    END IF;
     RETURN NEW;
 END
 $$;

@@ -224,10 +224,13 @@ async fn clerk_free(
 
 /// Books the first free clerk among `candidates` (in the caller's order of preference).
 ///
-/// Each attempt is one autocommit INSERT: the `appointments_guard` trigger takes the phone's and
-/// the clerk's advisory locks and enforces the per-phone limit (the pool sets it on every
-/// connection), the exclusion constraint refuses an overlap (then the next clerk is tried), and
-/// the `booked` audit event is written by another trigger in the same statement.
+/// Each attempt is one autocommit INSERT: the `appointments_guard` trigger takes the phone's
+/// lock, enforces the per-phone limit (the pool sets it on every connection) and takes the
+/// clerk's lock without waiting; the exclusion constraint refuses an overlap; another trigger
+/// writes the `booked` audit event in the same statement. A clerk whose lock another booking
+/// holds is skipped at first and only waited for (in a transaction that takes the lock before
+/// inserting) when every other candidate is taken: concurrent requests for a popular time
+/// spread over its clerks instead of queueing behind each other's commits.
 pub async fn book(
     conn: &mut AsyncPgConnection,
     mut new: NewAppointment,
@@ -236,44 +239,83 @@ pub async fn book(
     if super::schedule::interval(&new.period).is_none() {
         return Err(BookError::SlotTaken);
     }
+    let mut contended = Vec::new();
     for &clerk in candidates {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            new.staff_id = clerk.0;
-            let result = diesel::insert_into(appointments::table)
-                .values(&new)
-                .returning(Appointment::as_returning())
-                .get_result::<Appointment>(conn)
-                .await;
-            match result {
-                Ok(row) => return Ok(row),
-                Err(e) if violates(&e, "appointments_no_double_booking") => break,
-                Err(e) if violates(&e, "appointments_active_per_phone") => {
-                    return Err(BookError::TooManyActive);
-                }
-                Err(e) if violates(&e, "appointments_code_key") && tries < 5 => {
-                    new.code = BookingCode::generate().as_str().to_string();
-                }
-                Err(e) if violates(&e, "appointments_idempotency_key_key") => {
-                    let key = new.idempotency_key.clone().unwrap_or_default();
-                    let id: Uuid = appointments::table
-                        .filter(appointments::idempotency_key.eq(key))
-                        .select(appointments::id)
-                        .first(conn)
-                        .await?;
-                    return Err(BookError::KeyUsed(AppointmentId(id)));
-                }
-                Err(e) if is_retryable(&e) => {
-                    if tries >= 5 {
-                        return Err(BookError::Busy);
-                    }
-                }
-                Err(e) => return Err(BookError::Db(e)),
-            }
+        match attempt(conn, &mut new, clerk, false).await? {
+            Attempt::Booked(row) => return Ok(row),
+            Attempt::Taken => {}
+            Attempt::Contended => contended.push(clerk),
+        }
+    }
+    for clerk in contended {
+        match attempt(conn, &mut new, clerk, true).await? {
+            Attempt::Booked(row) => return Ok(row),
+            Attempt::Taken | Attempt::Contended => {}
         }
     }
     Err(BookError::SlotTaken)
+}
+
+enum Attempt {
+    Booked(Appointment),
+    /// The clerk already has an overlapping booking.
+    Taken,
+    /// Another booking holds the clerk's lock (only when not waiting).
+    Contended,
+}
+
+/// One clerk: insert (retrying a booking-code collision or a serialization failure).
+async fn attempt(
+    conn: &mut AsyncPgConnection,
+    new: &mut NewAppointment,
+    clerk: StaffId,
+    wait: bool,
+) -> Result<Attempt, BookError> {
+    new.staff_id = clerk.0;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let result = if wait {
+            conn.transaction::<Appointment, diesel::result::Error, _>(async |c| {
+                lock(c, &format!("staff:{clerk}")).await?;
+                insert(c, new).await
+            })
+            .await
+        } else {
+            insert(conn, new).await
+        };
+        match result {
+            Ok(row) => return Ok(Attempt::Booked(row)),
+            Err(e) if violates(&e, "appointments_no_double_booking") => return Ok(Attempt::Taken),
+            Err(e) if violates(&e, "appointments_clerk_busy") => return Ok(Attempt::Contended),
+            Err(e) if violates(&e, "appointments_active_per_phone") => {
+                return Err(BookError::TooManyActive);
+            }
+            Err(e) if violates(&e, "appointments_code_key") && tries < 5 => {
+                new.code = BookingCode::generate().as_str().to_string();
+            }
+            Err(e) if violates(&e, "appointments_idempotency_key_key") => {
+                let key = new.idempotency_key.clone().unwrap_or_default();
+                let id: Uuid = appointments::table
+                    .filter(appointments::idempotency_key.eq(key))
+                    .select(appointments::id)
+                    .first(conn)
+                    .await?;
+                return Err(BookError::KeyUsed(AppointmentId(id)));
+            }
+            Err(e) if is_retryable(&e) && tries < 5 => {}
+            Err(e) if is_retryable(&e) => return Err(BookError::Busy),
+            Err(e) => return Err(BookError::Db(e)),
+        }
+    }
+}
+
+async fn insert(conn: &mut AsyncPgConnection, new: &NewAppointment) -> QueryResult<Appointment> {
+    diesel::insert_into(appointments::table)
+        .values(new)
+        .returning(Appointment::as_returning())
+        .get_result(conn)
+        .await
 }
 
 pub async fn by_idempotency_key(

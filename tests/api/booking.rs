@@ -370,3 +370,55 @@ async fn book_all_at_once(
     }
     out
 }
+
+/// While another transaction holds the only clerk's lock (as a concurrent booking or a
+/// reschedule does), a booking skips the clerk at first and then waits for the lock instead of
+/// answering `slot_taken`: it completes as soon as the holder commits.
+#[tokio::test]
+async fn a_booking_waits_for_a_clerk_held_by_another_transaction_when_no_one_else_is_free() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let app = spawn_app().await;
+    let (service, clerk_email) = app.single_clerk_service().await;
+    let clerk = app
+        .scalar(&format!(
+            "SELECT id::text FROM staff WHERE email = '{clerk_email}'"
+        ))
+        .await
+        .unwrap();
+    let slot = app.slots(&service, next_working_day(3)).await[0];
+    let mut holder = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    diesel::sql_query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    diesel::sql_query(format!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('staff:{clerk}', 0))"
+    ))
+    .execute(&mut holder)
+    .await
+    .unwrap();
+    let booking = tokio::spawn({
+        let (c, url) = (app.client.clone(), app.url("/api/v1/appointments"));
+        let body = json!({"service": service, "starts_at": slot.to_rfc3339(),
+                          "citizen": citizen("081255556666"), "consent": true});
+        async move { c.post(url).json(&body).send().await.unwrap().status() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(
+        !booking.is_finished(),
+        "the booking waits for the clerk's lock"
+    );
+    diesel::sql_query("COMMIT")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert_eq!(booking.await.unwrap().as_u16(), 201);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM appointments WHERE staff_id = '{clerk}'"
+        ))
+        .await
+        .as_deref(),
+        Some("1")
+    );
+}
