@@ -134,6 +134,12 @@ pub struct Client {
     gathered: watch::Receiver<u64>,
     messages: tokio::sync::Mutex<mpsc::Receiver<String>>,
     tracks: Vec<(RtpCodecKind, Arc<TrackLocalStaticRTP>, u32)>,
+    /// Next RTP sequence number and timestamp per stream (audio, video), carried from one
+    /// `send_media` call to the next. A real sender never jumps its sequence numbers mid-stream:
+    /// SRTP derives the packet index (rollover counter) from them (RFC 3711 §3.3.1), and a random
+    /// jump of more than 2^15 makes the receiver guess a different rollover counter than the
+    /// sender used, so every later packet of that stream fails authentication and is dropped.
+    rtp_clock: Mutex<([u16; 2], [u32; 2])>,
 }
 
 impl Client {
@@ -221,6 +227,10 @@ impl Client {
             gathered: gathered_rx,
             messages: tokio::sync::Mutex::new(msg_rx),
             tracks,
+            rtp_clock: Mutex::new((
+                [rand::random(), rand::random()],
+                [rand::random(), rand::random()],
+            )),
         })
     }
 
@@ -312,8 +322,7 @@ impl Client {
         let end = start + duration;
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut seq: [u16; 2] = [rand::random(), rand::random()];
-        let mut ts: [u32; 2] = [rand::random(), rand::random()];
+        let (mut seq, mut ts) = *self.rtp_clock.lock().unwrap_or_else(|e| e.into_inner());
         // Video bytes per 20 ms frame, cut into packets of at most 1100 bytes.
         let video_bytes = (video_kbps as usize * 1000 / 8) / 50;
         let mut sent = 0u64;
@@ -363,6 +372,7 @@ impl Client {
                 }
             }
         }
+        *self.rtp_clock.lock().unwrap_or_else(|e| e.into_inner()) = (seq, ts);
         sent
     }
 

@@ -233,12 +233,16 @@ impl Conn for TcpMux {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        let tx = self
+        // A client that has gone: the datagram is lost, as over UDP. An error here would only be
+        // logged by the server as a failed request.
+        let Some(tx) = self
             .writers
             .lock()
             .ok()
             .and_then(|w| w.get(&target).cloned())
-            .ok_or_else(closed)?;
+        else {
+            return Ok(buf.len());
+        };
         let mut frame = buf.to_vec();
         // RFC 5766 §11.5: ChannelData over TCP is padded to a multiple of four.
         if frame.first().is_some_and(|b| b >> 6 == 0b01) {
@@ -258,8 +262,13 @@ impl Conn for TcpMux {
         None
     }
 
+    // Not a shutdown: `turn` 0.17 calls `close()` on the server's socket from every
+    // `Allocation::close` (turn-0.17.x src/allocation/mod.rs, `self.turn_socket.close()`), i.e.
+    // whenever one client refreshes to 0 or its allocation expires. On a UDP socket that is
+    // harmless; here it closed the listener and every TCP client, so the first client to leave
+    // (Chromium drops its redundant TURN ports right after gathering) took all the others with
+    // it. `TurnRelay::close` (and dropping the mux) shut the mux down instead.
     async fn close(&self) -> webrtc_util::Result<()> {
-        self.shutdown();
         Ok(())
     }
 

@@ -503,6 +503,21 @@ pub async fn device_check_passes(b: &Browser) {
     .await;
 }
 
+/// The verdict the join page's connection test shows, once it has one (within 45 s).
+pub async fn precheck_verdict(b: &Browser) -> String {
+    wait_until(
+        std::time::Duration::from_secs(45),
+        "the connection test to finish with a verdict",
+        || async move {
+            b.attr("#precheck-verdict", "data-verdict")
+                .await
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| "no verdict yet".to_string())
+        },
+    )
+    .await
+}
+
 /// The connection test (issue 5) from the join page, as the booking confirmation's button opens
 /// it (`&check=1`): Chromium with a fake camera talks to Loket's own WebRTC peer and gets a
 /// verdict, which is stored on the appointment for the clerk.
@@ -515,17 +530,7 @@ async fn the_join_page_connection_test_gives_a_verdict_and_stores_it() {
     let b = &Browser::phone("citizen").await;
     b.goto(&format!("{}&check=1", crate::absolute(app, &booking.join)))
         .await;
-    let verdict = wait_until(
-        std::time::Duration::from_secs(45),
-        "the connection test to finish with a verdict",
-        || async move {
-            b.attr("#precheck-verdict", "data-verdict")
-                .await
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| "no verdict yet".to_string())
-        },
-    )
-    .await;
+    let verdict = precheck_verdict(b).await;
     assert!(
         verdict == "good" || verdict == "audio_only",
         "a fake camera on loopback must get through, got {verdict}: {}",
