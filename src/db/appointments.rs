@@ -242,14 +242,14 @@ pub async fn book(
     let mut contended = Vec::new();
     for &clerk in candidates {
         match attempt(conn, &mut new, clerk, false).await? {
-            Attempt::Booked(row) => return Ok(row),
+            Attempt::Booked(row) => return Ok(*row),
             Attempt::Taken => {}
             Attempt::Contended => contended.push(clerk),
         }
     }
     for clerk in contended {
         match attempt(conn, &mut new, clerk, true).await? {
-            Attempt::Booked(row) => return Ok(row),
+            Attempt::Booked(row) => return Ok(*row),
             Attempt::Taken | Attempt::Contended => {}
         }
     }
@@ -257,7 +257,7 @@ pub async fn book(
 }
 
 enum Attempt {
-    Booked(Appointment),
+    Booked(Box<Appointment>),
     /// The clerk already has an overlapping booking.
     Taken,
     /// Another booking holds the clerk's lock (only when not waiting).
@@ -285,7 +285,7 @@ async fn attempt(
             insert(conn, new).await
         };
         match result {
-            Ok(row) => return Ok(Attempt::Booked(row)),
+            Ok(row) => return Ok(Attempt::Booked(Box::new(row))),
             Err(e) if violates(&e, "appointments_no_double_booking") => return Ok(Attempt::Taken),
             Err(e) if violates(&e, "appointments_clerk_busy") => return Ok(Attempt::Contended),
             Err(e) if violates(&e, "appointments_active_per_phone") => {
