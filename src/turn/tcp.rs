@@ -167,8 +167,9 @@ async fn serve(
 }
 
 /// Reads one STUN message or ChannelData frame. ChannelData over TCP is padded to four bytes;
-/// the padding is read and dropped.
-async fn read_frame(rd: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Vec<u8>> {
+/// the padding is read and dropped. Public for the tests' TCP TURN client, which reads the
+/// relay's stream the same way.
+pub async fn read_frame(rd: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Vec<u8>> {
     let mut head = [0u8; 4];
     rd.read_exact(&mut head).await?;
     let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
@@ -198,6 +199,17 @@ async fn read_frame(rd: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Vec
         rd.read_exact(&mut skip[..pad]).await?;
     }
     Ok(frame)
+}
+
+/// One datagram as it goes down a TCP stream: RFC 5766 §11.5 pads ChannelData to a multiple of
+/// four; a STUN message already is one. The inverse of [`read_frame`].
+pub fn to_frame(datagram: &[u8]) -> Vec<u8> {
+    let mut frame = datagram.to_vec();
+    if frame.first().is_some_and(|b| b >> 6 == 0b01) {
+        let pad = (4 - frame.len() % 4) % 4;
+        frame.extend(std::iter::repeat_n(0u8, pad));
+    }
+    frame
 }
 
 fn closed() -> webrtc_util::Error {
@@ -243,14 +255,8 @@ impl Conn for TcpMux {
         else {
             return Ok(buf.len());
         };
-        let mut frame = buf.to_vec();
-        // RFC 5766 §11.5: ChannelData over TCP is padded to a multiple of four.
-        if frame.first().is_some_and(|b| b >> 6 == 0b01) {
-            let pad = (4 - frame.len() % 4) % 4;
-            frame.extend(std::iter::repeat_n(0u8, pad));
-        }
         // Full queue: the client reads too slowly; drop like a lossy datagram path would.
-        let _ = tx.try_send(frame);
+        let _ = tx.try_send(to_frame(buf));
         Ok(buf.len())
     }
 

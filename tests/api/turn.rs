@@ -33,11 +33,23 @@ async fn allocate(
     user: &str,
     pass: &str,
 ) -> Result<turn::client::Client, String> {
-    let conn = Arc::new(
-        tokio::net::UdpSocket::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| e.to_string())?,
-    );
+    let conn = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    // The default retransmission timeout (200 ms): over UDP a request can be lost.
+    let (client, _relayed) = allocate_through(Arc::new(conn), server, user, pass, 0).await?;
+    Ok(client)
+}
+
+/// A `turn` client on `conn` that allocates on `server` within 5 s; returns it and its relayed
+/// `Conn`, or why not (the client closed).
+async fn allocate_through(
+    conn: Arc<dyn webrtc_util::Conn + Send + Sync>,
+    server: SocketAddr,
+    user: &str,
+    pass: &str,
+    rto_in_ms: u16,
+) -> Result<(turn::client::Client, impl webrtc_util::Conn + use<>), String> {
     let client = turn::client::Client::new(turn::client::ClientConfig {
         stun_serv_addr: server.to_string(),
         turn_serv_addr: server.to_string(),
@@ -45,7 +57,7 @@ async fn allocate(
         password: pass.to_string(),
         realm: "loket".into(),
         software: String::new(),
-        rto_in_ms: 0,
+        rto_in_ms,
         conn,
         vnet: None,
     })
@@ -53,7 +65,7 @@ async fn allocate(
     .map_err(|e| e.to_string())?;
     client.listen().await.map_err(|e| e.to_string())?;
     match tokio::time::timeout(Duration::from_secs(5), client.allocate()).await {
-        Ok(Ok(_relay)) => Ok(client),
+        Ok(Ok(relayed)) => Ok((client, relayed)),
         Ok(Err(e)) => {
             let _ = client.close().await;
             Err(e.to_string())
@@ -304,4 +316,215 @@ async fn the_relay_speaks_stun_over_tcp() {
         0,
         "closed connections are forgotten"
     );
+}
+
+/// A TURN client's socket to the relay over TCP. `turn::client::Client` only speaks datagrams
+/// through a `Conn`, so this cuts the relay's byte stream into STUN and ChannelData frames with
+/// the relay's own framing code (RFC 5766 §11.5) and hands each over as one datagram from the
+/// server; what the client sends goes down the stream framed the same way.
+struct TcpTurnConn {
+    server: SocketAddr,
+    local: SocketAddr,
+    rd: tokio::sync::Mutex<tokio::net::tcp::OwnedReadHalf>,
+    wr: tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>,
+}
+
+impl TcpTurnConn {
+    async fn connect(server: SocketAddr) -> std::io::Result<TcpTurnConn> {
+        let stream = tokio::net::TcpStream::connect(server).await?;
+        stream.set_nodelay(true)?;
+        let local = stream.local_addr()?;
+        let (rd, wr) = stream.into_split();
+        Ok(TcpTurnConn {
+            server,
+            local,
+            rd: tokio::sync::Mutex::new(rd),
+            wr: tokio::sync::Mutex::new(wr),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl webrtc_util::Conn for TcpTurnConn {
+    async fn connect(&self, _addr: SocketAddr) -> webrtc_util::Result<()> {
+        Ok(())
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> webrtc_util::Result<usize> {
+        self.recv_from(buf).await.map(|(n, _)| n)
+    }
+
+    async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+        let frame = loket::turn::tcp::read_frame(&mut *self.rd.lock().await).await?;
+        let n = frame.len().min(buf.len());
+        buf[..n].copy_from_slice(&frame[..n]);
+        Ok((n, self.server))
+    }
+
+    async fn send(&self, buf: &[u8]) -> webrtc_util::Result<usize> {
+        self.send_to(buf, self.server).await
+    }
+
+    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        if target != self.server {
+            return Err(webrtc_util::Error::Other(format!(
+                "a TCP TURN connection reaches only {}, not {target}",
+                self.server
+            )));
+        }
+        use tokio::io::AsyncWriteExt;
+        let frame = loket::turn::tcp::to_frame(buf);
+        self.wr.lock().await.write_all(&frame).await?;
+        Ok(buf.len())
+    }
+
+    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
+        Ok(self.local)
+    }
+
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        Some(self.server)
+    }
+
+    async fn close(&self) -> webrtc_util::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let _ = self.wr.lock().await.shutdown().await;
+        Ok(())
+    }
+
+    fn as_any(&self) -> &(dyn std::any::Any + Send + Sync) {
+        self
+    }
+}
+
+/// A TURN client over TCP with a credential of its own, allocated on the relay; returns the
+/// client and its relayed `Conn`.
+async fn allocate_over_tcp(
+    server: SocketAddr,
+    who: &str,
+) -> Result<(turn::client::Client, impl webrtc_util::Conn), String> {
+    let conn = TcpTurnConn::connect(server)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let (user, pass) = credentials::mint(SECRET, who, credentials::now_unix(), 300);
+    // TCP is reliable: no retransmissions (RFC 5389 §7.2.2) within any wait of these tests.
+    allocate_through(Arc::new(conn), server, &user, &pass, 30_000)
+        .await
+        .map_err(|e| format!("allocate: {e}"))
+}
+
+/// `payload` from a relayed `Conn` to `peer` and the peer's answer back through the relay.
+async fn relay_roundtrip(
+    relayed: &impl webrtc_util::Conn,
+    peer: &tokio::net::UdpSocket,
+    payload: &[u8],
+) -> Result<(), String> {
+    let peer_addr = peer.local_addr().map_err(|e| e.to_string())?;
+    let relayed_addr = relayed.local_addr().map_err(|e| e.to_string())?;
+    let wait = Duration::from_secs(5);
+    let mut buf = [0u8; 1500];
+    tokio::time::timeout(wait, relayed.send_to(payload, peer_addr))
+        .await
+        .map_err(|_| "send through the relay: timed out".to_string())?
+        .map_err(|e| format!("send through the relay: {e}"))?;
+    let (n, from) = tokio::time::timeout(wait, peer.recv_from(&mut buf))
+        .await
+        .map_err(|_| "the peer got nothing from the relay".to_string())?
+        .map_err(|e| e.to_string())?;
+    if &buf[..n] != payload || from != relayed_addr {
+        return Err(format!(
+            "the peer got {:?} from {from}, not {payload:?} from {relayed_addr}",
+            &buf[..n]
+        ));
+    }
+    let answer = [payload, b"-back"].concat();
+    peer.send_to(&answer, relayed_addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (n, from) = tokio::time::timeout(wait, relayed.recv_from(&mut buf))
+        .await
+        .map_err(|_| "the peer's answer did not come back through the relay".to_string())?
+        .map_err(|e| format!("receive through the relay: {e}"))?;
+    if buf[..n] != answer[..] || from != peer_addr {
+        return Err(format!(
+            "got {:?} from {from} back, not {answer:?} from {peer_addr}",
+            &buf[..n]
+        ));
+    }
+    Ok(())
+}
+
+/// Regression (416af98): `turn` 0.17 calls `close()` on the server's shared socket whenever one
+/// allocation closes, and the TCP mux took that for a shutdown — the first TCP client to leave
+/// dropped every other TCP client and the listener. Two clients allocate over TCP, one leaves
+/// (Refresh with lifetime 0, as `RelayConn::close` sends and Chromium does when it prunes a
+/// port); the other still relays to a UDP peer and back, and a newcomer can still allocate.
+#[tokio::test]
+async fn one_tcp_client_leaving_the_relay_leaves_the_other_tcp_clients_relaying() {
+    use webrtc_util::Conn;
+
+    let app = spawn_app_with(with_relay).await;
+    let relay = relay(&app);
+    let server = relay.tcp_addr();
+    let (leaving_client, leaving) = allocate_over_tcp(server, "citizen-tcp-leaves")
+        .await
+        .expect("the first TCP client allocates");
+    let (staying_client, staying) = allocate_over_tcp(server, "citizen-tcp-stays")
+        .await
+        .expect("the second TCP client allocates");
+    assert_eq!(relay.allocations().await, 2);
+    assert_eq!(relay.tcp_connections(), 2);
+    // A UDP peer on loopback, as Loket's own WebRTC peer is to the relay.
+    let peer = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("peer");
+    relay_roundtrip(&staying, &peer, b"before")
+        .await
+        .expect("relaying over TCP works to begin with");
+
+    // The first client leaves: a Refresh with lifetime 0, and the server closes its allocation.
+    leaving.close().await.expect("close the allocation");
+    let mut left = relay.allocations().await;
+    for _ in 0..50 {
+        if left < 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = relay.allocations().await;
+    }
+    assert!(
+        left < 2,
+        "the server closed the leaving client's allocation"
+    );
+
+    // The server handles one TCP frame at a time, so whatever the staying client sends now is
+    // handled after that allocation (and the socket's `close()`) is done with.
+    relay_roundtrip(&staying, &peer, b"after!")
+        .await
+        .expect("the staying client still relays through its allocation over TCP");
+    assert_eq!(
+        relay.allocations().await,
+        1,
+        "only the leaving client's allocation is gone"
+    );
+    assert_eq!(
+        relay.tcp_connections(),
+        2,
+        "leaving an allocation does not close any TCP connection"
+    );
+
+    let (newcomer_client, newcomer) = allocate_over_tcp(server, "citizen-tcp-new")
+        .await
+        .expect("a new TCP client can still connect and allocate");
+    assert_eq!(relay.allocations().await, 2);
+    relay_roundtrip(&newcomer, &peer, b"newcomer")
+        .await
+        .expect("and relay");
+
+    for conn in [&staying, &newcomer] {
+        let _ = conn.close().await;
+    }
+    for client in [leaving_client, staying_client, newcomer_client] {
+        let _ = client.close().await;
+    }
 }
