@@ -71,13 +71,7 @@ impl Application {
         cluster: Option<Cluster>,
     ) -> anyhow::Result<Application> {
         db::migrate(url).await?;
-        let pool = db::pool_with(
-            url,
-            settings.db_pool_size,
-            db::SessionSettings {
-                max_active_bookings: Some(settings.max_active_bookings),
-            },
-        )?;
+        let pool = db::pool(url, settings.db_pool_size)?;
         let secret = settings.load_or_create_secret()?;
         let keys = Keys::derive(&secret);
         if settings.demo_data {

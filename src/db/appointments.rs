@@ -1,10 +1,11 @@
-//! Appointments: the race-free booking transaction, state changes with their audit events,
-//! reschedule and reassignment, and the lists clerks and supervisors read.
+//! Appointments: race-free booking (one `loket_book` call per attempt), state changes with
+//! their audit events, reschedule and reassignment, and the lists clerks and supervisors read.
 //!
 //! Double booking is impossible because of the `appointments_no_double_booking` exclusion
-//! constraint. On top of it each write that claims a clerk's time first takes a per-clerk
-//! advisory lock, which turns concurrent claims into a short queue instead of the deadlocks
-//! Postgres produces when many inserts race on one gist constraint (STACK.md).
+//! constraint. On top of it each write that claims a clerk's time first holds a per-clerk
+//! advisory lock, so only one insert at a time touches a clerk's gist entries (concurrent ones
+//! produce deadlocks there, STACK.md): booking skips a clerk whose lock is held and comes back
+//! to it last; reschedule and reassignment wait for it.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -156,8 +157,8 @@ pub async fn list(
         .collect())
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = appointments)]
+/// A booking about to be inserted (through `loket_book`).
+#[derive(Debug)]
 pub struct NewAppointment {
     pub id: Uuid,
     pub code: String,
@@ -224,31 +225,31 @@ async fn clerk_free(
 
 /// Books the first free clerk among `candidates` (in the caller's order of preference).
 ///
-/// Each attempt is one autocommit INSERT: the `appointments_guard` trigger takes the phone's
-/// lock, enforces the per-phone limit (the pool sets it on every connection) and takes the
-/// clerk's lock without waiting; the exclusion constraint refuses an overlap; another trigger
-/// writes the `booked` audit event in the same statement. A clerk whose lock another booking
-/// holds is skipped at first and only waited for (in a transaction that takes the lock before
-/// inserting) when every other candidate is taken: concurrent requests for a popular time
-/// spread over its clerks instead of queueing behind each other's commits.
+/// Each attempt is one call of `loket_book` (see its migration): the phone's lock and the
+/// per-phone limit, the clerk's lock, the INSERT (whose exclusion constraint refuses an
+/// overlap) and, by trigger, the `booked` audit event, in one statement. A clerk whose lock
+/// another booking holds is skipped at first and waited for only when every other candidate is
+/// taken: concurrent requests for a popular time spread over its clerks instead of queueing
+/// behind each other's commits, and none answers `slot_taken` while a clerk could be free.
 pub async fn book(
     conn: &mut AsyncPgConnection,
     mut new: NewAppointment,
     candidates: &[StaffId],
+    max_active_per_phone: i64,
 ) -> Result<Appointment, BookError> {
     if super::schedule::interval(&new.period).is_none() {
         return Err(BookError::SlotTaken);
     }
     let mut contended = Vec::new();
     for &clerk in candidates {
-        match attempt(conn, &mut new, clerk, false).await? {
+        match attempt(conn, &mut new, clerk, max_active_per_phone, false).await? {
             Attempt::Booked(row) => return Ok(*row),
             Attempt::Taken => {}
             Attempt::Contended => contended.push(clerk),
         }
     }
     for clerk in contended {
-        match attempt(conn, &mut new, clerk, true).await? {
+        match attempt(conn, &mut new, clerk, max_active_per_phone, true).await? {
             Attempt::Booked(row) => return Ok(*row),
             Attempt::Taken | Attempt::Contended => {}
         }
@@ -264,27 +265,19 @@ enum Attempt {
     Contended,
 }
 
-/// One clerk: insert (retrying a booking-code collision or a serialization failure).
+/// One clerk (retrying a booking-code collision or a serialization failure).
 async fn attempt(
     conn: &mut AsyncPgConnection,
     new: &mut NewAppointment,
     clerk: StaffId,
+    max_active: i64,
     wait: bool,
 ) -> Result<Attempt, BookError> {
     new.staff_id = clerk.0;
     let mut tries = 0;
     loop {
         tries += 1;
-        let result = if wait {
-            conn.transaction::<Appointment, diesel::result::Error, _>(async |c| {
-                lock(c, &format!("staff:{clerk}")).await?;
-                insert(c, new).await
-            })
-            .await
-        } else {
-            insert(conn, new).await
-        };
-        match result {
+        match insert(conn, new, max_active, wait).await {
             Ok(row) => return Ok(Attempt::Booked(Box::new(row))),
             Err(e) if violates(&e, "appointments_no_double_booking") => return Ok(Attempt::Taken),
             Err(e) if violates(&e, "appointments_clerk_busy") => return Ok(Attempt::Contended),
@@ -310,12 +303,78 @@ async fn attempt(
     }
 }
 
-async fn insert(conn: &mut AsyncPgConnection, new: &NewAppointment) -> QueryResult<Appointment> {
-    diesel::insert_into(appointments::table)
-        .values(new)
-        .returning(Appointment::as_returning())
-        .get_result(conn)
-        .await
+diesel::define_sql_function! {
+    /// `loket_book(...)`: the booking INSERT (migration 2026-11-28-000003), returning created_at.
+    #[allow(clippy::too_many_arguments)]
+    fn loket_book(
+        max_active: diesel::sql_types::BigInt,
+        wait_for_clerk: diesel::sql_types::Bool,
+        id: diesel::sql_types::Uuid,
+        code: Text,
+        service: diesel::sql_types::Uuid,
+        staff: diesel::sql_types::Uuid,
+        period: diesel::sql_types::Range<diesel::sql_types::Timestamptz>,
+        ends_at: diesel::sql_types::Timestamptz,
+        name: Text,
+        phone: Text,
+        email: diesel::sql_types::Nullable<Text>,
+        nik_cipher: diesel::sql_types::Nullable<diesel::sql_types::Binary>,
+        nik_last4: diesel::sql_types::Nullable<Text>,
+        nik_masked: diesel::sql_types::Nullable<Text>,
+        nik_hash: diesel::sql_types::Nullable<diesel::sql_types::Binary>,
+        idempotency_key: diesel::sql_types::Nullable<Text>,
+        request_hash: diesel::sql_types::Nullable<diesel::sql_types::Binary>,
+    ) -> diesel::sql_types::Timestamptz;
+}
+
+/// Books through `loket_book`, a call the connection prepares once (see the migration for why
+/// not `insert_into`), and builds the row from what we sent.
+async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: &NewAppointment,
+    max_active: i64,
+    wait_for_clerk: bool,
+) -> QueryResult<Appointment> {
+    let created_at: DateTime<Utc> = diesel::select(loket_book(
+        max_active,
+        wait_for_clerk,
+        new.id,
+        &new.code,
+        new.service_id,
+        new.staff_id,
+        &new.period,
+        new.ends_at,
+        &new.citizen_name,
+        &new.citizen_phone,
+        new.citizen_email.as_deref(),
+        new.nik_cipher.as_deref(),
+        new.nik_last4.as_deref(),
+        new.nik_masked.as_deref(),
+        new.nik_hash.as_deref(),
+        new.idempotency_key.as_deref(),
+        new.request_hash.as_deref(),
+    ))
+    .get_result(conn)
+    .await?;
+    Ok(Appointment {
+        id: new.id,
+        code: new.code.clone(),
+        service_id: new.service_id,
+        staff_id: new.staff_id,
+        period: new.period,
+        ends_at: new.ends_at,
+        status: Status::Booked.as_str().to_string(),
+        citizen_name: new.citizen_name.clone(),
+        citizen_phone: new.citizen_phone.clone(),
+        citizen_email: new.citizen_email.clone(),
+        nik_last4: new.nik_last4.clone(),
+        nik_masked: new.nik_masked.clone(),
+        notes: None,
+        idempotency_key: new.idempotency_key.clone(),
+        request_hash: new.request_hash.clone(),
+        created_at,
+        updated_at: created_at,
+    })
 }
 
 pub async fn by_idempotency_key(

@@ -26,43 +26,17 @@ pub type DbPool = Pool<AsyncPgConnection>;
 pub type Conn = Object<AsyncPgConnection>;
 pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 
-/// What every pooled connection carries into its Postgres session.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SessionSettings {
-    /// `loket.max_active_bookings`, read by the appointments guard trigger (migration
-    /// 2026-11-28-000003): without it a connection's inserts are not limited per phone.
-    pub max_active_bookings: Option<i64>,
-}
-
 /// A connection idle longer than this is checked with a query before it is handed out; one in
 /// steady use is not (the check was one extra round trip on every request).
 const VERIFY_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Builds a pool for tools and tests; connections are opened lazily.
+/// Builds a pool; connections are opened lazily.
 pub fn pool(url: &str, size: usize) -> anyhow::Result<DbPool> {
-    pool_with(url, size, SessionSettings::default())
-}
-
-/// Builds the server's pool: each new connection gets `session`'s settings.
-pub fn pool_with(url: &str, size: usize, session: SessionSettings) -> anyhow::Result<DbPool> {
     use diesel_async::pooled_connection::{ManagerConfig, RecyclingMethod};
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    // deadpool-diesel's default ("Verified") runs a query before every checkout; the hook
+    // below does that only for connections that sat idle.
     config.recycling_method = RecyclingMethod::Fast;
-    config.custom_setup = Box::new(move |url| {
-        let url = url.to_string();
-        Box::pin(async move {
-            use diesel_async::{AsyncConnection, RunQueryDsl};
-            let mut conn = AsyncPgConnection::establish(&url).await?;
-            if let Some(max) = session.max_active_bookings {
-                // An integer, formatted by us: nothing from outside reaches this SQL.
-                diesel::sql_query(format!("SET loket.max_active_bookings = {max}"))
-                    .execute(&mut conn)
-                    .await
-                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-            }
-            Ok(conn)
-        })
-    });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Pool::builder(manager)
         .max_size(size)

@@ -282,7 +282,14 @@ pub async fn book(
         idempotency_key: key,
         request_hash: Some(request_hash.clone()),
     };
-    match db::appointments::book(&mut conn, new, &candidates).await {
+    match db::appointments::book(
+        &mut conn,
+        new,
+        &candidates,
+        state.settings.max_active_bookings,
+    )
+    .await
+    {
         Ok(row) => {
             state
                 .metrics

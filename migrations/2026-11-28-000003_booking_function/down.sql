@@ -1,5 +1,4 @@
-DROP TRIGGER IF EXISTS appointments_guard ON appointments;
-DROP FUNCTION IF EXISTS appointments_guard();
+DROP FUNCTION IF EXISTS loket_book(bigint, boolean, uuid, text, uuid, uuid, tstzrange, timestamptz, text, text, text, bytea, text, text, bytea, text, bytea);
 
 -- As 2026-11-28-000002_booking_lock created it.
 CREATE FUNCTION loket_booking_guard(phone text, clerk uuid) RETURNS bigint
