@@ -83,12 +83,19 @@ pub fn slots(rules: SlotRules, cal: &Calendars, from: NaiveDate, days: u32) -> V
     Prepared::new(rules, &cal.clerks, &cal.closures).slots(from, days)
 }
 
-/// Clerks free at `start`, least loaded first; equal loads in random order so concurrent
-/// bookings spread over clerks instead of queueing on the first.
+/// Clerks free at `start`, least loaded first; among equal loads in an order that rotates with
+/// every call, so concurrent bookings for one time each start with a different clerk instead of
+/// colliding on the same one (a collision costs a failed insert and a retry).
 pub fn free_clerks(rules: SlotRules, cal: &Calendars, start: DateTime<Utc>) -> Vec<StaffId> {
-    use rand::seq::SliceRandom;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Starts at a random place so that nodes started together do not rotate in step.
+    static NEXT: std::sync::LazyLock<AtomicUsize> =
+        std::sync::LazyLock::new(|| AtomicUsize::new(rand::random::<u16>() as usize));
     let mut clerks = cal.clerks.clone();
-    clerks.shuffle(&mut rand::rng());
+    if !clerks.is_empty() {
+        let turn = NEXT.fetch_add(1, Ordering::Relaxed) % clerks.len();
+        clerks.rotate_left(turn);
+    }
     Prepared::new(rules, &clerks, &cal.closures).free_clerks_at(start)
 }
 
