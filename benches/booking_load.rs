@@ -3,7 +3,8 @@
 //! - durable bookings per second with 32 concurrent clients on the embedded Postgres with
 //!   fsync on, then a check that no clerk is double-booked.
 //!
-//! Run: `cargo bench --bench booking_load` (set LOKET_BENCH_SECONDS to change the 10 s phases).
+//! Run: `cargo bench --bench booking_load` (set LOKET_BENCH_SECONDS to change the 10 s phases,
+//! LOKET_BENCH_POOL to use another database pool size than Loket's default).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -92,7 +93,13 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, secs: u64) {
     settings.booking_rate_per_minute = 0;
     settings.min_notice_minutes = 0;
     settings.max_active_bookings = 100;
-    settings.db_pool_size = 40;
+    // Loket's default pool (16) unless LOKET_BENCH_POOL says otherwise.
+    if let Some(size) = std::env::var("LOKET_BENCH_POOL")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        settings.db_pool_size = size;
+    }
     let app = Application::build_with_database(settings, &url, None)
         .await
         .expect("app");
