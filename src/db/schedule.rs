@@ -224,16 +224,25 @@ pub async fn eligible_with_hours(
     Ok(out)
 }
 
+diesel::define_sql_function! {
+    /// Postgres's `array_agg`, for one column.
+    #[aggregate]
+    fn array_agg<T: diesel::sql_types::SingleValue>(expr: T) -> diesel::sql_types::Array<T>;
+}
+
 /// What blocks a service's clerks in the window: each clerk's active appointments (with the
 /// count as the fairness load) and personal closures, and the mall-wide closures — in one round
-/// trip (a UNION ALL). Written with the query builder so each connection prepares the statement
-/// once (raw SQL is re-planned on every call, which cost more than running it).
+/// trip (a UNION ALL). Each clerk's periods come back as one row of two arrays (starts, ends):
+/// a 30-day window holds thousands of periods, and one row per period cost more to send and
+/// decode than the query cost to run. Written with the query builder so each connection
+/// prepares the statement once (raw SQL is re-planned on every call).
 pub async fn blocked_for_service(
     conn: &mut AsyncPgConnection,
     service: crate::domain::ids::ServiceId,
     window: Interval,
 ) -> QueryResult<(HashMap<StaffId, (Vec<Interval>, u32)>, Vec<Interval>)> {
     use super::schema::{appointments, staff_services};
+    use diesel::dsl::{lower, upper};
     use diesel::sql_types::Bool;
     let serving = staff_services::table
         .filter(staff_services::service_id.eq(service.0))
@@ -242,9 +251,11 @@ pub async fn blocked_for_service(
         .filter(appointments::staff_id.eq_any(serving))
         .filter(appointments::status.eq_any(["booked", "waiting", "in_call"]))
         .filter(appointments::period.overlaps_with(range(window)))
+        .group_by(appointments::staff_id)
         .select((
             appointments::staff_id.nullable(),
-            appointments::period,
+            array_agg(lower(appointments::period)),
+            array_agg(upper(appointments::period)),
             true.into_sql::<Bool>(),
         ));
     let closed = closures::table
@@ -254,26 +265,37 @@ pub async fn blocked_for_service(
                 .or(closures::staff_id.eq_any(serving.nullable())),
         )
         .filter(closures::period.overlaps_with(range(window)))
+        .group_by(closures::staff_id)
         .select((
             closures::staff_id,
-            closures::period,
+            array_agg(lower(closures::period)),
+            array_agg(upper(closures::period)),
             false.into_sql::<Bool>(),
         ));
-    // (clerk or none for mall-wide, period, is an appointment)
-    let rows: Vec<(Option<Uuid>, Range, bool)> = appts.union_all(closed).load(conn).await?;
+    // (clerk or none for mall-wide, starts, ends, are appointments)
+    type Row = (
+        Option<Uuid>,
+        Vec<Option<DateTime<Utc>>>,
+        Vec<Option<DateTime<Utc>>>,
+        bool,
+    );
+    let rows: Vec<Row> = appts.union_all(closed).load(conn).await?;
     let mut map: HashMap<StaffId, (Vec<Interval>, u32)> = HashMap::new();
     let mut global = Vec::new();
-    for (staff_id, period, appointment) in rows {
-        let Some(i) = interval(&period) else {
-            continue;
-        };
+    for (staff_id, starts, ends, appointments) in rows {
+        // Stored periods are bounded and non-empty (table checks): both ends are present.
+        let periods = starts
+            .into_iter()
+            .zip(ends)
+            .filter_map(|(s, e)| Interval::new(s?, e?));
         match staff_id {
-            None => global.push(i),
+            None => global.extend(periods),
             Some(id) => {
                 let e = map.entry(StaffId(id)).or_default();
-                e.0.push(i);
-                if appointment {
-                    e.1 += 1;
+                let before = e.0.len();
+                e.0.extend(periods);
+                if appointments {
+                    e.1 += (e.0.len() - before) as u32;
                 }
             }
         }
