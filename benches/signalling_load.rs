@@ -29,6 +29,82 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
+/// Counts live heap blocks by requested size, for `LOKET_BENCH_ALLOCS=<file>`: with 10,000 idle
+/// sockets, a size held ~10,000 (or 20,000…) times is a per-socket allocation, which tells whose
+/// it is (Loket's, actix-ws's, actix-http's) better than totals from `mallinfo2`. Sizes are
+/// bucketed by 16 bytes up to 64 KiB; larger blocks share the last bucket. Counting costs two
+/// relaxed atomic adds per allocation, also when nobody reads the counts.
+struct Counting;
+
+const ALLOC_BUCKETS: usize = 4097;
+static LIVE: [std::sync::atomic::AtomicI64; ALLOC_BUCKETS] =
+    [const { std::sync::atomic::AtomicI64::new(0) }; ALLOC_BUCKETS];
+
+fn bucket(size: usize) -> usize {
+    (size.div_ceil(16)).min(ALLOC_BUCKETS - 1)
+}
+
+/// `LOKET_BENCH_ALLOC_TRACE=<bytes>`: print where a few blocks of that size bucket are allocated.
+static TRACE_BUCKET: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static TRACED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+thread_local! {
+    static IN_TRACE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn maybe_trace(size: usize) {
+    let want = TRACE_BUCKET.load(std::sync::atomic::Ordering::Relaxed);
+    if want == 0 || bucket(size) != want {
+        return;
+    }
+    // Skip the set-up; print 3 of the allocations made while sockets join.
+    let n = TRACED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if !(3000..3003).contains(&n) || IN_TRACE.with(|t| t.replace(true)) {
+        return;
+    }
+    eprintln!(
+        "ALLOC {size}\n{}",
+        std::backtrace::Backtrace::force_capture()
+    );
+    IN_TRACE.with(|t| t.set(false));
+}
+
+// SAFETY: every call is passed through to the system allocator unchanged; only counters move.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        LIVE[bucket(layout.size())].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        maybe_trace(layout.size());
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        LIVE[bucket(layout.size())].fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        LIVE[bucket(layout.size())].fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        LIVE[bucket(new)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        maybe_trace(new);
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Live blocks per size bucket with at least `min` blocks, as "size_upto count bytes" lines.
+fn live_blocks(min: i64) -> String {
+    let mut out = String::new();
+    for (i, n) in LIVE.iter().enumerate() {
+        let n = n.load(std::sync::atomic::Ordering::Relaxed);
+        if n >= min {
+            out.push_str(&format!("{} {} {}\n", i * 16, n, n * (i as i64) * 16));
+        }
+    }
+    out
+}
+
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const BENCH_ROOMS: usize = 5_000;
@@ -118,6 +194,21 @@ fn child_server() -> anyhow::Result<()> {
             }
         });
     }
+    if let Some(b) = std::env::var("LOKET_BENCH_ALLOC_TRACE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        TRACE_BUCKET.store(bucket(b), std::sync::atomic::Ordering::Relaxed);
+    }
+    if let Ok(path) = std::env::var("LOKET_BENCH_ALLOCS") {
+        // Every second, the sizes with at least 1,000 live blocks, to `<file>.<second>`.
+        std::thread::spawn(move || {
+            for i in 0..600 {
+                std::thread::sleep(Duration::from_secs(1));
+                let _ = std::fs::write(format!("{path}.{i}"), live_blocks(1000));
+            }
+        });
+    }
     let mut settings = loket::config::Settings::for_tests(std::env::temp_dir().join("loket-bench"));
     settings.demo_data = false;
     settings.db_pool_size = 32;
@@ -135,7 +226,11 @@ fn start_loket(db_url: &str) -> anyhow::Result<Server> {
         .env("LOKET_BENCH_CHILD", "1")
         .env("DATABASE_URL", db_url)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if std::env::var_os("LOKET_BENCH_ALLOC_TRACE").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()?;
     let port = read_port(&mut child, "PORT ")?;
     eprintln!("Loket server pid {}", child.id());
