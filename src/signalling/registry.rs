@@ -1,9 +1,9 @@
 //! The room registry: ONE task owns every [`Room`] and every socket's outbound queue, fed through
 //! a bounded channel by cloneable [`Rooms`] handles — no mutex is shared between sockets. The
 //! task carries out the rooms' effects: it queues messages on sockets (a full queue means a slow
-//! reader, which is cut off at once instead of buffering without bound), persists status changes
-//! through `db::appointments::transition` in spawned tasks (chained per appointment so they land
-//! in order, never blocking the loop) and publishes them to the staff feed. It also listens to
+//! reader, which is cut off at once instead of buffering without bound) and hands status changes
+//! to the [`StatusWriter`] (which stores them in order per appointment, never blocking the loop,
+//! and publishes them to the staff feed). It also listens to
 //! that feed, so an appointment completed or cancelled over HTTP closes its room.
 
 use std::collections::HashMap;
@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 use super::ice::IceServer;
 use super::protocol::{ClientMsg, CloseReason, LeaveReason, ServerMsg};
-use super::room::{Actor, Command, ConnId, Effect, Joiner, Room};
-use crate::db::{self, DbPool};
+use super::room::{Command, ConnId, Effect, Joiner, Room};
+use super::status_writer::StatusWriter;
+use crate::db::DbPool;
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
 use crate::routes::feed::{FeedEvent, FeedHub};
@@ -26,11 +26,6 @@ const REQUEST_QUEUE: usize = 4096;
 /// Messages waiting to be written to one socket. A reader this far behind is cut off: 64 is
 /// far more than a call's negotiation needs at once (an offer, an answer, a few dozen candidates).
 pub const OUTBOUND_QUEUE: usize = 64;
-/// Sweep finished persistence tasks out of the table every this many requests.
-const SWEEP_EVERY: u64 = 1024;
-/// Status writes running at once. They share the pool with ticket redemption, and a burst of
-/// arrivals (everyone reconnecting after a restart) must not starve the joins themselves.
-const CONCURRENT_WRITES: usize = 4;
 /// How long a shutdown waits for pending status writes: the whole stop, Postgres included, has
 /// to fit in 30 s of SIGTERM (DESIGN §7).
 const SHUTDOWN_WRITES_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -89,13 +84,9 @@ impl Rooms {
         let registry = Registry {
             rooms: HashMap::new(),
             conns: HashMap::new(),
-            persisting: HashMap::new(),
-            writes: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_WRITES)),
-            pool,
-            feed: feed.clone(),
+            writer: Arc::new(StatusWriter::start(pool, feed.clone())),
             max_sockets: max_sockets_per_room,
             stopping: false,
-            handled: 0,
         };
         tokio::spawn(registry.run(rx, feed.subscribe()));
         Rooms {
@@ -150,14 +141,9 @@ struct Conn {
 struct Registry {
     rooms: HashMap<AppointmentId, Room>,
     conns: HashMap<ConnId, Conn>,
-    /// The last status write per appointment; the next one waits for it, so writes land in order.
-    persisting: HashMap<AppointmentId, JoinHandle<()>>,
-    writes: Arc<tokio::sync::Semaphore>,
-    pool: DbPool,
-    feed: FeedHub,
+    writer: Arc<StatusWriter>,
     max_sockets: usize,
     stopping: bool,
-    handled: u64,
 }
 
 impl Registry {
@@ -186,10 +172,6 @@ impl Registry {
     }
 
     fn handle(&mut self, req: Request) {
-        self.handled += 1;
-        if self.handled % SWEEP_EVERY == 0 {
-            self.persisting.retain(|_, h| !h.is_finished());
-        }
         match req {
             Request::Join(j) => self.join(*j),
             Request::Message { conn, msg } => {
@@ -214,15 +196,9 @@ impl Registry {
                         },
                     );
                 }
-                let pending: Vec<JoinHandle<()>> =
-                    self.persisting.drain().map(|(_, h)| h).collect();
+                let writer = self.writer.clone();
                 tokio::spawn(async move {
-                    let all = async {
-                        for h in pending {
-                            let _ = h.await;
-                        }
-                    };
-                    if tokio::time::timeout(SHUTDOWN_WRITES_GRACE, all)
+                    if tokio::time::timeout(SHUTDOWN_WRITES_GRACE, writer.flush())
                         .await
                         .is_err()
                     {
@@ -309,48 +285,12 @@ impl Registry {
                             let _ = c.tx.try_send(Outbound::Close(reason));
                         }
                     }
-                    Effect::SetStatus { to, actor } => self.persist(room_id, to, actor),
+                    Effect::SetStatus { to, actor } => self.writer.write(room_id, to, actor),
                 }
             }
         }
         if self.rooms.get(&room_id).is_some_and(Room::is_empty) {
             self.rooms.remove(&room_id);
-            if self
-                .persisting
-                .get(&room_id)
-                .is_some_and(JoinHandle::is_finished)
-            {
-                self.persisting.remove(&room_id);
-            }
         }
-    }
-
-    fn persist(&mut self, room: AppointmentId, to: Status, actor: Actor) {
-        let previous = self.persisting.remove(&room);
-        let pool = self.pool.clone();
-        let feed = self.feed.clone();
-        let writes = self.writes.clone();
-        let handle = tokio::spawn(async move {
-            if let Some(p) = previous {
-                let _ = p.await;
-            }
-            let _permit = writes.acquire_owned().await;
-            let result = match pool.get().await {
-                Ok(mut conn) => {
-                    db::appointments::transition(&mut conn, room, to, &actor.audit(), None)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            match result {
-                Ok(row) => feed.publish_appointment(&row),
-                // Someone else moved it first (e.g. completed over HTTP): the room follows via
-                // the feed; nothing to repair here.
-                Err(e) => tracing::warn!(appointment = %room.0, to = to.as_str(), error = %e,
-                    "room status change not stored"),
-            }
-        });
-        self.persisting.insert(room, handle);
     }
 }

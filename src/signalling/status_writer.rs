@@ -1,0 +1,119 @@
+//! Persists the rooms' appointment status changes (`booked → waiting → in_call`, with their
+//! audit events) off the registry's loop. A few writer tasks, each with a bounded queue; an
+//! appointment always goes to the same writer, whose queue is first in, first out, so one
+//! appointment's writes land in the order the room made them.
+//!
+//! Why not a task per write: when everyone arrives at once (a restart, the bench's 5,000 joins)
+//! thousands of writes wait for a database connection, and each waiting task held ~3.4 KiB (the
+//! whole `transition` future); a queued write is a few dozen bytes. A writer also keeps its
+//! pooled connection for all the writes it finds queued, instead of one pool checkout each.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::room::Actor;
+use crate::db::{self, DbPool};
+use crate::domain::appointment::Status;
+use crate::domain::ids::AppointmentId;
+use crate::routes::feed::FeedHub;
+
+/// Writer tasks. They share the pool with ticket redemption, and a burst of arrivals must not
+/// starve the joins themselves: at most this many connections go to status writes.
+const WRITERS: usize = 4;
+/// Writes waiting per writer. Every room makes at most a few (waiting, in_call, booked again),
+/// so this only fills if Postgres stalls for long with thousands of rooms active; tokio's channel
+/// allocates its slots as they fill, so the bound costs nothing while idle.
+const QUEUE: usize = 16_384;
+/// Writes done on one pooled connection before it goes back to the pool.
+const BATCH: usize = 64;
+
+enum Job {
+    Write {
+        room: AppointmentId,
+        to: Status,
+        actor: Actor,
+    },
+    /// Answered once every write queued before it is done.
+    Flush(oneshot::Sender<()>),
+}
+
+/// A handle to the writer tasks.
+pub struct StatusWriter {
+    queues: Vec<mpsc::Sender<Job>>,
+}
+
+impl StatusWriter {
+    /// Starts the writers on the current Tokio runtime.
+    pub fn start(pool: DbPool, feed: FeedHub) -> StatusWriter {
+        let queues = (0..WRITERS)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                tokio::spawn(run(rx, pool.clone(), feed.clone()));
+                tx
+            })
+            .collect();
+        StatusWriter { queues }
+    }
+
+    /// Queues a write without waiting (the registry's loop must not block on the database).
+    pub fn write(&self, room: AppointmentId, to: Status, actor: Actor) {
+        let queue = &self.queues[(room.0.as_u128() % WRITERS as u128) as usize];
+        if let Err(e) = queue.try_send(Job::Write { room, to, actor }) {
+            // The room itself goes on with its new status; only the stored status (and the
+            // staff feed) miss this step until the room's next change.
+            tracing::error!(appointment = %room.0, to = to.as_str(), error = %e,
+                "room status write queue full; change not stored");
+        }
+    }
+
+    /// Waits until every write queued so far is done (or its writer is gone).
+    pub async fn flush(&self) {
+        let mut waits = Vec::with_capacity(self.queues.len());
+        for queue in &self.queues {
+            let (done, wait) = oneshot::channel();
+            if queue.send(Job::Flush(done)).await.is_ok() {
+                waits.push(wait);
+            }
+        }
+        for wait in waits {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn run(mut rx: mpsc::Receiver<Job>, pool: DbPool, feed: FeedHub) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let mut conn = None;
+        for job in batch.drain(..) {
+            match job {
+                Job::Flush(done) => {
+                    let _ = done.send(());
+                }
+                Job::Write { room, to, actor } => {
+                    if conn.is_none() {
+                        conn = match pool.get().await {
+                            Ok(c) => Some(c),
+                            Err(e) => {
+                                tracing::warn!(appointment = %room.0, to = to.as_str(),
+                                    error = %e, "room status change not stored");
+                                continue;
+                            }
+                        };
+                    }
+                    let Some(c) = conn.as_mut() else { continue };
+                    match db::appointments::transition(c, room, to, &actor.audit(), None).await {
+                        Ok(row) => feed.publish_appointment(&row),
+                        // Someone else moved it first (e.g. completed over HTTP): the room
+                        // follows via the feed; nothing to repair here.
+                        Err(e) => {
+                            tracing::warn!(appointment = %room.0, to = to.as_str(),
+                                error = %e, "room status change not stored");
+                            // It may have been the connection that failed: take a fresh one.
+                            conn = None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
