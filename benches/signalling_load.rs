@@ -27,7 +27,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 
 /// Counts live heap blocks by requested size, for `LOKET_BENCH_ALLOCS=<file>`: with 10,000 idle
 /// sockets, a size held ~10,000 (or 20,000…) times is a per-socket allocation, which tells whose
@@ -384,9 +385,20 @@ async fn until(ws: &mut Ws, kind: &str) -> anyhow::Result<Value> {
     }
 }
 
+/// The clients' read buffer. tungstenite's default is 128 KiB, and it zero-fills the whole free
+/// part before every read: with 2,000 sockets that was a third of the client's CPU (memset in
+/// perf) and 256 MiB of buffers that no cache holds, so at 1,000 rooms the bench measured its own
+/// clients rather than the servers. Every message here is under 2 KiB.
+const CLIENT_READ_BUFFER: usize = 4096;
+
 /// Connects one socket and waits for the server's hello (`welcome` / `OPEN`).
 async fn join(server_kind: Kind, url: String) -> anyhow::Result<(Ws, Value)> {
-    let (mut ws, _) = tokio::time::timeout(STEP_TIMEOUT, connect_async(url)).await??;
+    let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER);
+    let (mut ws, _) = tokio::time::timeout(
+        STEP_TIMEOUT,
+        connect_async_with_config(url, Some(config), false),
+    )
+    .await??;
     let hello = match server_kind {
         Kind::Loket => until(&mut ws, "welcome").await?,
         Kind::PeerJs => until(&mut ws, "OPEN").await?,
