@@ -118,6 +118,10 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 enum Kind {
     Loket,
     PeerJs,
+    /// actix-web + actix-ws answering every socket with `welcome` at once (no ticket, no room,
+    /// no database): the floor that the bench client and the HTTP/WebSocket stack set for a join
+    /// on this machine (`--floor`, joins phase only).
+    Floor,
 }
 
 impl Kind {
@@ -125,6 +129,7 @@ impl Kind {
         match self {
             Kind::Loket => "Loket",
             Kind::PeerJs => "PeerJS",
+            Kind::Floor => "floor (actix-ws, no Loket)",
         }
     }
 }
@@ -157,7 +162,7 @@ impl Server {
     /// URL for side `side` (0 citizen, 1 clerk) of room `room` in phase `phase`.
     fn url(&self, phase: u32, room: usize, side: usize) -> String {
         match self.kind {
-            Kind::Loket => format!(
+            Kind::Loket | Kind::Floor => format!(
                 "ws://127.0.0.1:{}/api/v1/rooms/ws?ticket=b{phase}-{room}-{}",
                 self.port,
                 ["c", "k"][side]
@@ -219,6 +224,42 @@ fn child_server() -> anyhow::Result<()> {
         let app = loket::startup::Application::build_with_database(settings, &url, None).await?;
         println!("PORT {}", app.port());
         app.run_until_stopped().await
+    })
+}
+
+/// The floor server (see [`Kind::Floor`]), run in the child process.
+fn child_floor() -> anyhow::Result<()> {
+    use actix_web::{App, HttpRequest, HttpServer, web};
+    async fn ws(req: HttpRequest, body: web::Payload) -> actix_web::Result<actix_web::HttpResponse> {
+        let (response, mut session, mut stream) = actix_ws::handle(&req, body)?;
+        actix_web::rt::spawn(async move {
+            if session.text(r#"{"type":"welcome"}"#).await.is_ok() {
+                while let Some(Ok(_)) = stream.recv().await {}
+            }
+        });
+        Ok(response)
+    }
+    actix_web::rt::System::new().block_on(async {
+        let server = HttpServer::new(|| App::new().route("/api/v1/rooms/ws", web::get().to(ws)))
+            .backlog(4096)
+            .bind("127.0.0.1:0")?;
+        println!("PORT {}", server.addrs()[0].port());
+        server.run().await?;
+        anyhow::Ok(())
+    })
+}
+
+fn start_floor() -> anyhow::Result<Server> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .env("LOKET_BENCH_CHILD", "floor")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let port = read_port(&mut child, "PORT ")?;
+    Ok(Server {
+        kind: Kind::Floor,
+        child,
+        port,
     })
 }
 
@@ -400,7 +441,7 @@ async fn join(server_kind: Kind, url: String) -> anyhow::Result<(Ws, Value)> {
     )
     .await??;
     let hello = match server_kind {
-        Kind::Loket => until(&mut ws, "welcome").await?,
+        Kind::Loket | Kind::Floor => until(&mut ws, "welcome").await?,
         Kind::PeerJs => until(&mut ws, "OPEN").await?,
     };
     Ok((ws, hello))
@@ -419,7 +460,7 @@ async fn pair(server: &Server, phase: u32, room: usize) -> anyhow::Result<Pair> 
     let (mut citizen, _) = join(server.kind, server.url(phase, room, 0)).await?;
     let (mut clerk, welcome) = join(server.kind, server.url(phase, room, 1)).await?;
     match server.kind {
-        Kind::Loket => {
+        Kind::Loket | Kind::Floor => {
             let citizen_id = welcome["peers"][0]["id"].as_str().unwrap_or("").to_string();
             clerk
                 .send(Message::text(
@@ -453,7 +494,7 @@ fn signal(kind: Kind, to: &str, seq: u64) -> String {
         r#"{{"candidate":{{"candidate":"{CANDIDATE}","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"sXz4"}},"seq":{seq}}}"#
     );
     match kind {
-        Kind::Loket => format!(r#"{{"type":"signal","to":"{to}","payload":{payload}}}"#),
+        Kind::Loket | Kind::Floor => format!(r#"{{"type":"signal","to":"{to}","payload":{payload}}}"#),
         Kind::PeerJs => format!(r#"{{"type":"CANDIDATE","dst":"{to}","payload":{payload}}}"#),
     }
 }
@@ -686,9 +727,10 @@ fn raise_nofile() {
 }
 
 /// Command-line choices: `--quick` (2 s phases), `--only relay|memory|joins`, `--rooms N`
-/// (relay at N rooms only), `--loket-only`.
+/// (relay at N rooms only), `--loket-only`, `--floor` (joins against [`Kind::Floor`] too).
 struct Opts {
     quick: bool,
+    floor: bool,
     only: Option<String>,
     loket_only: bool,
     rooms: Option<usize>,
@@ -717,6 +759,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     let start_server = |kind: Kind| -> anyhow::Result<Server> {
         match kind {
             Kind::Loket => start_loket(&db_url),
+            Kind::Floor => start_floor(),
             Kind::PeerJs => start_peerjs(&peerjs_dir),
         }
     };
@@ -791,7 +834,11 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         "| server | all welcomed after ms | join p50 ms | join p99 ms | server CPU ms per join |"
     );
     println!("|---|---:|---:|---:|---:|");
-    for &kind in kinds.iter().filter(|_| wants("joins")) {
+    let mut join_kinds = kinds.clone();
+    if opts.floor {
+        join_kinds.push(Kind::Floor);
+    }
+    for &kind in join_kinds.iter().filter(|_| wants("joins")) {
         phase += 1;
         tickets(&db_url, phase, CONCURRENT_JOINS / 2).await?;
         let server = start_server(kind)?;
@@ -814,13 +861,16 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    if std::env::var("LOKET_BENCH_CHILD").is_ok() {
-        return child_server();
+    match std::env::var("LOKET_BENCH_CHILD").as_deref() {
+        Ok("floor") => return child_floor(),
+        Ok(_) => return child_server(),
+        Err(_) => {}
     }
     raise_nofile();
     let args: Vec<String> = std::env::args().collect();
     let opts = Opts {
         quick: args.iter().any(|a| a == "--quick"),
+        floor: args.iter().any(|a| a == "--floor"),
         only: args
             .iter()
             .position(|a| a == "--only")
