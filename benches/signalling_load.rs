@@ -230,7 +230,10 @@ fn child_server() -> anyhow::Result<()> {
 /// The floor server (see [`Kind::Floor`]), run in the child process.
 fn child_floor() -> anyhow::Result<()> {
     use actix_web::{App, HttpRequest, HttpServer, web};
-    async fn ws(req: HttpRequest, body: web::Payload) -> actix_web::Result<actix_web::HttpResponse> {
+    async fn ws(
+        req: HttpRequest,
+        body: web::Payload,
+    ) -> actix_web::Result<actix_web::HttpResponse> {
         let (response, mut session, mut stream) = actix_ws::handle(&req, body)?;
         actix_web::rt::spawn(async move {
             if session.text(r#"{"type":"welcome"}"#).await.is_ok() {
@@ -494,7 +497,9 @@ fn signal(kind: Kind, to: &str, seq: u64) -> String {
         r#"{{"candidate":{{"candidate":"{CANDIDATE}","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"sXz4"}},"seq":{seq}}}"#
     );
     match kind {
-        Kind::Loket | Kind::Floor => format!(r#"{{"type":"signal","to":"{to}","payload":{payload}}}"#),
+        Kind::Loket | Kind::Floor => {
+            format!(r#"{{"type":"signal","to":"{to}","payload":{payload}}}"#)
+        }
         Kind::PeerJs => format!(r#"{{"type":"CANDIDATE","dst":"{to}","payload":{payload}}}"#),
     }
 }

@@ -5,16 +5,19 @@
 //!
 //! Why not a task per write: when everyone arrives at once (a restart, the bench's 5,000 joins)
 //! thousands of writes wait for a database connection, and each waiting task held ~3.4 KiB (the
-//! whole `transition` future); a queued write is a few dozen bytes. A writer also keeps its
-//! pooled connection for all the writes it finds queued, instead of one pool checkout each.
+//! whole `transition` future); a queued write is a few dozen bytes. And a writer stores all the
+//! writes it finds queued in one statement (`db::appointments::transition_many`): one round
+//! trip for up to [`BATCH`] changes instead of five (BEGIN, SELECT FOR UPDATE, UPDATE, INSERT
+//! event, COMMIT) for each.
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::room::Actor;
+use crate::db::appointments::Change;
 use crate::db::{self, DbPool};
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
-use crate::routes::feed::FeedHub;
+use crate::routes::feed::{FeedEvent, FeedHub};
 
 /// Writer tasks. They share the pool with ticket redemption, and a burst of arrivals must not
 /// starve the joins themselves: at most this many connections go to status writes.
@@ -23,7 +26,7 @@ const WRITERS: usize = 4;
 /// so this only fills if Postgres stalls for long with thousands of rooms active; tokio's channel
 /// allocates its slots as they fill, so the bound costs nothing while idle.
 const QUEUE: usize = 16_384;
-/// Writes done on one pooled connection before it goes back to the pool.
+/// Most changes stored in one statement.
 const BATCH: usize = 64;
 
 enum Job {
@@ -81,39 +84,77 @@ impl StatusWriter {
 }
 
 async fn run(mut rx: mpsc::Receiver<Job>, pool: DbPool, feed: FeedHub) {
-    let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let mut conn = None;
-        for job in batch.drain(..) {
+    let mut jobs = Vec::with_capacity(BATCH);
+    let mut chunk: Vec<Change> = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut jobs, BATCH).await > 0 {
+        for job in jobs.drain(..) {
             match job {
+                Job::Write { room, to, actor } => {
+                    // One statement moves each appointment at most once: a second change of
+                    // the same one waits for the next statement, which keeps their order.
+                    if chunk.iter().any(|c| c.id == room) {
+                        store(&pool, &feed, &mut chunk).await;
+                    }
+                    chunk.push(Change {
+                        id: room,
+                        to,
+                        actor: actor.audit(),
+                    });
+                }
                 Job::Flush(done) => {
+                    store(&pool, &feed, &mut chunk).await;
                     let _ = done.send(());
                 }
-                Job::Write { room, to, actor } => {
-                    if conn.is_none() {
-                        conn = match pool.get().await {
-                            Ok(c) => Some(c),
-                            Err(e) => {
-                                tracing::warn!(appointment = %room.0, to = to.as_str(),
-                                    error = %e, "room status change not stored");
-                                continue;
-                            }
-                        };
-                    }
-                    let Some(c) = conn.as_mut() else { continue };
-                    match db::appointments::transition(c, room, to, &actor.audit(), None).await {
-                        Ok(row) => feed.publish_appointment(&row),
-                        // Someone else moved it first (e.g. completed over HTTP): the room
-                        // follows via the feed; nothing to repair here.
-                        Err(e) => {
-                            tracing::warn!(appointment = %room.0, to = to.as_str(),
-                                error = %e, "room status change not stored");
-                            // It may have been the connection that failed: take a fresh one.
-                            conn = None;
-                        }
-                    }
+            }
+        }
+        store(&pool, &feed, &mut chunk).await;
+    }
+}
+
+/// Stores and empties `chunk`: one statement for all of it, or (if that fails, e.g. a
+/// deadlock with an HTTP request) one transaction per change, so one bad row cannot lose the
+/// others.
+async fn store(pool: &DbPool, feed: &FeedHub, chunk: &mut Vec<Change>) {
+    if chunk.is_empty() {
+        return;
+    }
+    let mut conn = match pool.get().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(changes = chunk.len(), error = %e, "room status changes not stored");
+            chunk.clear();
+            return;
+        }
+    };
+    match db::appointments::transition_many(&mut conn, chunk).await {
+        Ok(moved) => {
+            for m in &moved {
+                feed.publish(FeedEvent {
+                    appointment: m.id,
+                    staff: m.staff_id,
+                    status: m.status.clone(),
+                    citizen_waiting: m.status == Status::Waiting.as_str(),
+                });
+            }
+            if moved.len() < chunk.len() {
+                // Someone else moved them first (e.g. completed over HTTP): the rooms follow
+                // via the feed; nothing to repair here.
+                tracing::warn!(
+                    skipped = chunk.len() - moved.len(),
+                    "room status changes not allowed any more; not stored"
+                );
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "batched room status changes failed; storing one by one");
+            for c in chunk.iter() {
+                match db::appointments::transition(&mut conn, c.id, c.to, &c.actor, None).await {
+                    Ok(row) => feed.publish_appointment(&row),
+                    Err(e) => tracing::warn!(appointment = %c.id.0, to = c.to.as_str(),
+                        error = %e, "room status change not stored"),
                 }
             }
         }
     }
+    chunk.clear();
 }
