@@ -3,6 +3,7 @@
 //! servers.
 
 pub mod ice;
+pub mod outbound;
 pub mod protocol;
 pub mod registry;
 pub mod room;

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::ice::IceServer;
+use super::outbound;
 use super::protocol::{ClientMsg, CloseReason, LeaveReason, ServerMsg};
 use super::room::{Command, ConnId, Effect, Joiner, Room};
 use super::status_writer::StatusWriter;
@@ -23,7 +24,8 @@ use crate::routes::feed::{FeedEvent, FeedHub};
 
 /// Requests waiting for the registry task; senders wait (backpressure) when it is full.
 const REQUEST_QUEUE: usize = 4096;
-/// Messages waiting to be written to one socket. A reader this far behind is cut off: 64 is
+/// Messages waiting to be written to one socket (see [`outbound`]). A reader this far behind is
+/// cut off: 64 is
 /// far more than a call's negotiation needs at once (an offer, an answer, a few dozen candidates).
 pub const OUTBOUND_QUEUE: usize = 64;
 /// How long a shutdown waits for pending status writes: the whole stop, Postgres included, has
@@ -33,8 +35,8 @@ const SHUTDOWN_WRITES_GRACE: std::time::Duration = std::time::Duration::from_sec
 /// What the registry asks a socket's session to do.
 #[derive(Debug)]
 pub enum Outbound {
-    /// Boxed: a queue allocates its slots up front, and 16-byte slots instead of 128-byte ones
-    /// keep an idle socket's queue at half a kilobyte.
+    /// Boxed: the queue's ring buffer keeps the capacity it once grew to, and 16-byte slots
+    /// instead of 128-byte ones keep that small.
     Msg(Box<ServerMsg>),
     /// Send `closed {reason}`, then close the socket.
     Close(CloseReason),
@@ -48,7 +50,7 @@ pub struct JoinRequest {
     pub conn: ConnId,
     pub who: Joiner,
     pub ice_servers: Vec<IceServer>,
-    pub outbound: mpsc::Sender<Outbound>,
+    pub outbound: outbound::Sender<Outbound>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -100,8 +102,9 @@ impl Rooms {
         ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed))
     }
 
-    pub async fn join(&self, req: JoinRequest) -> Result<(), Stopped> {
-        self.send(Request::Join(Box::new(req))).await
+    /// Boxed by the caller: the request is large and sent once per socket.
+    pub async fn join(&self, req: Box<JoinRequest>) -> Result<(), Stopped> {
+        self.send(Request::Join(req)).await
     }
 
     pub async fn message(&self, conn: ConnId, msg: ClientMsg) -> Result<(), Stopped> {
@@ -129,13 +132,21 @@ impl Rooms {
     }
 
     async fn send(&self, req: Request) -> Result<(), Stopped> {
-        self.tx.send(req).await.map_err(|_| Stopped)
+        // Nearly always there is room: only a full queue needs the (boxed) waiting send, so a
+        // session task does not carry a send future for the whole life of its socket.
+        match self.tx.try_send(req) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(req)) => {
+                Box::pin(self.tx.send(req)).await.map_err(|_| Stopped)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Stopped),
+        }
     }
 }
 
 struct Conn {
     room: AppointmentId,
-    tx: mpsc::Sender<Outbound>,
+    tx: outbound::Sender<Outbound>,
 }
 
 struct Registry {
@@ -268,7 +279,7 @@ impl Registry {
                         let Some(c) = self.conns.get(&to) else {
                             continue;
                         };
-                        if let Err(mpsc::error::TrySendError::Full(_)) =
+                        if let Err(outbound::PushError::Full) =
                             c.tx.try_send(Outbound::Msg(Box::new(msg)))
                         {
                             // Dropping its sender ends the session, which closes the socket.
