@@ -87,9 +87,10 @@ async fn write(session: &mut Session, msg: &ServerMsg) -> Result<(), WriteFailed
         }
     };
     // Most writes complete at once; only a write that has to wait gets a timer, so the common
-    // case does not touch the timer wheel. The timer is boxed: inline it would make every
-    // session task (which lives as long as its socket) ~100 bytes larger for a rare case.
-    let mut send = std::pin::pin!(session.text(text));
+    // case does not touch the timer wheel. The send and the timer are boxed: inline, actix-ws's
+    // send future (~250 bytes) would be the largest thing in every session task, which lives as
+    // long as its socket; one short-lived allocation per message is the cheaper side.
+    let mut send = Box::pin(session.text(text));
     let done = match futures_util::poll!(&mut send) {
         std::task::Poll::Ready(r) => r,
         std::task::Poll::Pending => {
@@ -234,7 +235,8 @@ fn serve(
                             break LeaveReason::Disconnected;
                         }
                         Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                            let _ = session.pong(&bytes).await;
+                            // Boxed for the same reason as the send in `write`.
+                            let _ = Box::pin(session.pong(&bytes)).await;
                         }
                         Some(Ok(AggregatedMessage::Pong(_))) => {}
                         Some(Ok(AggregatedMessage::Binary(_))) => {
