@@ -27,7 +27,84 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+
+/// Counts live heap blocks by requested size, for `LOKET_BENCH_ALLOCS=<file>`: with 10,000 idle
+/// sockets, a size held ~10,000 (or 20,000…) times is a per-socket allocation, which tells whose
+/// it is (Loket's, actix-ws's, actix-http's) better than totals from `mallinfo2`. Sizes are
+/// bucketed by 16 bytes up to 64 KiB; larger blocks share the last bucket. Counting costs two
+/// relaxed atomic adds per allocation, also when nobody reads the counts.
+struct Counting;
+
+const ALLOC_BUCKETS: usize = 4097;
+static LIVE: [std::sync::atomic::AtomicI64; ALLOC_BUCKETS] =
+    [const { std::sync::atomic::AtomicI64::new(0) }; ALLOC_BUCKETS];
+
+fn bucket(size: usize) -> usize {
+    (size.div_ceil(16)).min(ALLOC_BUCKETS - 1)
+}
+
+/// `LOKET_BENCH_ALLOC_TRACE=<bytes>`: print where a few blocks of that size bucket are allocated.
+static TRACE_BUCKET: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static TRACED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+thread_local! {
+    static IN_TRACE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn maybe_trace(size: usize) {
+    let want = TRACE_BUCKET.load(std::sync::atomic::Ordering::Relaxed);
+    if want == 0 || bucket(size) != want {
+        return;
+    }
+    // Skip the set-up; print 3 of the allocations made while sockets join.
+    let n = TRACED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if !(3000..3003).contains(&n) || IN_TRACE.with(|t| t.replace(true)) {
+        return;
+    }
+    eprintln!(
+        "ALLOC {size}\n{}",
+        std::backtrace::Backtrace::force_capture()
+    );
+    IN_TRACE.with(|t| t.set(false));
+}
+
+// SAFETY: every call is passed through to the system allocator unchanged; only counters move.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        LIVE[bucket(layout.size())].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        maybe_trace(layout.size());
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        LIVE[bucket(layout.size())].fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        LIVE[bucket(layout.size())].fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        LIVE[bucket(new)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        maybe_trace(new);
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Live blocks per size bucket with at least `min` blocks, as "size_upto count bytes" lines.
+fn live_blocks(min: i64) -> String {
+    let mut out = String::new();
+    for (i, n) in LIVE.iter().enumerate() {
+        let n = n.load(std::sync::atomic::Ordering::Relaxed);
+        if n >= min {
+            out.push_str(&format!("{} {} {}\n", i * 16, n, n * (i as i64) * 16));
+        }
+    }
+    out
+}
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -41,6 +118,10 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 enum Kind {
     Loket,
     PeerJs,
+    /// actix-web + actix-ws answering every socket with `welcome` at once (no ticket, no room,
+    /// no database): the floor that the bench client and the HTTP/WebSocket stack set for a join
+    /// on this machine (`--floor`, joins phase only).
+    Floor,
 }
 
 impl Kind {
@@ -48,6 +129,7 @@ impl Kind {
         match self {
             Kind::Loket => "Loket",
             Kind::PeerJs => "PeerJS",
+            Kind::Floor => "floor (actix-ws, no Loket)",
         }
     }
 }
@@ -80,7 +162,7 @@ impl Server {
     /// URL for side `side` (0 citizen, 1 clerk) of room `room` in phase `phase`.
     fn url(&self, phase: u32, room: usize, side: usize) -> String {
         match self.kind {
-            Kind::Loket => format!(
+            Kind::Loket | Kind::Floor => format!(
                 "ws://127.0.0.1:{}/api/v1/rooms/ws?ticket=b{phase}-{room}-{}",
                 self.port,
                 ["c", "k"][side]
@@ -118,6 +200,21 @@ fn child_server() -> anyhow::Result<()> {
             }
         });
     }
+    if let Some(b) = std::env::var("LOKET_BENCH_ALLOC_TRACE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        TRACE_BUCKET.store(bucket(b), std::sync::atomic::Ordering::Relaxed);
+    }
+    if let Ok(path) = std::env::var("LOKET_BENCH_ALLOCS") {
+        // Every second, the sizes with at least 1,000 live blocks, to `<file>.<second>`.
+        std::thread::spawn(move || {
+            for i in 0..600 {
+                std::thread::sleep(Duration::from_secs(1));
+                let _ = std::fs::write(format!("{path}.{i}"), live_blocks(1000));
+            }
+        });
+    }
     let mut settings = loket::config::Settings::for_tests(std::env::temp_dir().join("loket-bench"));
     settings.demo_data = false;
     settings.db_pool_size = 32;
@@ -130,12 +227,55 @@ fn child_server() -> anyhow::Result<()> {
     })
 }
 
+/// The floor server (see [`Kind::Floor`]), run in the child process.
+fn child_floor() -> anyhow::Result<()> {
+    use actix_web::{App, HttpRequest, HttpServer, web};
+    async fn ws(
+        req: HttpRequest,
+        body: web::Payload,
+    ) -> actix_web::Result<actix_web::HttpResponse> {
+        let (response, mut session, mut stream) = actix_ws::handle(&req, body)?;
+        actix_web::rt::spawn(async move {
+            if session.text(r#"{"type":"welcome"}"#).await.is_ok() {
+                while let Some(Ok(_)) = stream.recv().await {}
+            }
+        });
+        Ok(response)
+    }
+    actix_web::rt::System::new().block_on(async {
+        let server = HttpServer::new(|| App::new().route("/api/v1/rooms/ws", web::get().to(ws)))
+            .backlog(4096)
+            .bind("127.0.0.1:0")?;
+        println!("PORT {}", server.addrs()[0].port());
+        server.run().await?;
+        anyhow::Ok(())
+    })
+}
+
+fn start_floor() -> anyhow::Result<Server> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .env("LOKET_BENCH_CHILD", "floor")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let port = read_port(&mut child, "PORT ")?;
+    Ok(Server {
+        kind: Kind::Floor,
+        child,
+        port,
+    })
+}
+
 fn start_loket(db_url: &str) -> anyhow::Result<Server> {
     let mut child = Command::new(std::env::current_exe()?)
         .env("LOKET_BENCH_CHILD", "1")
         .env("DATABASE_URL", db_url)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if std::env::var_os("LOKET_BENCH_ALLOC_TRACE").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()?;
     let port = read_port(&mut child, "PORT ")?;
     eprintln!("Loket server pid {}", child.id());
@@ -289,11 +429,22 @@ async fn until(ws: &mut Ws, kind: &str) -> anyhow::Result<Value> {
     }
 }
 
+/// The clients' read buffer. tungstenite's default is 128 KiB, and it zero-fills the whole free
+/// part before every read: with 2,000 sockets that was a third of the client's CPU (memset in
+/// perf) and 256 MiB of buffers that no cache holds, so at 1,000 rooms the bench measured its own
+/// clients rather than the servers. Every message here is under 2 KiB.
+const CLIENT_READ_BUFFER: usize = 4096;
+
 /// Connects one socket and waits for the server's hello (`welcome` / `OPEN`).
 async fn join(server_kind: Kind, url: String) -> anyhow::Result<(Ws, Value)> {
-    let (mut ws, _) = tokio::time::timeout(STEP_TIMEOUT, connect_async(url)).await??;
+    let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER);
+    let (mut ws, _) = tokio::time::timeout(
+        STEP_TIMEOUT,
+        connect_async_with_config(url, Some(config), false),
+    )
+    .await??;
     let hello = match server_kind {
-        Kind::Loket => until(&mut ws, "welcome").await?,
+        Kind::Loket | Kind::Floor => until(&mut ws, "welcome").await?,
         Kind::PeerJs => until(&mut ws, "OPEN").await?,
     };
     Ok((ws, hello))
@@ -312,7 +463,7 @@ async fn pair(server: &Server, phase: u32, room: usize) -> anyhow::Result<Pair> 
     let (mut citizen, _) = join(server.kind, server.url(phase, room, 0)).await?;
     let (mut clerk, welcome) = join(server.kind, server.url(phase, room, 1)).await?;
     match server.kind {
-        Kind::Loket => {
+        Kind::Loket | Kind::Floor => {
             let citizen_id = welcome["peers"][0]["id"].as_str().unwrap_or("").to_string();
             clerk
                 .send(Message::text(
@@ -346,7 +497,9 @@ fn signal(kind: Kind, to: &str, seq: u64) -> String {
         r#"{{"candidate":{{"candidate":"{CANDIDATE}","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"sXz4"}},"seq":{seq}}}"#
     );
     match kind {
-        Kind::Loket => format!(r#"{{"type":"signal","to":"{to}","payload":{payload}}}"#),
+        Kind::Loket | Kind::Floor => {
+            format!(r#"{{"type":"signal","to":"{to}","payload":{payload}}}"#)
+        }
         Kind::PeerJs => format!(r#"{{"type":"CANDIDATE","dst":"{to}","payload":{payload}}}"#),
     }
 }
@@ -579,9 +732,10 @@ fn raise_nofile() {
 }
 
 /// Command-line choices: `--quick` (2 s phases), `--only relay|memory|joins`, `--rooms N`
-/// (relay at N rooms only), `--loket-only`.
+/// (relay at N rooms only), `--loket-only`, `--floor` (joins against [`Kind::Floor`] too).
 struct Opts {
     quick: bool,
+    floor: bool,
     only: Option<String>,
     loket_only: bool,
     rooms: Option<usize>,
@@ -610,6 +764,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     let start_server = |kind: Kind| -> anyhow::Result<Server> {
         match kind {
             Kind::Loket => start_loket(&db_url),
+            Kind::Floor => start_floor(),
             Kind::PeerJs => start_peerjs(&peerjs_dir),
         }
     };
@@ -684,7 +839,11 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         "| server | all welcomed after ms | join p50 ms | join p99 ms | server CPU ms per join |"
     );
     println!("|---|---:|---:|---:|---:|");
-    for &kind in kinds.iter().filter(|_| wants("joins")) {
+    let mut join_kinds = kinds.clone();
+    if opts.floor {
+        join_kinds.push(Kind::Floor);
+    }
+    for &kind in join_kinds.iter().filter(|_| wants("joins")) {
         phase += 1;
         tickets(&db_url, phase, CONCURRENT_JOINS / 2).await?;
         let server = start_server(kind)?;
@@ -707,13 +866,16 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    if std::env::var("LOKET_BENCH_CHILD").is_ok() {
-        return child_server();
+    match std::env::var("LOKET_BENCH_CHILD").as_deref() {
+        Ok("floor") => return child_floor(),
+        Ok(_) => return child_server(),
+        Err(_) => {}
     }
     raise_nofile();
     let args: Vec<String> = std::env::args().collect();
     let opts = Opts {
         quick: args.iter().any(|a| a == "--quick"),
+        floor: args.iter().any(|a| a == "--floor"),
         only: args
             .iter()
             .position(|a| a == "--only")

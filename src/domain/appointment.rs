@@ -19,6 +19,14 @@ pub enum Status {
 
 impl Status {
     pub const ACTIVE: [Status; 3] = [Status::Booked, Status::Waiting, Status::InCall];
+    pub const ALL: [Status; 6] = [
+        Status::Booked,
+        Status::Waiting,
+        Status::InCall,
+        Status::Completed,
+        Status::NoShow,
+        Status::Cancelled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,9 +1,9 @@
 //! The room registry: ONE task owns every [`Room`] and every socket's outbound queue, fed through
 //! a bounded channel by cloneable [`Rooms`] handles — no mutex is shared between sockets. The
 //! task carries out the rooms' effects: it queues messages on sockets (a full queue means a slow
-//! reader, which is cut off at once instead of buffering without bound), persists status changes
-//! through `db::appointments::transition` in spawned tasks (chained per appointment so they land
-//! in order, never blocking the loop) and publishes them to the staff feed. It also listens to
+//! reader, which is cut off at once instead of buffering without bound) and hands status changes
+//! to the [`StatusWriter`] (which stores them in order per appointment, never blocking the loop,
+//! and publishes them to the staff feed). It also listens to
 //! that feed, so an appointment completed or cancelled over HTTP closes its room.
 
 use std::collections::HashMap;
@@ -11,26 +11,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 use super::ice::IceServer;
+use super::outbound;
 use super::protocol::{ClientMsg, CloseReason, LeaveReason, ServerMsg};
-use super::room::{Actor, Command, ConnId, Effect, Joiner, Room};
-use crate::db::{self, DbPool};
+use super::room::{Command, ConnId, Effect, Joiner, Room};
+use super::status_writer::StatusWriter;
+use crate::db::DbPool;
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
 use crate::routes::feed::{FeedEvent, FeedHub};
 
 /// Requests waiting for the registry task; senders wait (backpressure) when it is full.
 const REQUEST_QUEUE: usize = 4096;
-/// Messages waiting to be written to one socket. A reader this far behind is cut off: 64 is
+/// Messages waiting to be written to one socket (see [`outbound`]). A reader this far behind is
+/// cut off: 64 is
 /// far more than a call's negotiation needs at once (an offer, an answer, a few dozen candidates).
 pub const OUTBOUND_QUEUE: usize = 64;
-/// Sweep finished persistence tasks out of the table every this many requests.
-const SWEEP_EVERY: u64 = 1024;
-/// Status writes running at once. They share the pool with ticket redemption, and a burst of
-/// arrivals (everyone reconnecting after a restart) must not starve the joins themselves.
-const CONCURRENT_WRITES: usize = 4;
 /// How long a shutdown waits for pending status writes: the whole stop, Postgres included, has
 /// to fit in 30 s of SIGTERM (DESIGN §7).
 const SHUTDOWN_WRITES_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -38,8 +35,8 @@ const SHUTDOWN_WRITES_GRACE: std::time::Duration = std::time::Duration::from_sec
 /// What the registry asks a socket's session to do.
 #[derive(Debug)]
 pub enum Outbound {
-    /// Boxed: a queue allocates its slots up front, and 16-byte slots instead of 128-byte ones
-    /// keep an idle socket's queue at half a kilobyte.
+    /// Boxed: the queue's ring buffer keeps the capacity it once grew to, and 16-byte slots
+    /// instead of 128-byte ones keep that small.
     Msg(Box<ServerMsg>),
     /// Send `closed {reason}`, then close the socket.
     Close(CloseReason),
@@ -53,7 +50,7 @@ pub struct JoinRequest {
     pub conn: ConnId,
     pub who: Joiner,
     pub ice_servers: Vec<IceServer>,
-    pub outbound: mpsc::Sender<Outbound>,
+    pub outbound: outbound::Sender<Outbound>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -89,13 +86,9 @@ impl Rooms {
         let registry = Registry {
             rooms: HashMap::new(),
             conns: HashMap::new(),
-            persisting: HashMap::new(),
-            writes: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_WRITES)),
-            pool,
-            feed: feed.clone(),
+            writer: Arc::new(StatusWriter::start(pool, feed.clone())),
             max_sockets: max_sockets_per_room,
             stopping: false,
-            handled: 0,
         };
         tokio::spawn(registry.run(rx, feed.subscribe()));
         Rooms {
@@ -109,8 +102,9 @@ impl Rooms {
         ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed))
     }
 
-    pub async fn join(&self, req: JoinRequest) -> Result<(), Stopped> {
-        self.send(Request::Join(Box::new(req))).await
+    /// Boxed by the caller: the request is large and sent once per socket.
+    pub async fn join(&self, req: Box<JoinRequest>) -> Result<(), Stopped> {
+        self.send(Request::Join(req)).await
     }
 
     pub async fn message(&self, conn: ConnId, msg: ClientMsg) -> Result<(), Stopped> {
@@ -138,26 +132,29 @@ impl Rooms {
     }
 
     async fn send(&self, req: Request) -> Result<(), Stopped> {
-        self.tx.send(req).await.map_err(|_| Stopped)
+        // Nearly always there is room: only a full queue needs the (boxed) waiting send, so a
+        // session task does not carry a send future for the whole life of its socket.
+        match self.tx.try_send(req) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(req)) => {
+                Box::pin(self.tx.send(req)).await.map_err(|_| Stopped)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Stopped),
+        }
     }
 }
 
 struct Conn {
     room: AppointmentId,
-    tx: mpsc::Sender<Outbound>,
+    tx: outbound::Sender<Outbound>,
 }
 
 struct Registry {
     rooms: HashMap<AppointmentId, Room>,
     conns: HashMap<ConnId, Conn>,
-    /// The last status write per appointment; the next one waits for it, so writes land in order.
-    persisting: HashMap<AppointmentId, JoinHandle<()>>,
-    writes: Arc<tokio::sync::Semaphore>,
-    pool: DbPool,
-    feed: FeedHub,
+    writer: Arc<StatusWriter>,
     max_sockets: usize,
     stopping: bool,
-    handled: u64,
 }
 
 impl Registry {
@@ -186,10 +183,6 @@ impl Registry {
     }
 
     fn handle(&mut self, req: Request) {
-        self.handled += 1;
-        if self.handled % SWEEP_EVERY == 0 {
-            self.persisting.retain(|_, h| !h.is_finished());
-        }
         match req {
             Request::Join(j) => self.join(*j),
             Request::Message { conn, msg } => {
@@ -214,15 +207,9 @@ impl Registry {
                         },
                     );
                 }
-                let pending: Vec<JoinHandle<()>> =
-                    self.persisting.drain().map(|(_, h)| h).collect();
+                let writer = self.writer.clone();
                 tokio::spawn(async move {
-                    let all = async {
-                        for h in pending {
-                            let _ = h.await;
-                        }
-                    };
-                    if tokio::time::timeout(SHUTDOWN_WRITES_GRACE, all)
+                    if tokio::time::timeout(SHUTDOWN_WRITES_GRACE, writer.flush())
                         .await
                         .is_err()
                     {
@@ -292,7 +279,7 @@ impl Registry {
                         let Some(c) = self.conns.get(&to) else {
                             continue;
                         };
-                        if let Err(mpsc::error::TrySendError::Full(_)) =
+                        if let Err(outbound::PushError::Full) =
                             c.tx.try_send(Outbound::Msg(Box::new(msg)))
                         {
                             // Dropping its sender ends the session, which closes the socket.
@@ -309,48 +296,12 @@ impl Registry {
                             let _ = c.tx.try_send(Outbound::Close(reason));
                         }
                     }
-                    Effect::SetStatus { to, actor } => self.persist(room_id, to, actor),
+                    Effect::SetStatus { to, actor } => self.writer.write(room_id, to, actor),
                 }
             }
         }
         if self.rooms.get(&room_id).is_some_and(Room::is_empty) {
             self.rooms.remove(&room_id);
-            if self
-                .persisting
-                .get(&room_id)
-                .is_some_and(JoinHandle::is_finished)
-            {
-                self.persisting.remove(&room_id);
-            }
         }
-    }
-
-    fn persist(&mut self, room: AppointmentId, to: Status, actor: Actor) {
-        let previous = self.persisting.remove(&room);
-        let pool = self.pool.clone();
-        let feed = self.feed.clone();
-        let writes = self.writes.clone();
-        let handle = tokio::spawn(async move {
-            if let Some(p) = previous {
-                let _ = p.await;
-            }
-            let _permit = writes.acquire_owned().await;
-            let result = match pool.get().await {
-                Ok(mut conn) => {
-                    db::appointments::transition(&mut conn, room, to, &actor.audit(), None)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            match result {
-                Ok(row) => feed.publish_appointment(&row),
-                // Someone else moved it first (e.g. completed over HTTP): the room follows via
-                // the feed; nothing to repair here.
-                Err(e) => tracing::warn!(appointment = %room.0, to = to.as_str(), error = %e,
-                    "room status change not stored"),
-            }
-        });
-        self.persisting.insert(room, handle);
     }
 }

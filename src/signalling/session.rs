@@ -6,13 +6,12 @@
 use std::time::Duration;
 
 use actix_ws::{AggregatedMessage, CloseCode, ProtocolError, Session};
-use tokio::sync::mpsc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 use super::ice::IceServer;
 use super::protocol::{ClientMsg, CloseReason, ErrorCode, LeaveReason, ServerMsg, parse_client};
 use super::registry::{JoinRequest, OUTBOUND_QUEUE, Outbound, Rooms};
-use super::room::Joiner;
+use super::room::{ConnId, Joiner};
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
 
@@ -88,30 +87,41 @@ async fn write(session: &mut Session, msg: &ServerMsg) -> Result<(), WriteFailed
         }
     };
     // Most writes complete at once; only a write that has to wait gets a timer, so the common
-    // case does not touch the timer wheel.
-    let send = session.text(text);
-    tokio::pin!(send);
+    // case does not touch the timer wheel. The send and the timer are boxed: inline, actix-ws's
+    // send future (~250 bytes) would be the largest thing in every session task, which lives as
+    // long as its socket; one short-lived allocation per message is the cheaper side.
+    let mut send = Box::pin(session.text(text));
     let done = match futures_util::poll!(&mut send) {
         std::task::Poll::Ready(r) => r,
-        std::task::Poll::Pending => tokio::time::timeout(WRITE_TIMEOUT, send)
-            .await
-            .map_err(|_| WriteFailed)?,
+        std::task::Poll::Pending => {
+            let stall = Box::pin(tokio::time::sleep(WRITE_TIMEOUT));
+            match futures_util::future::select(send, stall).await {
+                futures_util::future::Either::Left((r, _)) => r,
+                futures_util::future::Either::Right(_) => return Err(WriteFailed),
+            }
+        }
     };
     done.map_err(|_| WriteFailed)
 }
 
+/// Closes the socket. Boxed, like [`close_with`]: each socket is closed once, and inline these
+/// futures would size every session task for the whole life of its socket.
 async fn close(session: &Session, code: u16, description: &str) {
     let reason = actix_ws::CloseReason {
         code: CloseCode::from(code),
         description: Some(description.to_string()),
     };
-    let _ = tokio::time::timeout(WRITE_TIMEOUT, session.clone().close(Some(reason))).await;
+    let closing = session.clone().close(Some(reason));
+    let _ = Box::pin(tokio::time::timeout(WRITE_TIMEOUT, closing)).await;
 }
 
 /// Sends `closed {reason}` and the close frame.
 async fn close_with(session: &mut Session, reason: CloseReason) {
-    let _ = write(session, &ServerMsg::Closed { reason }).await;
-    close(session, reason.ws_code(), reason.as_str()).await;
+    Box::pin(async move {
+        let _ = write(session, &ServerMsg::Closed { reason }).await;
+        close(session, reason.ws_code(), reason.as_str()).await;
+    })
+    .await;
 }
 
 /// Someone whose ticket was redeemed: the room (the ticket's appointment) and who they are.
@@ -123,154 +133,181 @@ pub struct Arrival {
 }
 
 /// Runs one socket until it ends.
-pub async fn run(
-    mut session: Session,
+///
+/// Not an `async fn`: its arguments would stay in the task for the socket's whole life beside
+/// the values made from them (an async fn keeps its arguments and its locals apart). Here the
+/// task captures only what the loop uses, already in its final form, and the one-off join
+/// request goes in a box that is handed on. An idle socket's task was 2 KiB; see
+/// docs/benchmarks.md, "Signalling".
+pub fn run(
+    session: Session,
     stream: actix_ws::MessageStream,
     rooms: Rooms,
     arrival: Arrival,
     limits: Limits,
-) {
-    let (tx, mut outbound) = mpsc::channel(OUTBOUND_QUEUE);
+) -> impl std::future::Future<Output = ()> {
+    let (tx, outbound) = super::outbound::queue(OUTBOUND_QUEUE);
     let conn = rooms.next_conn();
-    let join = JoinRequest {
+    let join = Box::new(JoinRequest {
         room: arrival.room,
         status: arrival.status,
         conn,
         who: arrival.who,
         ice_servers: arrival.ice_servers,
         outbound: tx,
-    };
-    if rooms.join(join).await.is_err() {
-        close_with(&mut session, CloseReason::ServerRestart).await;
-        return;
-    }
-    let mut stream = stream
+    });
+    let stream = stream
         .max_frame_size(limits.max_frame_bytes)
         .aggregate_continuations()
         .max_continuation_size(limits.max_frame_bytes);
-    let timeout = limits.heartbeat_timeout.max(Duration::from_millis(300));
-    // Pings at a third of the timeout: a live client answers at least twice before it counts
-    // as silent, even on a lossy link.
-    let ping_every = timeout / 3;
-    let mut last_seen = Instant::now();
-    let deadline = tokio::time::sleep_until(last_seen + timeout);
-    tokio::pin!(deadline);
-    let mut pings = tokio::time::interval_at(last_seen + ping_every, ping_every);
-    pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let rate = f64::from(limits.rate_per_sec.max(1));
-    let mut bucket = TokenBucket::new(rate, 2.0 * rate, last_seen);
-    let mut strikes = 0u32;
+    serve(session, stream, rooms, conn, join, outbound, limits)
+}
 
-    let reason = loop {
-        tokio::select! {
-            out = outbound.recv() => match out {
-                Some(Outbound::Msg(msg)) => {
-                    if write(&mut session, msg.as_ref()).await.is_err() {
+/// The socket's loop. A function returning an `async move` block rather than an `async fn`:
+/// an async fn keeps each argument twice (as passed, and as the binding the body uses), ~300
+/// bytes per socket here; the block captures each value once.
+#[allow(clippy::manual_async_fn)] // deliberately not an async fn, see above
+fn serve(
+    mut session: Session,
+    mut stream: actix_ws::AggregatedMessageStream,
+    rooms: Rooms,
+    conn: ConnId,
+    join: Box<JoinRequest>,
+    mut outbound: super::outbound::Receiver<Outbound>,
+    limits: Limits,
+) -> impl std::future::Future<Output = ()> {
+    async move {
+        if Box::pin(rooms.join(join)).await.is_err() {
+            close_with(&mut session, CloseReason::ServerRestart).await;
+            return;
+        }
+        let timeout = limits.heartbeat_timeout.max(Duration::from_millis(300));
+        // Pings at a third of the timeout: a live client answers at least twice before it counts
+        // as silent, even on a lossy link.
+        let ping_every = timeout / 3;
+        let mut last_seen = Instant::now();
+        let mut next_ping = last_seen + ping_every;
+        // One timer for both the next ping and the silence deadline (whichever is due first).
+        let timer = tokio::time::sleep_until(next_ping.min(last_seen + timeout));
+        tokio::pin!(timer);
+        let rate = f64::from(limits.rate_per_sec.max(1));
+        let mut bucket = TokenBucket::new(rate, 2.0 * rate, last_seen);
+        let mut strikes = 0u32;
+
+        let reason = loop {
+            tokio::select! {
+                out = outbound.recv() => match out {
+                    Some(Outbound::Msg(msg)) => {
+                        if write(&mut session, msg.as_ref()).await.is_err() {
+                            close(&session, 1008, "slow_reader").await;
+                            break LeaveReason::SlowReader;
+                        }
+                    }
+                    Some(Outbound::Close(reason)) => {
+                        close_with(&mut session, reason).await;
+                        // The registry already took the socket out of the room.
+                        break LeaveReason::Left;
+                    }
+                    None => {
+                        // The registry dropped this socket: its queue overflowed.
                         close(&session, 1008, "slow_reader").await;
                         break LeaveReason::SlowReader;
                     }
-                }
-                Some(Outbound::Close(reason)) => {
-                    close_with(&mut session, reason).await;
-                    // The registry already took the socket out of the room.
-                    break LeaveReason::Left;
-                }
-                None => {
-                    // The registry dropped this socket: its queue overflowed.
-                    close(&session, 1008, "slow_reader").await;
-                    break LeaveReason::SlowReader;
-                }
-            },
-            frame = stream.recv() => {
-                last_seen = Instant::now();
-                match frame {
-                    None => break LeaveReason::Disconnected,
-                    Some(Err(ProtocolError::Overflow)) => {
-                        close(&session, 1009, "frame_too_large").await;
-                        break LeaveReason::Disconnected;
-                    }
-                    Some(Err(ProtocolError::Io(e))) if e.to_string().contains("continuation size") => {
-                        close(&session, 1009, "frame_too_large").await;
-                        break LeaveReason::Disconnected;
-                    }
-                    Some(Err(_)) => {
-                        close(&session, 1002, "protocol_error").await;
-                        break LeaveReason::Disconnected;
-                    }
-                    Some(Ok(AggregatedMessage::Close(_))) => {
-                        close(&session, 1000, "bye").await;
-                        break LeaveReason::Disconnected;
-                    }
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        let _ = session.pong(&bytes).await;
-                    }
-                    Some(Ok(AggregatedMessage::Pong(_))) => {}
-                    Some(Ok(AggregatedMessage::Binary(_))) => {
-                        let refusal = ServerMsg::error(ErrorCode::TextOnly, "Send JSON text frames.");
-                        if write(&mut session, &refusal).await.is_err() {
+                },
+                frame = stream.recv() => {
+                    last_seen = Instant::now();
+                    match frame {
+                        None => break LeaveReason::Disconnected,
+                        Some(Err(ProtocolError::Overflow)) => {
+                            close(&session, 1009, "frame_too_large").await;
                             break LeaveReason::Disconnected;
                         }
-                    }
-                    Some(Ok(AggregatedMessage::Text(text))) => {
-                        if !bucket.take(last_seen) {
-                            strikes += 1;
-                            if strikes >= STRIKES_BEFORE_CLOSE {
-                                close_with(&mut session, CloseReason::RateLimited).await;
-                                break LeaveReason::RateLimited;
-                            }
-                            if strikes == 1 {
-                                let warn = ServerMsg::error(
-                                    ErrorCode::RateLimited,
-                                    "Too many messages; some were dropped.",
-                                );
-                                if write(&mut session, &warn).await.is_err() {
-                                    break LeaveReason::Disconnected;
-                                }
-                            }
-                            continue;
+                        Some(Err(ProtocolError::Io(e))) if e.to_string().contains("continuation size") => {
+                            close(&session, 1009, "frame_too_large").await;
+                            break LeaveReason::Disconnected;
                         }
-                        strikes = 0;
-                        match parse_client(&text) {
-                            // Answered here: a keep-alive need not cross to the registry.
-                            Ok(ClientMsg::Ping) => {
-                                if write(&mut session, &ServerMsg::Pong).await.is_err() {
-                                    break LeaveReason::Disconnected;
-                                }
-                            }
-                            Ok(msg) => {
-                                if rooms.message(conn, msg).await.is_err() {
-                                    close_with(&mut session, CloseReason::ServerRestart).await;
-                                    break LeaveReason::Disconnected;
-                                }
-                            }
-                            Err(refusal) => {
-                                if write(&mut session, &refusal).await.is_err() {
-                                    break LeaveReason::Disconnected;
-                                }
+                        Some(Err(_)) => {
+                            close(&session, 1002, "protocol_error").await;
+                            break LeaveReason::Disconnected;
+                        }
+                        Some(Ok(AggregatedMessage::Close(_))) => {
+                            close(&session, 1000, "bye").await;
+                            break LeaveReason::Disconnected;
+                        }
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                            // Boxed for the same reason as the send in `write`.
+                            let _ = Box::pin(session.pong(&bytes)).await;
+                        }
+                        Some(Ok(AggregatedMessage::Pong(_))) => {}
+                        Some(Ok(AggregatedMessage::Binary(_))) => {
+                            let refusal = ServerMsg::error(ErrorCode::TextOnly, "Send JSON text frames.");
+                            if write(&mut session, &refusal).await.is_err() {
+                                break LeaveReason::Disconnected;
                             }
                         }
+                        Some(Ok(AggregatedMessage::Text(text))) => {
+                            if !bucket.take(last_seen) {
+                                strikes += 1;
+                                if strikes >= STRIKES_BEFORE_CLOSE {
+                                    close_with(&mut session, CloseReason::RateLimited).await;
+                                    break LeaveReason::RateLimited;
+                                }
+                                if strikes == 1 {
+                                    let warn = ServerMsg::error(
+                                        ErrorCode::RateLimited,
+                                        "Too many messages; some were dropped.",
+                                    );
+                                    if write(&mut session, &warn).await.is_err() {
+                                        break LeaveReason::Disconnected;
+                                    }
+                                }
+                                continue;
+                            }
+                            strikes = 0;
+                            match parse_client(&text) {
+                                // Answered here: a keep-alive need not cross to the registry.
+                                Ok(ClientMsg::Ping) => {
+                                    if write(&mut session, &ServerMsg::Pong).await.is_err() {
+                                        break LeaveReason::Disconnected;
+                                    }
+                                }
+                                Ok(msg) => {
+                                    if rooms.message(conn, msg).await.is_err() {
+                                        close_with(&mut session, CloseReason::ServerRestart).await;
+                                        break LeaveReason::Disconnected;
+                                    }
+                                }
+                                Err(refusal) => {
+                                    if write(&mut session, &refusal).await.is_err() {
+                                        break LeaveReason::Disconnected;
+                                    }
+                                }
+                            }
+                        }
                     }
-                }
-            },
-            () = &mut deadline => {
-                let due = last_seen + timeout;
-                if due > Instant::now() {
-                    // Frames came in since the timer was set: wait for the new deadline.
-                    deadline.as_mut().reset(due);
-                } else {
-                    close_with(&mut session, CloseReason::Timeout).await;
-                    break LeaveReason::Timeout;
-                }
-            },
-            _ = pings.tick() => {
-                if tokio::time::timeout(WRITE_TIMEOUT, session.ping(b"")).await.is_err() {
-                    close(&session, 1008, "slow_reader").await;
-                    break LeaveReason::SlowReader;
-                }
-            },
-        }
-    };
-    rooms.gone(conn, reason).await;
+                },
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if now >= last_seen + timeout {
+                        close_with(&mut session, CloseReason::Timeout).await;
+                        break LeaveReason::Timeout;
+                    }
+                    if now >= next_ping {
+                        // A ping that cannot even be queued means the client stopped reading.
+                        let ping = Box::pin(tokio::time::timeout(WRITE_TIMEOUT, session.ping(b"")));
+                        if ping.await.is_err() {
+                            close(&session, 1008, "slow_reader").await;
+                            break LeaveReason::SlowReader;
+                        }
+                        next_ping = now + ping_every;
+                    }
+                    // Frames since the timer was set moved the deadline on.
+                    timer.as_mut().reset(next_ping.min(last_seen + timeout));
+                },
+            }
+        };
+        rooms.gone(conn, reason).await;
+    }
 }
 
 #[cfg(test)]
