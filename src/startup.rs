@@ -30,6 +30,8 @@ pub struct AppState {
     pub directory: crate::directory::Directory,
     /// The consultation rooms (one task owns them all; this is its handle).
     pub rooms: crate::signalling::Rooms,
+    /// Redeems the signalling sockets' tickets in batches (`signalling::redeemer`).
+    pub redeemer: crate::signalling::redeemer::Redeemer,
     /// Pre-call checks (src/precheck).
     pub precheck: crate::precheck::Prechecks,
     /// The built-in TURN relay, when `LOKET_TURN_LISTEN` is set (src/turn).
@@ -122,6 +124,7 @@ impl Application {
             directory: Default::default(),
             feed,
             rooms,
+            redeemer: crate::signalling::redeemer::Redeemer::start(pool.clone()),
             settings,
             pool,
             keys,

@@ -106,51 +106,88 @@ pub struct Redeemed {
     pub staff_name: Option<String>,
 }
 
-#[derive(QueryableByName)]
-struct RedeemedRow {
-    #[diesel(sql_type = SqlUuid)]
-    appointment_id: Uuid,
-    #[diesel(sql_type = Text)]
-    role: String,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    staff_id: Option<Uuid>,
-    #[diesel(sql_type = Text)]
-    status: String,
-    #[diesel(sql_type = Text)]
-    citizen_name: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    staff_name: Option<String>,
-}
-
 /// Marks the ticket used and returns what it grants, or `None` when it is unknown, used or
-/// expired. One statement, so two sockets racing with the same ticket cannot both win — and one
-/// round trip, as a restart brings every client back at once.
+/// expired. The `UPDATE` decides, so two sockets racing with the same ticket cannot both win.
+/// (The signalling socket redeems through `signalling::redeemer`, in batches.)
 pub async fn redeem(
     conn: &mut AsyncPgConnection,
     ticket: &Ticket,
 ) -> QueryResult<Option<Redeemed>> {
-    let row: Option<RedeemedRow> = diesel::sql_query(
-        "WITH t AS (UPDATE room_tickets SET used_at = now() \
-                    WHERE id = $1 AND used_at IS NULL AND expires_at > now() \
-                    RETURNING appointment_id, role, staff_id) \
-         SELECT t.appointment_id, t.role, t.staff_id, a.status, a.citizen_name, s.name AS staff_name \
-         FROM t JOIN appointments a ON a.id = t.appointment_id \
-         LEFT JOIN staff s ON s.id = t.staff_id",
-    )
-    .bind::<Text, _>(ticket.expose())
-    .get_result(conn)
-    .await
-    .optional()?;
-    Ok(row.and_then(|r| {
-        Some(Redeemed {
-            appointment: AppointmentId(r.appointment_id),
-            role: Role::parse(&r.role)?,
-            staff: r.staff_id.map(StaffId),
-            status: Status::parse(&r.status)?,
-            citizen_name: r.citizen_name,
-            staff_name: r.staff_name,
-        })
-    }))
+    Ok(redeem_many(conn, &[ticket.expose()])
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, redeemed)| redeemed))
+}
+
+/// [`redeem`] for many tickets at once: the ones that are unknown, used or expired are left out
+/// of the answer, which says which ticket (by its value) granted what. One `UPDATE` marks them
+/// all used, so a ticket redeemed concurrently elsewhere, or named twice in `tickets`, is
+/// answered at most once (Postgres updates, and returns, each row once); a second query reads
+/// the appointments and staff names. Built with the query builder, so both statements are
+/// prepared once per connection.
+pub async fn redeem_many(
+    conn: &mut AsyncPgConnection,
+    tickets: &[&str],
+) -> QueryResult<Vec<(String, Redeemed)>> {
+    use crate::db::schema::{appointments, room_tickets, staff};
+    use diesel::dsl::now;
+    if tickets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let used: Vec<String> = diesel::update(room_tickets::table)
+        .filter(room_tickets::id.eq_any(tickets))
+        .filter(room_tickets::used_at.is_null())
+        .filter(room_tickets::expires_at.gt(now))
+        .set(room_tickets::used_at.eq(now))
+        .returning(room_tickets::id)
+        .load(conn)
+        .await?;
+    if used.is_empty() {
+        return Ok(Vec::new());
+    }
+    type Row = (
+        String,
+        Uuid,
+        String,
+        Option<Uuid>,
+        String,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Row> = room_tickets::table
+        .inner_join(appointments::table)
+        .left_join(staff::table.on(room_tickets::staff_id.eq(staff::id.nullable())))
+        .filter(room_tickets::id.eq_any(&used))
+        .select((
+            room_tickets::id,
+            room_tickets::appointment_id,
+            room_tickets::role,
+            room_tickets::staff_id,
+            appointments::status,
+            appointments::citizen_name,
+            staff::name.nullable(),
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(
+            |(id, appointment, role, staff, status, citizen_name, staff_name)| {
+                Some((
+                    id,
+                    Redeemed {
+                        appointment: AppointmentId(appointment),
+                        role: Role::parse(&role)?,
+                        staff: staff.map(StaffId),
+                        status: Status::parse(&status)?,
+                        citizen_name,
+                        staff_name,
+                    },
+                ))
+            },
+        )
+        .collect())
 }
 
 /// Deletes tickets that expired over a minute ago (used or not): they can never be redeemed.

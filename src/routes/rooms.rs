@@ -20,6 +20,7 @@ use crate::domain::ids::{AgencyId, AppointmentId};
 use crate::error::ApiError;
 use crate::signalling::ice::{self, IceServer};
 use crate::signalling::protocol::{ParticipantId, Role};
+use crate::signalling::redeemer::RedeemError;
 use crate::signalling::room::{Actor, Joiner};
 use crate::signalling::session::{self, Arrival, Limits};
 use crate::startup::AppState;
@@ -260,7 +261,8 @@ fn invalid_ticket() -> RoomError {
     responses((status = 101, description = "Switching to the signalling WebSocket"),
         (status = 400, description = "not a WebSocket handshake"),
         (status = 401, description = "invalid_ticket: missing, unknown, used or expired"),
-        (status = 409, description = "the appointment was closed since the ticket was issued")))]
+        (status = 409, description = "the appointment was closed since the ticket was issued"),
+        (status = 503, description = "too_many_joins: the ticket queues are full; database_unavailable")))]
 #[get("/rooms/ws")]
 #[tracing::instrument(name = "rooms.ws", skip_all)]
 pub async fn ws(
@@ -288,13 +290,24 @@ pub async fn ws(
     Ok(response)
 }
 
-/// Redeems the ticket and works out who is arriving where (one database round trip).
+/// Redeems the ticket (in a batch with whatever other joins are queued, `signalling::redeemer`)
+/// and works out who is arriving where.
 async fn arrive(state: &AppState, ticket: &Ticket) -> RoomResult<Arrival> {
-    let redeemed = {
-        let mut conn = state.pool.get().await?;
-        db::tickets::redeem(&mut conn, ticket)
-            .await?
-            .ok_or_else(invalid_ticket)?
+    let redeemed = match state.redeemer.redeem(ticket.clone()).await {
+        Ok(Some(redeemed)) => redeemed,
+        Ok(None) => return Err(invalid_ticket()),
+        Err(RedeemError::Busy) => {
+            return Err(ApiError::Unavailable {
+                code: "too_many_joins",
+            }
+            .into());
+        }
+        Err(RedeemError::Failed) => {
+            return Err(ApiError::Unavailable {
+                code: "database_unavailable",
+            }
+            .into());
+        }
     };
     check_status(redeemed.status)?;
     let who = match (redeemed.role, redeemed.staff) {

@@ -1,10 +1,11 @@
 //! WebSocket signalling for the consultation rooms (DESIGN §6): the wire protocol, the pure room
-//! state machine, the one task that owns all rooms, the per-socket sessions, the status writers and ICE
+//! state machine, the one task that owns all rooms, the per-socket sessions, the ticket redeemers, the status writers and ICE
 //! servers.
 
 pub mod ice;
 pub mod outbound;
 pub mod protocol;
+pub mod redeemer;
 pub mod registry;
 pub mod room;
 pub mod session;

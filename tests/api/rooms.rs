@@ -6,7 +6,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use loket::db::tickets::Ticket;
+use loket::domain::ids::AppointmentId;
+use loket::signalling::protocol::Role;
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 use crate::ws::{A_MONTH_EARLY, Call, Connect, Ws, booking, in_call, open_app};
 
 #[tokio::test]
@@ -361,6 +365,88 @@ async fn bad_tickets_get_a_plain_401_and_no_socket() {
     let mut ws = Ws::open(&format!("{url}&room={other_id}&appointment={other_id}")).await;
     let w = ws.expect("welcome").await;
     assert_eq!(w["room"], id.as_str());
+}
+
+/// `count` fresh citizen tickets for the appointment `id`.
+async fn tickets(app: &TestApp, id: &str, count: usize) -> Vec<Ticket> {
+    let appointment = AppointmentId(id.parse().expect("appointment id"));
+    let mut conn = app.state.pool.get().await.expect("connection");
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (ticket, _) = loket::db::tickets::create(&mut conn, appointment, Role::Citizen, None)
+            .await
+            .expect("ticket");
+        out.push(ticket);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_ticket_named_twice_in_one_batch_is_granted_once() {
+    let app = open_app().await;
+    let (_, id, _) = booking(&app, "081200000012").await;
+    let mut ts = tickets(&app, &id, 2).await;
+    let (a, b) = (ts.remove(0), ts.remove(0));
+    let mut conn = app.state.pool.get().await.expect("connection");
+    // One statement: `a` three times, `b` once.
+    let granted = loket::db::tickets::redeem_many(
+        &mut conn,
+        &[a.expose(), b.expose(), a.expose(), a.expose()],
+    )
+    .await
+    .expect("redeem");
+    let mut names: Vec<&str> = granted.iter().map(|(t, _)| t.as_str()).collect();
+    names.sort_unstable();
+    let mut want = vec![a.expose(), b.expose()];
+    want.sort_unstable();
+    assert_eq!(names, want);
+    assert!(
+        granted
+            .iter()
+            .all(|(_, r)| r.appointment.0.to_string() == id)
+    );
+    // And never again.
+    let again = loket::db::tickets::redeem_many(&mut conn, &[a.expose(), b.expose()])
+        .await
+        .expect("redeem");
+    assert!(again.is_empty());
+    // Through the redeemer: the same ticket queued many times at once wins once.
+    let c = tickets(&app, &id, 1).await.remove(0);
+    let answers =
+        futures_util::future::join_all((0..50).map(|_| app.state.redeemer.redeem(c.clone()))).await;
+    let wins = answers.iter().filter(|a| matches!(a, Ok(Some(_)))).count();
+    assert_eq!(wins, 1, "{answers:?}");
+    assert!(answers.iter().all(|a| a.is_ok()));
+}
+
+#[tokio::test]
+async fn many_concurrent_redemptions_each_succeed_once() {
+    let app = open_app().await;
+    let (_, id, _) = booking(&app, "081200000013").await;
+    let ts = tickets(&app, &id, 600).await;
+    let redeem_all =
+        || futures_util::future::join_all(ts.iter().map(|t| app.state.redeemer.redeem(t.clone())));
+    let first = redeem_all().await;
+    assert!(
+        first
+            .iter()
+            .all(|a| matches!(a, Ok(Some(r)) if r.appointment.0.to_string() == id)),
+        "every ticket granted once"
+    );
+    let second = redeem_all().await;
+    assert!(
+        second.iter().all(|a| matches!(a, Ok(None))),
+        "and only once"
+    );
+    // Expired ones are refused too.
+    let late = tickets(&app, &id, 3).await;
+    app.exec(
+        "UPDATE room_tickets SET expires_at = now() - interval '1 second' WHERE used_at IS NULL",
+    )
+    .await;
+    for t in late {
+        assert_eq!(app.state.redeemer.redeem(t).await, Ok(None));
+    }
 }
 
 #[tokio::test]
