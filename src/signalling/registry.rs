@@ -14,7 +14,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::ice::IceServer;
 use super::outbound;
-use super::protocol::{ClientMsg, CloseReason, LeaveReason, ServerMsg};
+use super::protocol::{ClientMsg, CloseReason, LeaveReason, ParticipantId, ServerMsg};
 use super::room::{Command, ConnId, Effect, Joiner, Room};
 use super::status_writer::StatusWriter;
 use crate::db::DbPool;
@@ -40,6 +40,21 @@ pub enum Outbound {
     Msg(Box<ServerMsg>),
     /// Send `closed {reason}`, then close the socket.
     Close(CloseReason),
+    /// The room paired this socket with its peer: relay `signal` and `chat` directly.
+    Link(Box<Link>),
+}
+
+/// What a paired session needs to relay to its peer directly (see [`super::room`], "Direct
+/// relay"). The registry revokes it by changing what the peer's queue accepts; the session
+/// notices when a push is refused and drops it.
+#[derive(Debug)]
+pub struct Link {
+    /// Into the peer's outbound queue.
+    pub peer: outbound::Relay<Outbound>,
+    /// The peer's participant id (a `signal`'s `to`).
+    pub peer_id: ParticipantId,
+    /// This socket's participant id (the relayed message's `from`).
+    pub me: ParticipantId,
 }
 
 /// A socket that passed its ticket check.
@@ -190,6 +205,10 @@ impl Registry {
                     let now = chrono::Utc::now();
                     self.apply(room, Command::Message { conn, msg, now });
                 }
+                // Done, effects queued: the session may relay directly again.
+                if let Some(c) = self.conns.get(&conn) {
+                    c.tx.routed();
+                }
             }
             Request::Gone { conn, reason } => {
                 if let Some(c) = self.conns.remove(&conn) {
@@ -265,6 +284,22 @@ impl Registry {
         }
     }
 
+    /// Queues `item` on socket `to`. A full queue means a slow reader: it is dropped (which ends
+    /// its session and closes the socket), and the command to take it out of its room returned.
+    fn queue(&mut self, to: ConnId, item: Outbound) -> Option<Command> {
+        let c = self.conns.get(&to)?;
+        if let Err(outbound::PushError::Full) = c.tx.try_send(item) {
+            c.tx.accept_relay(None);
+            self.conns.remove(&to);
+            tracing::info!(conn = to.0, "signalling socket too slow; dropped");
+            return Some(Command::Gone {
+                conn: to,
+                reason: LeaveReason::SlowReader,
+            });
+        }
+        None
+    }
+
     /// Runs a command through its room and carries out the effects, including the follow-up
     /// of cutting off slow readers.
     fn apply(&mut self, room_id: AppointmentId, first: Command) {
@@ -276,27 +311,40 @@ impl Registry {
             for effect in room.apply(cmd) {
                 match effect {
                     Effect::Send { to, msg } => {
-                        let Some(c) = self.conns.get(&to) else {
-                            continue;
-                        };
-                        if let Err(outbound::PushError::Full) =
-                            c.tx.try_send(Outbound::Msg(Box::new(msg)))
-                        {
-                            // Dropping its sender ends the session, which closes the socket.
-                            self.conns.remove(&to);
-                            tracing::info!(conn = to.0, "signalling socket too slow; dropped");
-                            pending.push(Command::Gone {
-                                conn: to,
-                                reason: LeaveReason::SlowReader,
-                            });
-                        }
+                        pending.extend(self.queue(to, Outbound::Msg(Box::new(msg))));
                     }
                     Effect::Close { conn, reason } => {
                         if let Some(c) = self.conns.remove(&conn) {
+                            c.tx.accept_relay(None);
                             let _ = c.tx.try_send(Outbound::Close(reason));
                         }
                     }
                     Effect::SetStatus { to, actor } => self.writer.write(room_id, to, actor),
+                    Effect::Unpair { a, b } => {
+                        for c in [a, b].iter().filter_map(|x| self.conns.get(x)) {
+                            c.tx.accept_relay(None);
+                        }
+                    }
+                    Effect::Pair { a, a_id, b, b_id } => {
+                        let (Some(ca), Some(cb)) = (self.conns.get(&a), self.conns.get(&b)) else {
+                            continue;
+                        };
+                        // Each queue accepts relays from the other socket only.
+                        ca.tx.accept_relay(Some(b.0));
+                        cb.tx.accept_relay(Some(a.0));
+                        let to_a = Link {
+                            peer: cb.tx.relay(a.0),
+                            peer_id: b_id.clone(),
+                            me: a_id.clone(),
+                        };
+                        let to_b = Link {
+                            peer: ca.tx.relay(b.0),
+                            peer_id: a_id,
+                            me: b_id,
+                        };
+                        pending.extend(self.queue(a, Outbound::Link(Box::new(to_a))));
+                        pending.extend(self.queue(b, Outbound::Link(Box::new(to_b))));
+                    }
                 }
             }
         }

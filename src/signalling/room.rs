@@ -10,6 +10,15 @@
 //! the same participant replaces the first, keeping its state, and the peers are told again
 //! (`peer_joined` → restart ICE). The citizen and the clerk always have a seat; supervisors fill
 //! the rest of `max_sockets`.
+//!
+//! Direct relay: while the room holds exactly two members and both are admitted, it *pairs* their
+//! sockets ([`Effect::Pair`]): each session may then put its `signal` and `chat` straight on the
+//! other's outbound queue, with the same rules as here (the other is admitted and the only one who
+//! would receive them). Any change to that — an admit, a hold, a leave, a replaced socket, a third
+//! member, the room closing — first revokes the pairing ([`Effect::Unpair`], always the first
+//! effect, so nothing relayed can follow what the change tells the sockets) and, if the room is a
+//! pair again afterwards, pairs the new sockets ([`Effect::Pair`], always the last effect, after
+//! the `admitted`/`peer_joined` messages).
 
 use chrono::{DateTime, Utc};
 
@@ -84,6 +93,17 @@ pub enum Effect {
     Close { conn: ConnId, reason: CloseReason },
     /// Persist the appointment's new status (with an audit event by `actor`).
     SetStatus { to: Status, actor: Actor },
+    /// `a` and `b` (participants `a_id` and `b_id`) are now the room's only members, both
+    /// admitted: each may relay signals and chat directly to the other.
+    Pair {
+        a: ConnId,
+        a_id: ParticipantId,
+        b: ConnId,
+        b_id: ParticipantId,
+    },
+    /// The pairing of `a` and `b` no longer holds: nothing more may be relayed between them
+    /// directly.
+    Unpair { a: ConnId, b: ConnId },
 }
 
 #[derive(Debug)]
@@ -145,7 +165,37 @@ impl Room {
         self.members.iter().map(|m| &m.who)
     }
 
+    /// The room's two sockets if it holds exactly two members and both are admitted.
+    fn pair(&self) -> Option<(ConnId, ConnId)> {
+        match &self.members[..] {
+            [a, b] if a.admitted() && b.admitted() => Some((a.conn, b.conn)),
+            _ => None,
+        }
+    }
+
     pub fn apply(&mut self, command: Command) -> Vec<Effect> {
+        let before = self.pair();
+        let mut out = self.apply_inner(command);
+        let after = self.pair();
+        if before != after {
+            if let Some((a, b)) = before {
+                out.insert(0, Effect::Unpair { a, b });
+            }
+            if let Some((a, b)) = after
+                && let [ma, mb] = &self.members[..]
+            {
+                out.push(Effect::Pair {
+                    a,
+                    a_id: ma.who.id.clone(),
+                    b,
+                    b_id: mb.who.id.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    fn apply_inner(&mut self, command: Command) -> Vec<Effect> {
         let mut out = Vec::new();
         let actor = match command {
             Command::Join {
@@ -726,7 +776,7 @@ mod tests {
         ));
         assert_eq!(statuses(&fx), [Status::InCall]);
         assert!(matches!(
-            fx.last(),
+            fx.iter().find(|e| matches!(e, Effect::SetStatus { .. })),
             Some(Effect::SetStatus { actor: Actor::Staff(s), .. }) if *s == clerk_staff()
         ));
         // Admitting again is harmless.
@@ -1209,6 +1259,135 @@ mod tests {
         );
         assert!(statuses(&fx).is_empty());
         assert_eq!(r.status(), Status::Waiting);
+    }
+
+    fn pairings(effects: &[Effect]) -> Vec<String> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Pair { a, a_id, b, b_id } => Some(format!(
+                    "pair {}={} {}={}",
+                    a.0,
+                    a_id.as_str(),
+                    b.0,
+                    b_id.as_str()
+                )),
+                Effect::Unpair { a, b } => Some(format!("unpair {} {}", a.0, b.0)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn admitting_pairs_the_two_sockets_after_telling_them() {
+        let mut r = booked_room();
+        let fx = join(&mut r, CITIZEN, Role::Citizen);
+        assert!(pairings(&fx).is_empty());
+        let fx = join(&mut r, CLERK, Role::Clerk);
+        assert!(pairings(&fx).is_empty(), "not before the admit");
+        let fx = say(
+            &mut r,
+            CLERK,
+            ClientMsg::Admit {
+                participant: id(Role::Citizen),
+            },
+        );
+        assert_eq!(
+            pairings(&fx),
+            [format!(
+                "pair {}={} {}={}",
+                CITIZEN.0,
+                id(Role::Citizen).as_str(),
+                CLERK.0,
+                id(Role::Clerk).as_str()
+            )]
+        );
+        assert!(
+            matches!(fx.last(), Some(Effect::Pair { .. })),
+            "after admitted/peer_joined"
+        );
+        // Messages that change nothing leave the pairing alone.
+        let fx = say(&mut r, CLERK, ClientMsg::Ping);
+        assert!(pairings(&fx).is_empty());
+    }
+
+    #[test]
+    fn every_membership_change_revokes_the_pairing_first() {
+        let unpair = format!("unpair {} {}", CITIZEN.0, CLERK.0);
+        // Hold.
+        let mut r = in_call();
+        let fx = say(
+            &mut r,
+            CLERK,
+            ClientMsg::Hold {
+                participant: id(Role::Citizen),
+            },
+        );
+        assert_eq!(pairings(&fx), [unpair.as_str()]);
+        assert!(matches!(fx.first(), Some(Effect::Unpair { .. })));
+        // Leave, and a dropped socket.
+        let mut r = in_call();
+        let fx = say(&mut r, CITIZEN, ClientMsg::Leave);
+        assert_eq!(pairings(&fx), [unpair.as_str()]);
+        assert!(matches!(fx.first(), Some(Effect::Unpair { .. })));
+        let mut r = in_call();
+        let fx = r.apply(Command::Gone {
+            conn: CLERK,
+            reason: LeaveReason::Timeout,
+        });
+        assert_eq!(pairings(&fx), [unpair.as_str()]);
+        // The room closing.
+        let mut r = in_call();
+        let fx = r.apply(Command::AppointmentClosed {
+            status: Status::Completed,
+        });
+        assert_eq!(pairings(&fx), [unpair.as_str()]);
+        let mut r = in_call();
+        let fx = r.apply(Command::CloseAll {
+            reason: CloseReason::ServerRestart,
+        });
+        assert_eq!(pairings(&fx), [unpair.as_str()]);
+        // A third member (a supervisor joining) ends the pair: everything goes through the room.
+        let mut r = in_call();
+        let fx = join(&mut r, SUPERVISOR, Role::Supervisor);
+        assert_eq!(pairings(&fx), [unpair.as_str()]);
+        assert!(matches!(fx.first(), Some(Effect::Unpair { .. })));
+        let fx = r.apply(Command::Gone {
+            conn: SUPERVISOR,
+            reason: LeaveReason::Left,
+        });
+        assert_eq!(pairings(&fx).len(), 1, "paired again: {:?}", pairings(&fx));
+    }
+
+    #[test]
+    fn a_replaced_socket_is_unpaired_and_its_successor_paired() {
+        let mut r = in_call();
+        let new_citizen = ConnId(10);
+        let fx = join(&mut r, new_citizen, Role::Citizen);
+        assert_eq!(
+            pairings(&fx),
+            [
+                format!("unpair {} {}", CITIZEN.0, CLERK.0),
+                format!(
+                    "pair {}={} {}={}",
+                    new_citizen.0,
+                    id(Role::Citizen).as_str(),
+                    CLERK.0,
+                    id(Role::Clerk).as_str()
+                )
+            ]
+        );
+        assert!(matches!(fx.first(), Some(Effect::Unpair { .. })));
+        assert!(matches!(fx.last(), Some(Effect::Pair { .. })));
+        // A citizen who reconnects mid-call (after the old socket died) is paired at once.
+        let mut r = in_call();
+        r.apply(Command::Gone {
+            conn: CITIZEN,
+            reason: LeaveReason::Timeout,
+        });
+        let fx = join(&mut r, ConnId(11), Role::Citizen);
+        assert_eq!(pairings(&fx).len(), 1);
+        assert!(matches!(fx.last(), Some(Effect::Pair { a, b, .. }) if [a.0, b.0].contains(&11)));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! One task per signalling socket: a `select!` loop over inbound frames, the socket's outbound
-//! queue (filled by the registry) and the heartbeat. It enforces the per-socket limits — frame
+//! queue (filled by the registry, and by the paired peer's session: the direct relay) and the
+//! heartbeat. It enforces the per-socket limits — frame
 //! size (close 1009), message rate (token bucket), write stalls — answers malformed input with
 //! an `error` message instead of dropping the socket, and always tells the registry when it ends.
 
@@ -9,9 +10,10 @@ use actix_ws::{AggregatedMessage, CloseCode, ProtocolError, Session};
 use tokio::time::Instant;
 
 use super::ice::IceServer;
+use super::outbound::PushError;
 use super::protocol::{ClientMsg, CloseReason, ErrorCode, LeaveReason, ServerMsg, parse_client};
-use super::registry::{JoinRequest, OUTBOUND_QUEUE, Outbound, Rooms};
-use super::room::{ConnId, Joiner};
+use super::registry::{JoinRequest, Link, OUTBOUND_QUEUE, Outbound, Rooms};
+use super::room::{ConnId, Joiner, MAX_CHAT_CHARS};
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
 
@@ -124,6 +126,63 @@ async fn close_with(session: &mut Session, reason: CloseReason) {
     .await;
 }
 
+/// The direct relay (see [`super::room`], "Direct relay"): puts a `signal` to the peer, or a
+/// `chat`, straight on the paired peer's outbound queue. Gives the message back when it has to
+/// go through the registry instead: not paired, a request of this socket still on its way
+/// through the registry (a direct message must not overtake it), anything the room would refuse
+/// or route elsewhere, the pairing revoked (the link is dropped), or the peer's queue full or
+/// gone (the registry then cuts the slow reader off, as for any message).
+fn relay(
+    link: &mut Option<Box<Link>>,
+    own: &super::outbound::Receiver<Outbound>,
+    msg: ClientMsg,
+) -> Result<(), ClientMsg> {
+    let Some(l) = link.as_deref() else {
+        return Err(msg);
+    };
+    if !own.all_routed() {
+        return Err(msg);
+    }
+    let out = match msg {
+        ClientMsg::Signal { to, payload } if to == l.peer_id => ServerMsg::Signal {
+            from: l.me.clone(),
+            payload,
+        },
+        ClientMsg::Chat { text } => {
+            let trimmed = text.trim();
+            if trimmed.is_empty() || trimmed.chars().count() > MAX_CHAT_CHARS {
+                return Err(ClientMsg::Chat { text });
+            }
+            ServerMsg::Chat {
+                from: l.me.clone(),
+                text: trimmed.to_string(),
+                at: chrono::Utc::now(),
+            }
+        }
+        other => return Err(other),
+    };
+    let (err, item) = match l.peer.try_send(Outbound::Msg(Box::new(out))) {
+        Ok(()) => return Ok(()),
+        Err(refused) => refused,
+    };
+    // Back to what the client sent (the room trims chat again, harmlessly).
+    let back = match item {
+        Outbound::Msg(m) => match *m {
+            ServerMsg::Signal { payload, .. } => ClientMsg::Signal {
+                to: l.peer_id.clone(),
+                payload,
+            },
+            ServerMsg::Chat { text, .. } => ClientMsg::Chat { text },
+            _ => unreachable!("only signal and chat are relayed"),
+        },
+        _ => unreachable!("only messages are relayed"),
+    };
+    if err == PushError::Revoked {
+        *link = None;
+    }
+    Err(back)
+}
+
 /// Someone whose ticket was redeemed: the room (the ticket's appointment) and who they are.
 pub struct Arrival {
     pub room: AppointmentId,
@@ -193,6 +252,7 @@ fn serve(
         let rate = f64::from(limits.rate_per_sec.max(1));
         let mut bucket = TokenBucket::new(rate, 2.0 * rate, last_seen);
         let mut strikes = 0u32;
+        let mut link: Option<Box<Link>> = None;
 
         let reason = loop {
             tokio::select! {
@@ -203,6 +263,7 @@ fn serve(
                             break LeaveReason::SlowReader;
                         }
                     }
+                    Some(Outbound::Link(l)) => link = Some(l),
                     Some(Outbound::Close(reason)) => {
                         close_with(&mut session, reason).await;
                         // The registry already took the socket out of the room.
@@ -272,9 +333,15 @@ fn serve(
                                     }
                                 }
                                 Ok(msg) => {
-                                    if rooms.message(conn, msg).await.is_err() {
-                                        close_with(&mut session, CloseReason::ServerRestart).await;
-                                        break LeaveReason::Disconnected;
+                                    // Straight to the paired peer if possible, else through the
+                                    // registry (counted, so the direct path waits for it).
+                                    if let Err(msg) = relay(&mut link, &outbound, msg) {
+                                        outbound.routing();
+                                        if rooms.message(conn, msg).await.is_err() {
+                                            outbound.not_routed();
+                                            close_with(&mut session, CloseReason::ServerRestart).await;
+                                            break LeaveReason::Disconnected;
+                                        }
                                     }
                                 }
                                 Err(refusal) => {

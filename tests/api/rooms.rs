@@ -809,3 +809,167 @@ async fn the_api_description_lists_the_room_endpoints() {
         assert!(r.body["paths"][path].is_object(), "{path} missing");
     }
 }
+
+/// Once admitted, `signal` and `chat` go straight from one session to the other (the direct
+/// relay); the rules are the room's: both ways, chat stamped by the server, and nothing after a
+/// hold (refused on both sides, nothing delivered), then both ways again after a new admit.
+#[tokio::test]
+async fn the_direct_relay_follows_admit_and_hold() {
+    let app = open_app().await;
+    let Call {
+        mut citizen,
+        mut clerk,
+        citizen_p,
+        clerk_p,
+        ..
+    } = in_call(&app, "081200000031").await;
+    for i in 0..20 {
+        clerk
+            .send(json!({"type": "signal", "to": citizen_p["id"], "payload": {"n": i}}))
+            .await;
+        let s = citizen.expect("signal").await;
+        assert_eq!(
+            (s["from"].clone(), s["payload"]["n"].clone()),
+            (clerk_p["id"].clone(), json!(i))
+        );
+        citizen
+            .send(json!({"type": "signal", "to": clerk_p["id"], "payload": {"n": i}}))
+            .await;
+        let s = clerk.expect("signal").await;
+        assert_eq!(
+            (s["from"].clone(), s["payload"]["n"].clone()),
+            (citizen_p["id"].clone(), json!(i))
+        );
+    }
+    let before = chrono::Utc::now();
+    citizen
+        .send(json!({"type": "chat", "text": "  halo  "}))
+        .await;
+    let c = clerk.expect("chat").await;
+    assert_eq!(
+        (c["from"].clone(), c["text"].clone()),
+        (citizen_p["id"].clone(), json!("halo"))
+    );
+    let at: chrono::DateTime<chrono::Utc> = c["at"].as_str().expect("at").parse().expect("time");
+    assert!(
+        at >= before - chrono::Duration::seconds(1),
+        "{at} stamped by the server"
+    );
+    // Invalid chat and signals to someone else still get the room's answers.
+    citizen.send(json!({"type": "chat", "text": "   "})).await;
+    assert_eq!(citizen.expect("error").await["code"], "invalid_chat");
+    citizen
+        .send(json!({"type": "signal", "to": "clerk-ffffffffffff", "payload": {}}))
+        .await;
+    assert_eq!(citizen.expect("error").await["code"], "unknown_participant");
+    citizen
+        .send(json!({"type": "signal", "to": citizen_p["id"], "payload": {}}))
+        .await;
+    assert_eq!(citizen.expect("error").await["code"], "unknown_participant");
+    // Hold: from now on nothing passes, either way.
+    clerk
+        .send(json!({"type": "hold", "participant": citizen_p["id"]}))
+        .await;
+    citizen.expect("waiting").await;
+    clerk.expect("peer_waiting").await;
+    clerk
+        .send(json!({"type": "signal", "to": citizen_p["id"], "payload": {"after": "hold"}}))
+        .await;
+    assert_eq!(clerk.expect("error").await["code"], "peer_not_admitted");
+    citizen
+        .send(json!({"type": "signal", "to": clerk_p["id"], "payload": {"after": "hold"}}))
+        .await;
+    assert_eq!(citizen.expect("error").await["code"], "not_admitted");
+    citizen.silent_for(Duration::from_millis(300)).await;
+    clerk.silent_for(Duration::from_millis(100)).await;
+    // Admitted again: relayed again.
+    clerk
+        .send(json!({"type": "admit", "participant": citizen_p["id"]}))
+        .await;
+    citizen.expect("admitted").await;
+    citizen.expect("peer_joined").await;
+    clerk.expect("peer_joined").await;
+    citizen
+        .send(json!({"type": "signal", "to": clerk_p["id"], "payload": {"back": true}}))
+        .await;
+    assert_eq!(clerk.expect("signal").await["payload"]["back"], true);
+}
+
+/// A reconnect pairs the new socket: the peer's signals reach it (not the replaced one), and its
+/// own reach the peer. A third member (a supervisor) ends the pairing: chat then reaches both.
+#[tokio::test]
+async fn the_direct_relay_follows_reconnects_and_a_third_member() {
+    let app = open_app().await;
+    let Call {
+        mut citizen,
+        mut clerk,
+        id,
+        token,
+        citizen_p,
+        clerk_p,
+    } = in_call(&app, "081200000032").await;
+    let mut fresh = app.join(&token, None).await;
+    fresh.expect("welcome").await;
+    assert_eq!(citizen.closed().await, (4001, Some("replaced".into())));
+    clerk.expect("peer_joined").await;
+    clerk
+        .send(json!({"type": "signal", "to": citizen_p["id"], "payload": {"to": "fresh"}}))
+        .await;
+    assert_eq!(fresh.expect("signal").await["payload"]["to"], "fresh");
+    fresh
+        .send(json!({"type": "signal", "to": clerk_p["id"], "payload": {"from": "fresh"}}))
+        .await;
+    assert_eq!(clerk.expect("signal").await["payload"]["from"], "fresh");
+    // A supervisor joins: the room is no longer a pair, and chat reaches everyone who sees.
+    let sup = app.login("admin@loket.example").await;
+    let mut s = app.join(&sup, Some(&id)).await;
+    s.expect("welcome").await;
+    fresh.expect("peer_joined").await;
+    clerk.expect("peer_joined").await;
+    fresh.send(json!({"type": "chat", "text": "tiga"})).await;
+    assert_eq!(clerk.expect("chat").await["text"], "tiga");
+    assert_eq!(s.expect("chat").await["text"], "tiga");
+    // The supervisor leaves: a pair again, relayed directly.
+    s.send(json!({"type": "leave"})).await;
+    clerk.expect("peer_left").await;
+    fresh.expect("peer_left").await;
+    fresh.send(json!({"type": "chat", "text": "dua"})).await;
+    assert_eq!(clerk.expect("chat").await["text"], "dua");
+}
+
+/// The per-socket rate limit and frame cap hold on the direct relay too.
+#[tokio::test]
+async fn the_direct_relay_keeps_the_rate_limit_and_the_frame_cap() {
+    let app = spawn_app_with(|s| {
+        s.join_opens_minutes = A_MONTH_EARLY;
+        s.max_frame_bytes = 4096;
+    })
+    .await;
+    let Call {
+        mut citizen,
+        mut clerk,
+        citizen_p,
+        clerk_p,
+        ..
+    } = in_call(&app, "081200000033").await;
+    // 150 signals at once: the burst (100) passes, the rest is dropped with a warning (fewer than
+    // the 100 strikes that would close the socket).
+    for i in 0..150 {
+        clerk
+            .send(json!({"type": "signal", "to": citizen_p["id"], "payload": {"n": i}}))
+            .await;
+    }
+    assert_eq!(clerk.expect("error").await["code"], "rate_limited");
+    let mut got = 0;
+    while let Ok(m) = tokio::time::timeout(Duration::from_millis(500), citizen.recv()).await {
+        assert_eq!(m["type"], "signal", "{m}");
+        got += 1;
+    }
+    assert!((100..=110).contains(&got), "{got} signals relayed");
+    // An oversize signal closes the sender's socket with 1009; the peer gets nothing of it.
+    let big = json!({"type": "signal", "to": clerk_p["id"], "payload": {"pad": "x".repeat(5000)}});
+    citizen.send_raw(&big.to_string()).await;
+    assert_eq!(citizen.closed().await.0, 1009);
+    let left = clerk.until("peer_left").await;
+    assert_eq!(left["peer"]["id"], citizen_p["id"]);
+}
