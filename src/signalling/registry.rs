@@ -24,10 +24,19 @@ use crate::routes::feed::{FeedEvent, FeedHub};
 
 /// Requests waiting for the registry task; senders wait (backpressure) when it is full.
 const REQUEST_QUEUE: usize = 4096;
-/// Messages waiting to be written to one socket (see [`outbound`]). A reader this far behind is
-/// cut off: 64 is
-/// far more than a call's negotiation needs at once (an offer, an answer, a few dozen candidates).
-pub const OUTBOUND_QUEUE: usize = 64;
+/// Messages waiting to be written to one socket (see [`outbound`]), at least. A reader this far
+/// behind is cut off. The bound must hold more than one burst the peer's rate limit lets
+/// through (twice the per-second rate: 100 by default) plus the server's own messages, or a
+/// healthy reader whose writer task is simply not scheduled yet is cut off by a burst the
+/// limiter allowed — with the direct relay a burst lands in the queue at once (a CI run caught
+/// exactly that with a bound of 64). The queue grows only as it fills, so an idle socket pays
+/// nothing for the bound.
+pub const OUTBOUND_QUEUE: usize = 128;
+
+/// The outbound bound for sockets whose peers may send `rate_per_sec` (bursts of twice that).
+pub fn outbound_capacity(rate_per_sec: u32) -> usize {
+    (2 * rate_per_sec as usize + 28).max(OUTBOUND_QUEUE)
+}
 /// How long a shutdown waits for pending status writes: the whole stop, Postgres included, has
 /// to fit in 30 s of SIGTERM (DESIGN §7).
 const SHUTDOWN_WRITES_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -351,5 +360,19 @@ impl Registry {
         if self.rooms.get(&room_id).is_some_and(Room::is_empty) {
             self.rooms.remove(&room_id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_the_rate_limit_allows_always_fits_the_peers_queue() {
+        for rate in [1, 50, 64, 1_000, 100_000] {
+            let burst = 2 * rate as usize;
+            assert!(outbound_capacity(rate) > burst, "rate {rate}");
+        }
+        assert_eq!(outbound_capacity(50), OUTBOUND_QUEUE);
     }
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::ice::IceServer;
 use super::outbound::PushError;
 use super::protocol::{ClientMsg, CloseReason, ErrorCode, LeaveReason, ServerMsg, parse_client};
-use super::registry::{JoinRequest, Link, OUTBOUND_QUEUE, Outbound, Rooms};
+use super::registry::{JoinRequest, Link, Outbound, Rooms, outbound_capacity};
 use super::room::{ConnId, Joiner, MAX_CHAT_CHARS};
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
@@ -205,7 +205,7 @@ pub fn run(
     arrival: Arrival,
     limits: Limits,
 ) -> impl std::future::Future<Output = ()> {
-    let (tx, outbound) = super::outbound::queue(OUTBOUND_QUEUE);
+    let (tx, outbound) = super::outbound::queue(outbound_capacity(limits.rate_per_sec));
     let conn = rooms.next_conn();
     let join = Box::new(JoinRequest {
         room: arrival.room,
