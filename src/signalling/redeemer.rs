@@ -124,3 +124,42 @@ async fn redeem_batch(pool: &DbPool, jobs: &[Job]) -> Result<HashMap<String, Red
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// When every queue is full a join is refused at once (503 `too_many_joins` upstream)
+    /// instead of waiting behind thousands of others.
+    #[tokio::test]
+    async fn a_join_is_refused_at_once_when_every_queue_is_full() {
+        // Two queues of one place each, whose redeemers are stalled (nobody receives).
+        let (a, _ra) = mpsc::channel(1);
+        let (b, _rb) = mpsc::channel(1);
+        let redeemer = std::sync::Arc::new(Redeemer {
+            queues: vec![a, b],
+            next: AtomicUsize::new(0),
+        });
+        let ticket = |s: &str| Ticket::parse(s).unwrap();
+        let waiting: Vec<_> = ["one", "two"]
+            .into_iter()
+            .map(|t| {
+                let r = redeemer.clone();
+                let t = ticket(t);
+                tokio::spawn(async move { r.redeem(t).await })
+            })
+            .collect();
+        // Let both take a place.
+        while redeemer.queues.iter().any(|q| q.capacity() > 0) {
+            tokio::task::yield_now().await;
+        }
+        let refused = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            redeemer.redeem(ticket("three")),
+        )
+        .await
+        .expect("answered at once");
+        assert_eq!(refused, Err(RedeemError::Busy));
+        assert!(waiting.iter().all(|w| !w.is_finished()));
+    }
+}

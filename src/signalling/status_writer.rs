@@ -59,7 +59,8 @@ impl StatusWriter {
 
     /// Queues a write without waiting (the registry's loop must not block on the database).
     pub fn write(&self, room: AppointmentId, to: Status, actor: Actor) {
-        let queue = &self.queues[(room.0.as_u128() % WRITERS as u128) as usize];
+        // Always the same writer for one appointment, so its changes stay in order.
+        let queue = &self.queues[(room.0.as_u128() % self.queues.len() as u128) as usize];
         if let Err(e) = queue.try_send(Job::Write { room, to, actor }) {
             // The room itself goes on with its new status; only the stored status (and the
             // staff feed) miss this step until the room's next change.
@@ -157,4 +158,25 @@ async fn store(pool: &DbPool, feed: &FeedHub, chunk: &mut Vec<Change>) {
         }
     }
     chunk.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full queue (Postgres stalled) costs the change, never the caller's progress: the
+    /// registry's loop must not wait on the database.
+    #[tokio::test]
+    async fn a_full_queue_drops_the_write_without_waiting() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let writer = StatusWriter { queues: vec![tx] };
+        let room = AppointmentId::new();
+        writer.write(room, Status::Waiting, Actor::Citizen);
+        writer.write(room, Status::InCall, Actor::Citizen); // returns at once, dropped
+        match rx.try_recv() {
+            Ok(Job::Write { to, .. }) => assert_eq!(to, Status::Waiting),
+            _ => panic!("the first write is queued"),
+        }
+        assert!(rx.try_recv().is_err(), "the second was dropped, not queued");
+    }
 }

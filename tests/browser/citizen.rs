@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::harness::{Browser, WAIT, wait_until};
+use crate::harness::{Browser, WAIT, stored, wait_until};
 use crate::helpers::{next_working_day, spawn_app};
 use crate::{book, db_starts_at, db_status, free_slots};
 
@@ -451,15 +451,11 @@ pub async fn answer_survey(b: &Browser, answers: &[u8; 9]) {
 
 /// The stored survey of an appointment: `answers comment`.
 pub async fn stored_survey(app: &crate::helpers::TestApp, appointment: &str) -> String {
-    wait_until(WAIT, "the survey row", || async move {
-        app.scalar(&format!(
-            "SELECT answers::text || ' ' || coalesce(comment, '') FROM surveys \
-             WHERE appointment_id = '{appointment}'"
-        ))
-        .await
-        .ok_or_else(|| "no row".to_string())
-    })
-    .await
+    let sql = format!(
+        "SELECT answers::text || ' ' || coalesce(comment, '') FROM surveys \
+         WHERE appointment_id = '{appointment}'"
+    );
+    stored(app, "the survey row", &sql).await
 }
 
 /// On the join page: waits until the camera, microphone and network checks pass and the
@@ -546,13 +542,8 @@ async fn the_join_page_connection_test_gives_a_verdict_and_stores_it() {
         "SELECT verdict FROM prechecks WHERE appointment_id = '{}'",
         booking.id
     );
-    let stored = wait_until(WAIT, "the verdict to be stored", || async {
-        app.scalar(&sql)
-            .await
-            .ok_or_else(|| "not stored yet".to_string())
-    })
-    .await;
-    assert_eq!(stored, verdict);
+    let saved = stored(app, "the verdict to be stored", &sql).await;
+    assert_eq!(saved, verdict);
     b.js(
         "document.getElementById('precheck-verdict').scrollIntoView({block: 'center'});",
         vec![],

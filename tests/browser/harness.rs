@@ -45,6 +45,17 @@ where
     }
 }
 
+/// Waits until `sql` (one value) returns a row: what the server stores a moment after the page
+/// shows it.
+pub async fn stored(app: &crate::helpers::TestApp, what: &str, sql: &str) -> String {
+    wait_until(WAIT, what, || async {
+        app.scalar(sql)
+            .await
+            .ok_or_else(|| "not stored yet".to_string())
+    })
+    .await
+}
+
 // ---------------------------------------------------------------------------
 // chromedriver: one per test process
 

@@ -9,7 +9,7 @@ use loket::config::Secret;
 use loket::turn::{RelaySettings, TurnRelay};
 use serde_json::{Value, json};
 
-use crate::harness::{Browser, WAIT, wait_until};
+use crate::harness::{Browser, stored, wait_until};
 use crate::helpers::{next_working_day, spawn_app_with};
 use crate::{book, free_slots};
 
@@ -127,13 +127,8 @@ async fn chromium_runs_the_connection_test_through_the_builtin_turn_over_tcp() {
          FROM prechecks WHERE appointment_id = '{}'",
         booking.id
     );
-    let stored = wait_until(WAIT, "the verdict to be stored", || async {
-        app.scalar(&sql)
-            .await
-            .ok_or_else(|| "not stored yet".to_string())
-    })
-    .await;
-    assert_eq!(stored, "good relay");
+    let saved = stored(app, "the verdict to be stored", &sql).await;
+    assert_eq!(saved, "good relay");
     b.quit().await;
     relay.close().await;
 }
