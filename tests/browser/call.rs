@@ -196,9 +196,9 @@ async fn into_a_call_with(show: bool, audio_only: bool) -> Call {
         if s == "admitted" {
             return Ok(());
         }
-        if clerk.is_visible("#call-admit").await {
-            clerk.click("#call-admit").await;
-        }
+        // The button hides itself once the citizen is in, which can happen between looking
+        // and clicking: try once, never wait for it.
+        clerk.click_if_shown("#call-admit").await;
         Err(format!(
             "citizen stage {s}; clerk: {}",
             clerk.describe().await

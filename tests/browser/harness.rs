@@ -414,6 +414,17 @@ impl Browser {
         .await;
     }
 
+    /// Clicks `css` once if it is shown and enabled right now; for buttons that may come and go
+    /// while a test retries (waiting for one that has just been hidden would time out).
+    pub async fn click_if_shown(&self, css: &str) -> bool {
+        let Ok(el) = self.driver().find(By::Css(css)).await else {
+            return false;
+        };
+        let ready =
+            el.is_displayed().await.unwrap_or(false) && el.is_enabled().await.unwrap_or(false);
+        ready && el.click().await.is_ok()
+    }
+
     async fn wait_enabled(&self, css: &str) -> WebElement {
         wait_until(
             WAIT,
