@@ -396,12 +396,16 @@ async fn tickets(db_url: &str, phase: u32, rooms: usize) -> anyhow::Result<()> {
         ),
     )
     .await?;
-    // Each phase starts from booked appointments, as a fresh day would.
+    // Each phase starts from booked appointments, as a fresh day would: the ones an earlier
+    // phase moved go back, and the old row versions are vacuumed away as autovacuum would have
+    // overnight (otherwise they fill the pages' free space, and the joins' status updates could
+    // no longer be made in place — a cost a real day does not have).
     exec(
         &mut conn,
-        "UPDATE appointments SET status = 'booked' WHERE code LIKE 'B%'",
+        "UPDATE appointments SET status = 'booked' WHERE code LIKE 'B%' AND status <> 'booked'",
     )
     .await?;
+    exec(&mut conn, "VACUUM (ANALYZE) appointments, room_tickets").await?;
     Ok(())
 }
 
@@ -847,6 +851,13 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         phase += 1;
         tickets(&db_url, phase, CONCURRENT_JOINS / 2).await?;
         let server = start_server(kind)?;
+        // `LOKET_BENCH_SETTLE_SECS`: a pause before the joins, to attach a profiler.
+        if let Some(secs) = std::env::var("LOKET_BENCH_SETTLE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+        {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+        }
         let cpu0 = cpu_secs(&server);
         let (socks, mut lat, total) =
             join_many(&server, phase, CONCURRENT_JOINS, CONCURRENT_JOINS).await?;
@@ -861,6 +872,51 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
             cpu * 1000.0 / CONCURRENT_JOINS as f64
         );
         drop(socks);
+        // Its database sessions end with it, publishing their counts.
+        drop(server);
+        if kind == Kind::Loket {
+            hot_updates(&db_url).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints how many of the updates to the tables a join writes were HOT (in place, no index
+/// entries): the joins' database cost depends on it.
+async fn hot_updates(db_url: &str) -> anyhow::Result<()> {
+    use diesel::sql_types::{BigInt, Text};
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        relname: String,
+        #[diesel(sql_type = BigInt)]
+        upd: i64,
+        #[diesel(sql_type = BigInt)]
+        hot: i64,
+    }
+    // Other backends publish their counts within a second of committing.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut conn = diesel_async::AsyncPgConnection::establish(db_url).await?;
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT relname::text, n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables \
+         WHERE relname IN ('appointments', 'room_tickets') ORDER BY relname",
+    )
+    .load(&mut conn)
+    .await?;
+    for r in rows {
+        eprintln!(
+            "{}: {} updates, {} HOT (all phases)",
+            r.relname, r.upd, r.hot
+        );
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT kind AS relname, count(*) AS upd, 0::bigint AS hot FROM appointment_events GROUP BY kind",
+    )
+    .load(&mut conn)
+    .await?;
+    for r in rows {
+        eprintln!("events {}: {}", r.relname, r.upd);
     }
     Ok(())
 }

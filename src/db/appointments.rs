@@ -454,26 +454,36 @@ pub struct Change {
 }
 
 /// An appointment that [`transition_many`] moved.
-#[derive(Debug, QueryableByName)]
+#[derive(Debug)]
 pub struct Moved {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
     pub id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
     pub staff_id: Uuid,
-    #[diesel(sql_type = Text)]
     pub status: String,
+}
+
+diesel::define_sql_function! {
+    /// `loket_transition_many(ids, tos, actors, froms)` (migration 2026-11-28-000005): one row
+    /// per appointment it moved.
+    #[sql_name = "loket_transition_many"]
+    fn transition_many_call(
+        ids: diesel::sql_types::Array<diesel::sql_types::Uuid>,
+        tos: diesel::sql_types::Array<Text>,
+        actors: diesel::sql_types::Array<Text>,
+        froms: diesel::sql_types::Array<Text>,
+    ) -> diesel::pg::sql_types::Record<(diesel::sql_types::Uuid, diesel::sql_types::Uuid, Text)>;
 }
 
 /// [`transition`] for many appointments in one statement (one round trip instead of five per
 /// change): each row is locked, moved only if its current status may become the new one, and
 /// gets its audit event, as `transition` does. Changes that are not allowed (or whose appointment
 /// is gone) are left out of the answer. Each appointment may appear at most once: the caller
-/// splits its changes so (Postgres would apply only one of two updates to the same row).
+/// splits its changes so (Postgres would apply only one of two updates to the same row). The
+/// statement lives in `loket_transition_many`, prepared once per connection and planned once
+/// per session (as a `sql_query` it was parsed and planned on every call).
 pub async fn transition_many(
     conn: &mut AsyncPgConnection,
     changes: &[Change],
 ) -> QueryResult<Vec<Moved>> {
-    use diesel::sql_types::{Array, Uuid as SqlUuid};
     let ids: Vec<Uuid> = changes.iter().map(|c| c.id.0).collect();
     let tos: Vec<&str> = changes.iter().map(|c| c.to.as_str()).collect();
     let actors: Vec<&str> = changes.iter().map(|c| c.actor.as_str()).collect();
@@ -490,17 +500,18 @@ pub async fn transition_many(
                 .join(",")
         })
         .collect();
-    // `old` locks the rows first (in id order, as any other multi-row locker would) and reads
-    // their status as of the lock, like `transition`'s SELECT ... FOR UPDATE.
-    diesel::sql_query(
-        "WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])                     AS v(id, to_status, actor, from_ok)),          old AS (SELECT a.id, a.status FROM appointments a JOIN v ON v.id = a.id                  ORDER BY a.id FOR UPDATE OF a),          u AS (UPDATE appointments a SET status = v.to_status, updated_at = now()                FROM old JOIN v ON v.id = old.id                WHERE a.id = old.id AND old.status = ANY(string_to_array(v.from_ok, ','))                RETURNING a.id, a.staff_id, a.status, v.actor, old.status AS from_status),          e AS (INSERT INTO appointment_events (appointment_id, kind, actor, detail)                SELECT u.id, u.status, u.actor,                       jsonb_build_object('from', u.from_status, 'to', u.status) FROM u)          SELECT u.id, u.staff_id, u.status FROM u",
-    )
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Array<Text>, _>(tos)
-    .bind::<Array<Text>, _>(actors)
-    .bind::<Array<Text>, _>(froms)
-    .load(conn)
-    .await
+    let rows: Vec<(Uuid, Uuid, String)> =
+        diesel::select(transition_many_call(ids, tos, actors, froms))
+            .load(conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, staff_id, status)| Moved {
+            id,
+            staff_id,
+            status,
+        })
+        .collect())
 }
 
 /// Moves a booked appointment to a new period, on `clerk` (the same one, or another free one).

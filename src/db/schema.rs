@@ -43,6 +43,7 @@ diesel::table! {
         request_hash -> Nullable<Bytea>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        active -> Bool,
     }
 }
 

@@ -6,7 +6,7 @@
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -120,30 +120,33 @@ pub async fn redeem(
         .map(|(_, redeemed)| redeemed))
 }
 
+diesel::define_sql_function! {
+    /// `loket_redeem_tickets(tickets)` (migration 2026-11-28-000005): one row per ticket it
+    /// marked used.
+    #[sql_name = "loket_redeem_tickets"]
+    fn redeem_tickets(tickets: Array<Text>) -> diesel::pg::sql_types::Record<(
+        Text,
+        SqlUuid,
+        Text,
+        Nullable<SqlUuid>,
+        Text,
+        Text,
+        Nullable<Text>,
+    )>;
+}
+
 /// [`redeem`] for many tickets at once: the ones that are unknown, used or expired are left out
 /// of the answer, which says which ticket (by its value) granted what. One `UPDATE` marks them
 /// all used, so a ticket redeemed concurrently elsewhere, or named twice in `tickets`, is
-/// answered at most once (Postgres updates, and returns, each row once); a second query reads
-/// the appointments and staff names. Built with the query builder, so both statements are
-/// prepared once per connection.
+/// answered at most once (Postgres updates, and returns, each row once), and the same statement
+/// reads the appointments and staff names. It runs inside `loket_redeem_tickets`, a call the
+/// connection prepares once (diesel would send a bare UPDATE to be parsed and planned anew
+/// every time).
 pub async fn redeem_many(
     conn: &mut AsyncPgConnection,
     tickets: &[&str],
 ) -> QueryResult<Vec<(String, Redeemed)>> {
-    use crate::db::schema::{appointments, room_tickets, staff};
-    use diesel::dsl::now;
     if tickets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let used: Vec<String> = diesel::update(room_tickets::table)
-        .filter(room_tickets::id.eq_any(tickets))
-        .filter(room_tickets::used_at.is_null())
-        .filter(room_tickets::expires_at.gt(now))
-        .set(room_tickets::used_at.eq(now))
-        .returning(room_tickets::id)
-        .load(conn)
-        .await?;
-    if used.is_empty() {
         return Ok(Vec::new());
     }
     type Row = (
@@ -155,21 +158,7 @@ pub async fn redeem_many(
         String,
         Option<String>,
     );
-    let rows: Vec<Row> = room_tickets::table
-        .inner_join(appointments::table)
-        .left_join(staff::table.on(room_tickets::staff_id.eq(staff::id.nullable())))
-        .filter(room_tickets::id.eq_any(&used))
-        .select((
-            room_tickets::id,
-            room_tickets::appointment_id,
-            room_tickets::role,
-            room_tickets::staff_id,
-            appointments::status,
-            appointments::citizen_name,
-            staff::name.nullable(),
-        ))
-        .load(conn)
-        .await?;
+    let rows: Vec<Row> = diesel::select(redeem_tickets(tickets)).load(conn).await?;
     Ok(rows
         .into_iter()
         .filter_map(
