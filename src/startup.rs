@@ -74,6 +74,8 @@ impl Application {
     ) -> anyhow::Result<Application> {
         db::migrate(url).await?;
         let pool = db::pool(url, settings.db_pool_size)?;
+        // The signalling's ticket redeemers and status writers, and a few requests besides.
+        db::warm(&pool, 8).await;
         let secret = settings.load_or_create_secret()?;
         let keys = Keys::derive(&secret);
         if settings.demo_data {

@@ -65,6 +65,17 @@ pub fn pool(url: &str, size: usize) -> anyhow::Result<DbPool> {
         .context("building the database pool")
 }
 
+/// Opens up to `n` of the pool's connections now, so the first burst of requests — every
+/// signalling client reconnecting at once after a restart — does not also wait for Postgres to
+/// start that many backends. Best effort: a failure is logged and left to the lazy path.
+pub async fn warm(pool: &DbPool, n: usize) {
+    let n = n.min(pool.status().max_size);
+    let opened = futures_util::future::join_all((0..n).map(|_| pool.get())).await;
+    if let Some(Err(e)) = opened.iter().find(|c| c.is_err()) {
+        tracing::warn!(error = %e, "opening database connections ahead of time");
+    }
+}
+
 /// Applies pending migrations (blocking diesel runs off the async threads).
 pub async fn migrate(url: &str) -> anyhow::Result<()> {
     let url = url.to_string();

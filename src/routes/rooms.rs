@@ -280,13 +280,8 @@ pub async fn ws(
     let (response, ws_session, stream) = actix_ws::handle(&req, body)?;
     let arrival = arrive(&state, &ticket).await?;
     let limits = Limits::from_settings(&state.settings);
-    actix_web::rt::spawn(session::run(
-        ws_session,
-        stream,
-        state.rooms.clone(),
-        arrival,
-        limits,
-    ));
+    let socket = session::open(ws_session, stream, state.rooms.clone(), arrival, limits).await;
+    actix_web::rt::spawn(socket);
     Ok(response)
 }
 

@@ -173,6 +173,12 @@ impl<T> Receiver<T> {
 }
 
 impl<T> Receiver<T> {
+    /// Returns an item just taken back to the front of the queue (it is popped next). May
+    /// exceed the bound by that one item, which was in the queue a moment ago.
+    pub fn put_back(&mut self, item: T) {
+        self.0.state().items.push_front(item);
+    }
+
     /// The session is handing one request to the registry (which calls [`Sender::routed`]).
     pub fn routing(&self) {
         self.0.routed.fetch_add(1, Ordering::Relaxed);
@@ -260,6 +266,19 @@ mod tests {
         assert_eq!(rx.recv().await, Some(8));
         assert_eq!(rx.recv().await, None);
         drop(new);
+    }
+
+    #[tokio::test]
+    async fn an_item_put_back_comes_out_first() {
+        let (tx, mut rx) = queue(2);
+        assert_eq!(tx.try_send(1), Ok(()));
+        assert_eq!(tx.try_send(2), Ok(()));
+        let first = rx.recv().await;
+        assert_eq!(first, Some(1));
+        rx.put_back(1);
+        assert_eq!(tx.try_send(3), Err(PushError::Full), "it counts against the bound");
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.recv().await, Some(2));
     }
 
     #[test]

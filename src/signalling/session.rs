@@ -191,21 +191,25 @@ pub struct Arrival {
     pub ice_servers: Vec<IceServer>,
 }
 
-/// Runs one socket until it ends.
+/// Joins the room and writes the registry's first answer (the `welcome`, normally) into the
+/// session, then returns the socket's loop for the caller to spawn. Called by the handler
+/// before it returns the 101: actix writes the handshake answer and whatever the body already
+/// holds in one send, so a join costs the server one write and the client one read instead of
+/// two each (docs/benchmarks.md, "Signalling").
 ///
-/// Not an `async fn`: its arguments would stay in the task for the socket's whole life beside
-/// the values made from them (an async fn keeps its arguments and its locals apart). Here the
-/// task captures only what the loop uses, already in its final form, and the one-off join
-/// request goes in a box that is handed on. An idle socket's task was 2 KiB; see
-/// docs/benchmarks.md, "Signalling".
-pub fn run(
-    session: Session,
+/// The loop is built by a plain function, not inside this `async fn`: its arguments would stay
+/// in the task for the socket's whole life beside the values made from them (an async fn keeps
+/// its arguments and its locals apart). The task captures only what the loop uses, already in
+/// its final form, and the one-off join request goes in a box that is handed on. An idle
+/// socket's task was 2 KiB; see docs/benchmarks.md, "Signalling".
+pub async fn open(
+    mut session: Session,
     stream: actix_ws::MessageStream,
     rooms: Rooms,
     arrival: Arrival,
     limits: Limits,
 ) -> impl std::future::Future<Output = ()> {
-    let (tx, outbound) = super::outbound::queue(outbound_capacity(limits.rate_per_sec));
+    let (tx, mut outbound) = super::outbound::queue(outbound_capacity(limits.rate_per_sec));
     let conn = rooms.next_conn();
     let join = Box::new(JoinRequest {
         room: arrival.room,
@@ -215,11 +219,21 @@ pub fn run(
         ice_servers: arrival.ice_servers,
         outbound: tx,
     });
+    let joined = rooms.join(join).await.is_ok();
+    if joined {
+        match outbound.recv().await {
+            // A failed write is the loop's to notice (the client has gone).
+            Some(Outbound::Msg(msg)) => drop(write(&mut session, msg.as_ref()).await),
+            Some(other) => outbound.put_back(other),
+            // The registry dropped the socket already; the loop closes it.
+            None => {}
+        }
+    }
     let stream = stream
         .max_frame_size(limits.max_frame_bytes)
         .aggregate_continuations()
         .max_continuation_size(limits.max_frame_bytes);
-    serve(session, stream, rooms, conn, join, outbound, limits)
+    serve(session, stream, rooms, conn, joined, outbound, limits)
 }
 
 /// The socket's loop. A function returning an `async move` block rather than an `async fn`:
@@ -231,12 +245,12 @@ fn serve(
     mut stream: actix_ws::AggregatedMessageStream,
     rooms: Rooms,
     conn: ConnId,
-    join: Box<JoinRequest>,
+    joined: bool,
     mut outbound: super::outbound::Receiver<Outbound>,
     limits: Limits,
 ) -> impl std::future::Future<Output = ()> {
     async move {
-        if Box::pin(rooms.join(join)).await.is_err() {
+        if !joined {
             close_with(&mut session, CloseReason::ServerRestart).await;
             return;
         }
