@@ -347,6 +347,8 @@ async fn database() -> anyhow::Result<(loket::db::embedded::Cluster, String)> {
     let pool = loket::db::pool(&url, 1)?;
     {
         let mut conn = pool.get().await?;
+        // Per-function call counts and times for the joins' report (pg_stat_user_functions).
+        exec(&mut conn, "ALTER DATABASE bench SET track_functions = 'pl'").await?;
         let settings = loket::config::Settings::for_tests(std::env::temp_dir());
         loket::demo::load_once(&mut conn, &settings).await?;
         exec(
@@ -911,12 +913,13 @@ async fn hot_updates(db_url: &str) -> anyhow::Result<()> {
         );
     }
     let rows: Vec<Row> = diesel::sql_query(
-        "SELECT kind AS relname, count(*) AS upd, 0::bigint AS hot FROM appointment_events GROUP BY kind",
+        "SELECT funcname::text AS relname, calls AS upd, (total_time * 1000)::bigint AS hot \
+         FROM pg_stat_user_functions ORDER BY funcname",
     )
     .load(&mut conn)
     .await?;
     for r in rows {
-        eprintln!("events {}: {}", r.relname, r.upd);
+        eprintln!("{}: {} calls, {} ms in all", r.relname, r.upd, r.hot / 1000);
     }
     Ok(())
 }
