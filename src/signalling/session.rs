@@ -80,14 +80,26 @@ impl TokenBucket {
 /// The socket could not be written to (closed, or stalled past [`WRITE_TIMEOUT`]).
 struct WriteFailed;
 
-async fn write(session: &mut Session, msg: &ServerMsg) -> Result<(), WriteFailed> {
-    let text = match serde_json::to_string(msg) {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot serialise a signalling message");
-            return Ok(());
+/// Serialises `msg` at once and returns the send, which holds only the text: a caller may drop
+/// the message before awaiting, so no 128-byte `ServerMsg` is kept across the wait (every wait
+/// in the loop below sizes each socket's task for its whole life).
+fn write<'a>(
+    session: &'a mut Session,
+    msg: &ServerMsg,
+) -> impl std::future::Future<Output = Result<(), WriteFailed>> + use<'a> {
+    let text = serde_json::to_string(msg);
+    async move {
+        match text {
+            Ok(text) => send_text(session, text).await,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serialise a signalling message");
+                Ok(())
+            }
         }
-    };
+    }
+}
+
+async fn send_text(session: &mut Session, text: String) -> Result<(), WriteFailed> {
     // Most writes complete at once; only a write that has to wait gets a timer, so the common
     // case does not touch the timer wheel. The send and the timer are boxed: inline, actix-ws's
     // send future (~250 bytes) would be the largest thing in every session task, which lives as
@@ -315,8 +327,11 @@ fn serve(
                         }
                         Some(Ok(AggregatedMessage::Pong(_))) => {}
                         Some(Ok(AggregatedMessage::Binary(_))) => {
-                            let refusal = ServerMsg::error(ErrorCode::TextOnly, "Send JSON text frames.");
-                            if write(&mut session, &refusal).await.is_err() {
+                            let sending = write(
+                                &mut session,
+                                &ServerMsg::error(ErrorCode::TextOnly, "Send JSON text frames."),
+                            );
+                            if sending.await.is_err() {
                                 break LeaveReason::Disconnected;
                             }
                         }
@@ -328,21 +343,26 @@ fn serve(
                                     break LeaveReason::RateLimited;
                                 }
                                 if strikes == 1 {
-                                    let warn = ServerMsg::error(
-                                        ErrorCode::RateLimited,
-                                        "Too many messages; some were dropped.",
+                                    let sending = write(
+                                        &mut session,
+                                        &ServerMsg::error(
+                                            ErrorCode::RateLimited,
+                                            "Too many messages; some were dropped.",
+                                        ),
                                     );
-                                    if write(&mut session, &warn).await.is_err() {
+                                    if sending.await.is_err() {
                                         break LeaveReason::Disconnected;
                                     }
                                 }
                                 continue;
                             }
                             strikes = 0;
-                            match parse_client(&text) {
+                            // The refusal boxed: the match's value lives across its awaits.
+                            match parse_client(&text).map_err(Box::new) {
                                 // Answered here: a keep-alive need not cross to the registry.
                                 Ok(ClientMsg::Ping) => {
-                                    if write(&mut session, &ServerMsg::Pong).await.is_err() {
+                                    let sending = write(&mut session, &ServerMsg::Pong);
+                                    if sending.await.is_err() {
                                         break LeaveReason::Disconnected;
                                     }
                                 }
@@ -351,7 +371,7 @@ fn serve(
                                     // registry (counted, so the direct path waits for it).
                                     if let Err(msg) = relay(&mut link, &outbound, msg) {
                                         outbound.routing();
-                                        if rooms.message(conn, msg).await.is_err() {
+                                        if Box::pin(rooms.message(conn, msg)).await.is_err() {
                                             outbound.not_routed();
                                             close_with(&mut session, CloseReason::ServerRestart).await;
                                             break LeaveReason::Disconnected;
@@ -387,7 +407,7 @@ fn serve(
                 },
             }
         };
-        rooms.gone(conn, reason).await;
+        Box::pin(rooms.gone(conn, reason)).await;
     }
 }
 
