@@ -276,7 +276,11 @@ mod tests {
         let first = rx.recv().await;
         assert_eq!(first, Some(1));
         rx.put_back(1);
-        assert_eq!(tx.try_send(3), Err(PushError::Full), "it counts against the bound");
+        assert_eq!(
+            tx.try_send(3),
+            Err(PushError::Full),
+            "it counts against the bound"
+        );
         assert_eq!(rx.recv().await, Some(1));
         assert_eq!(rx.recv().await, Some(2));
     }

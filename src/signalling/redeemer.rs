@@ -3,7 +3,7 @@
 //! the two cores (in Loket and in Postgres) than the sockets themselves. Instead each join
 //! queues its ticket here and waits for its own answer; a redeemer takes whatever is queued when
 //! its previous batch is done (up to [`BATCH`], no waiting for more) and redeems it with
-//! `db::tickets::redeem_many`: two statements for the whole batch.
+//! `db::tickets::redeem_many`: one statement for the whole batch.
 //!
 //! Security is the database's, as before: one `UPDATE` decides "used", so a ticket named twice
 //! (in one batch or in two redeemers' batches) is granted at most once, and expired tickets are
