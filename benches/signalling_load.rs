@@ -921,6 +921,15 @@ async fn hot_updates(db_url: &str) -> anyhow::Result<()> {
     for r in rows {
         eprintln!("{}: {} calls, {} ms in all", r.relname, r.upd, r.hot / 1000);
     }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT 'rollbacks/deadlocks' AS relname, xact_rollback AS upd, deadlocks AS hot \
+         FROM pg_stat_database WHERE datname = 'bench'",
+    )
+    .load(&mut conn)
+    .await?;
+    for r in rows {
+        eprintln!("transactions rolled back: {}, deadlocks: {}", r.upd, r.hot);
+    }
     Ok(())
 }
 
