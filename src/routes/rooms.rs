@@ -280,8 +280,18 @@ pub async fn ws(
     let (response, ws_session, stream) = actix_ws::handle(&req, body)?;
     let arrival = arrive(&state, &ticket).await?;
     let limits = Limits::from_settings(&state.settings);
-    let socket = session::open(ws_session, stream, state.rooms.clone(), arrival, limits).await;
-    actix_web::rt::spawn(socket);
+    let (ready, joined) = tokio::sync::oneshot::channel();
+    actix_web::rt::spawn(session::run(
+        ws_session,
+        stream,
+        state.rooms.clone(),
+        arrival,
+        limits,
+        ready,
+    ));
+    // The 101 goes out with the `welcome` already behind it (see `session::run`). If the task
+    // ends without saying so, the 101 goes out alone.
+    let _ = joined.await;
     Ok(response)
 }
 

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use actix_ws::{AggregatedMessage, CloseCode, ProtocolError, Session};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::ice::IceServer;
@@ -203,25 +204,28 @@ pub struct Arrival {
     pub ice_servers: Vec<IceServer>,
 }
 
-/// Joins the room and writes the registry's first answer (the `welcome`, normally) into the
-/// session, then returns the socket's loop for the caller to spawn. Called by the handler
-/// before it returns the 101: actix writes the handshake answer and whatever the body already
-/// holds in one send, so a join costs the server one write and the client one read instead of
-/// two each (docs/benchmarks.md, "Signalling").
+/// Runs one socket until it ends. `ready` fires once the socket has joined its room and the
+/// registry's first answer (the `welcome`, normally) is in the session: the handler waits for
+/// it before returning the 101, so actix writes the handshake answer and the `welcome` with one
+/// send — one write for the server and one read for the client fewer per join
+/// (docs/benchmarks.md, "Signalling"). The join itself happens here, in the socket's own task,
+/// not in the handler: a handler is dropped when its client disconnects mid-request, and a
+/// join done there could leave a participant in the room that no task would ever take out.
 ///
-/// The loop is built by a plain function, not inside this `async fn`: its arguments would stay
-/// in the task for the socket's whole life beside the values made from them (an async fn keeps
-/// its arguments and its locals apart). The task captures only what the loop uses, already in
-/// its final form, and the one-off join request goes in a box that is handed on. An idle
-/// socket's task was 2 KiB; see docs/benchmarks.md, "Signalling".
-pub async fn open(
-    mut session: Session,
+/// Not an `async fn`: its arguments would stay in the task for the socket's whole life beside
+/// the values made from them (an async fn keeps its arguments and its locals apart). Here the
+/// task captures only what the loop uses, already in its final form, and the one-off join
+/// request goes in a box that is handed on. An idle socket's task was 2 KiB; see
+/// docs/benchmarks.md, "Signalling".
+pub fn run(
+    session: Session,
     stream: actix_ws::MessageStream,
     rooms: Rooms,
     arrival: Arrival,
     limits: Limits,
+    ready: oneshot::Sender<()>,
 ) -> impl std::future::Future<Output = ()> {
-    let (tx, mut outbound) = super::outbound::queue(outbound_capacity(limits.rate_per_sec));
+    let (tx, outbound) = super::outbound::queue(outbound_capacity(limits.rate_per_sec));
     let conn = rooms.next_conn();
     let join = Box::new(JoinRequest {
         room: arrival.room,
@@ -231,37 +235,51 @@ pub async fn open(
         ice_servers: arrival.ice_servers,
         outbound: tx,
     });
-    let joined = rooms.join(join).await.is_ok();
-    if joined {
-        match outbound.recv().await {
-            // A failed write is the loop's to notice (the client has gone).
-            Some(Outbound::Msg(msg)) => drop(write(&mut session, msg.as_ref()).await),
-            Some(other) => outbound.put_back(other),
-            // The registry dropped the socket already; the loop closes it.
-            None => {}
-        }
-    }
     let stream = stream
         .max_frame_size(limits.max_frame_bytes)
         .aggregate_continuations()
         .max_continuation_size(limits.max_frame_bytes);
-    serve(session, stream, rooms, conn, joined, outbound, limits)
+    serve(session, stream, rooms, conn, join, ready, outbound, limits)
+}
+
+/// Joins the room and writes the registry's first answer into the session (see [`run`]);
+/// whether the registry took the join. Boxed by the caller: it runs once per socket.
+async fn join(
+    session: &mut Session,
+    rooms: &Rooms,
+    join: Box<JoinRequest>,
+    outbound: &mut super::outbound::Receiver<Outbound>,
+) -> bool {
+    if rooms.join(join).await.is_err() {
+        return false;
+    }
+    match outbound.recv().await {
+        // A failed write is the loop's to notice (the client has gone).
+        Some(Outbound::Msg(msg)) => drop(write(session, msg.as_ref()).await),
+        Some(other) => outbound.put_back(other),
+        // The registry dropped the socket already; the loop closes it.
+        None => {}
+    }
+    true
 }
 
 /// The socket's loop. A function returning an `async move` block rather than an `async fn`:
 /// an async fn keeps each argument twice (as passed, and as the binding the body uses), ~300
 /// bytes per socket here; the block captures each value once.
-#[allow(clippy::manual_async_fn)] // deliberately not an async fn, see above
+#[allow(clippy::manual_async_fn, clippy::too_many_arguments)] // not an async fn, see above
 fn serve(
     mut session: Session,
     mut stream: actix_ws::AggregatedMessageStream,
     rooms: Rooms,
     conn: ConnId,
-    joined: bool,
+    join_request: Box<JoinRequest>,
+    ready: oneshot::Sender<()>,
     mut outbound: super::outbound::Receiver<Outbound>,
     limits: Limits,
 ) -> impl std::future::Future<Output = ()> {
     async move {
+        let joined = Box::pin(join(&mut session, &rooms, join_request, &mut outbound)).await;
+        let _ = ready.send(());
         if !joined {
             close_with(&mut session, CloseReason::ServerRestart).await;
             return;
