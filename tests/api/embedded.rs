@@ -62,6 +62,29 @@ async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
     response.json().await.unwrap_or(serde_json::Value::Null)
 }
 
+/// Books the first free PBG slot three working days ahead: its start and the booking's answer.
+async fn book_first_slot(
+    client: &reqwest::Client,
+    url: &str,
+    phone: &str,
+) -> (String, serde_json::Value) {
+    let day = next_working_day(3);
+    let slots =
+        json_of(client.get(format!("{url}/api/v1/services/pbg/slots?from={day}&days=1"))).await;
+    let starts_at = slots["days"][0]["slots"][0]["starts_at"]
+        .as_str()
+        .expect("a free slot")
+        .to_string();
+    let booked = json_of(
+        client
+            .post(format!("{url}/api/v1/appointments"))
+            .json(&json!({"service": "pbg", "starts_at": starts_at,
+                "citizen": {"name": "Rina Wati", "phone": phone}, "consent": true})),
+    )
+    .await;
+    (starts_at, booked)
+}
+
 fn stop(mut l: Loket) {
     // SAFETY: sending a signal to our own child.
     unsafe {
@@ -97,23 +120,7 @@ async fn a_booking_survives_a_restart_of_loket_and_its_embedded_postgres() {
         dir.join("postgres/.s.PGSQL.5432").exists(),
         "listening on a private unix socket"
     );
-    let day = next_working_day(3);
-    let slots = json_of(client.get(format!(
-        "{}/api/v1/services/pbg/slots?from={day}&days=1",
-        first.url
-    )))
-    .await;
-    let starts_at = slots["days"][0]["slots"][0]["starts_at"]
-        .as_str()
-        .expect("a free slot")
-        .to_string();
-    let booked: serde_json::Value = json_of(
-        client
-            .post(format!("{}/api/v1/appointments", first.url))
-            .json(&json!({"service": "pbg", "starts_at": starts_at,
-                          "citizen": {"name": "Rina Wati", "phone": "081398765432"}, "consent": true}))
-    )
-    .await;
+    let (starts_at, booked) = book_first_slot(&client, &first.url, "081398765432").await;
     let token = booked["token"].as_str().expect("booked").to_string();
     let code = booked["appointment"]["code"].as_str().unwrap().to_string();
     stop(first);
@@ -174,23 +181,7 @@ async fn loket_keeps_serving_after_its_database_restarts() {
         Stdio::null(),
     );
     let client = reqwest::Client::new();
-    let day = next_working_day(3);
-    let slots = json_of(client.get(format!(
-        "{}/api/v1/services/pbg/slots?from={day}&days=1",
-        loket.url
-    )))
-    .await;
-    let starts_at = slots["days"][0]["slots"][0]["starts_at"]
-        .as_str()
-        .expect("a free slot")
-        .to_string();
-    let booked = json_of(
-        client
-            .post(format!("{}/api/v1/appointments", loket.url))
-            .json(&json!({"service": "pbg", "starts_at": starts_at,
-                "citizen": {"name": "Rina Wati", "phone": "081398765433"}, "consent": true})),
-    )
-    .await;
+    let (_, booked) = book_first_slot(&client, &loket.url, "081398765433").await;
     let token = booked["token"].as_str().expect("booked").to_string();
     let ready = |c: &reqwest::Client| c.get(format!("{}/readyz", loket.url)).send();
     assert_eq!(ready(&client).await.expect("readyz").status(), 200);
