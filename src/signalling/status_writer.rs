@@ -22,9 +22,9 @@ use crate::routes::feed::{FeedEvent, FeedHub};
 /// Writer tasks. They share the pool with ticket redemption, and a burst of arrivals must not
 /// starve the joins themselves: at most this many connections go to status writes. Two, not
 /// more: each writer stores whatever queued while its last statement ran, so fewer writers make
-/// bigger batches — with four, 2,500 arrivals took ~700 statements of ~4 changes each, and the
+/// bigger batches — with four, 2,500 arrivals took 600-900 statements of 3-4 changes each, and the
 /// per-statement cost made Postgres the busiest process of the join storm (docs/benchmarks.md,
-/// "Signalling"); with two, ~300. Two still keep one appointment's row lock held by an HTTP
+/// "Signalling"); with two, 250-350. Two still keep one appointment's row lock held by an HTTP
 /// request from stalling every room's writes.
 const WRITERS: usize = 2;
 /// Writes waiting per writer. Every room makes at most a few (waiting, in_call, booked again),
