@@ -15,6 +15,11 @@ use crate::{
 
 /// The issue's bar: video decoded on both sides within 10 s.
 const VIDEO_WITHIN: Duration = Duration::from_secs(10);
+/// After a citizen reloads mid-call the issue asks only that the call comes back by itself; the
+/// page starts over (documents, camera, ticket, socket, a new negotiation). 10 s held on a quiet
+/// machine (9–14 s test runs) but not once in CI with the other browser tests' Chromiums on the
+/// same two cores (frames still 0 after 10 s, the page already admitted): 20 s.
+const RELOAD_VIDEO_WITHIN: Duration = Duration::from_secs(20);
 
 /// `framesDecoded` summed over the inbound video of the page's current call (the
 /// `window.loketCall` test hook), or -1 when the page has no call.
@@ -310,10 +315,10 @@ async fn a_citizen_who_reloads_mid_call_is_back_in_the_call_by_itself() {
     // video flows again both ways. Nobody re-admits them.
     citizen.reload().await;
     let reloaded = Instant::now();
-    let left = VIDEO_WITHIN.saturating_sub(reloaded.elapsed());
+    let left = RELOAD_VIDEO_WITHIN.saturating_sub(reloaded.elapsed());
     wait_until(
         left,
-        "video again on the reloaded citizen page within 10 s, by itself",
+        "video again on the reloaded citizen page within 20 s, by itself",
         || async move {
             let n = frames(citizen).await;
             if n > 0 {
@@ -334,7 +339,7 @@ async fn a_citizen_who_reloads_mid_call_is_back_in_the_call_by_itself() {
     )
     .await;
     let before = frames(clerk).await;
-    let left = VIDEO_WITHIN
+    let left = RELOAD_VIDEO_WITHIN
         .saturating_sub(reloaded.elapsed())
         .max(Duration::from_secs(3));
     wait_until(
