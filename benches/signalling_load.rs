@@ -877,58 +877,55 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         // Its database sessions end with it, publishing their counts.
         drop(server);
         if kind == Kind::Loket {
-            hot_updates(&db_url).await?;
+            database_report(&db_url).await?;
         }
     }
     Ok(())
 }
 
-/// Prints how many of the updates to the tables a join writes were HOT (in place, no index
-/// entries): the joins' database cost depends on it.
-async fn hot_updates(db_url: &str) -> anyhow::Result<()> {
+/// Prints what the joins cost the database: how many updates to the tables a join writes were
+/// HOT (in place, no index entries), the calls and time of the room functions, and rolled-back
+/// transactions and deadlocks (a failed status batch falls back to single writes).
+async fn database_report(db_url: &str) -> anyhow::Result<()> {
     use diesel::sql_types::{BigInt, Text};
     use diesel_async::{AsyncConnection, RunQueryDsl};
+    /// A name and two counts; each query below says what they are.
     #[derive(diesel::QueryableByName)]
-    struct Row {
+    struct Stat {
         #[diesel(sql_type = Text)]
-        relname: String,
+        name: String,
         #[diesel(sql_type = BigInt)]
-        upd: i64,
+        a: i64,
         #[diesel(sql_type = BigInt)]
-        hot: i64,
+        b: i64,
     }
+    type Line = fn(&Stat) -> String;
+    let queries: [(&str, Line); 3] = [
+        (
+            "SELECT relname::text AS name, n_tup_upd AS a, n_tup_hot_upd AS b \
+             FROM pg_stat_user_tables WHERE relname IN ('appointments', 'room_tickets') \
+             ORDER BY relname",
+            |s| format!("{}: {} updates, {} HOT (all phases)", s.name, s.a, s.b),
+        ),
+        (
+            "SELECT funcname::text AS name, calls AS a, total_time::bigint AS b \
+             FROM pg_stat_user_functions ORDER BY funcname",
+            |s| format!("{}: {} calls, {} ms in all", s.name, s.a, s.b),
+        ),
+        (
+            "SELECT datname::text AS name, xact_rollback AS a, deadlocks AS b \
+             FROM pg_stat_database WHERE datname = 'bench'",
+            |s| format!("transactions rolled back: {}, deadlocks: {}", s.a, s.b),
+        ),
+    ];
     // Other backends publish their counts within a second of committing.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mut conn = diesel_async::AsyncPgConnection::establish(db_url).await?;
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT relname::text, n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables \
-         WHERE relname IN ('appointments', 'room_tickets') ORDER BY relname",
-    )
-    .load(&mut conn)
-    .await?;
-    for r in rows {
-        eprintln!(
-            "{}: {} updates, {} HOT (all phases)",
-            r.relname, r.upd, r.hot
-        );
-    }
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT funcname::text AS relname, calls AS upd, (total_time * 1000)::bigint AS hot \
-         FROM pg_stat_user_functions ORDER BY funcname",
-    )
-    .load(&mut conn)
-    .await?;
-    for r in rows {
-        eprintln!("{}: {} calls, {} ms in all", r.relname, r.upd, r.hot / 1000);
-    }
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT 'rollbacks/deadlocks' AS relname, xact_rollback AS upd, deadlocks AS hot \
-         FROM pg_stat_database WHERE datname = 'bench'",
-    )
-    .load(&mut conn)
-    .await?;
-    for r in rows {
-        eprintln!("transactions rolled back: {}, deadlocks: {}", r.upd, r.hot);
+    for (sql, line) in queries {
+        let rows: Vec<Stat> = diesel::sql_query(sql).load(&mut conn).await?;
+        for r in &rows {
+            eprintln!("{}", line(r));
+        }
     }
     Ok(())
 }
