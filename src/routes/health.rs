@@ -1,17 +1,10 @@
 //! Liveness, readiness (the database answers) and Prometheus metrics.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use actix_web::{HttpResponse, get, web};
 
-use crate::startup::AppState;
-
-#[derive(Default)]
-pub struct Metrics {
-    pub bookings: AtomicU64,
-    pub slot_taken: AtomicU64,
-    pub logins_failed: AtomicU64,
-}
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
 #[get("/healthz")]
@@ -23,15 +16,7 @@ pub async fn healthz() -> HttpResponse {
     responses((status = 200, description = "database reachable"), (status = 503, description = "database unreachable")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    use diesel_async::RunQueryDsl;
-    let ok = match tokio::time::timeout(std::time::Duration::from_secs(3), state.pool.get()).await {
-        Ok(Ok(mut conn)) => diesel::sql_query("SELECT 1")
-            .execute(&mut conn)
-            .await
-            .is_ok(),
-        _ => false,
-    };
-    if ok {
+    if crate::db::ready(&state.pool, std::time::Duration::from_secs(3)).await {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {
         HttpResponse::ServiceUnavailable()

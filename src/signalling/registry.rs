@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::ice::IceServer;
 use super::outbound;
 use super::protocol::{ClientMsg, CloseReason, LeaveReason, ParticipantId, ServerMsg};
 use super::room::{Command, ConnId, Effect, Joiner, Room};
@@ -20,7 +19,8 @@ use super::status_writer::StatusWriter;
 use crate::db::DbPool;
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
-use crate::routes::feed::{FeedEvent, FeedHub};
+use crate::feed::{FeedEvent, FeedHub};
+use crate::rooms::ice::IceServer;
 
 /// Requests waiting for the registry task; senders wait (backpressure) when it is full.
 const REQUEST_QUEUE: usize = 4096;
