@@ -100,6 +100,7 @@ impl Application {
                 ctx.pool.clone(),
                 ctx.feed.clone(),
                 settings.max_sockets_per_room,
+                ctx.metrics.signalling.clone(),
             ),
             redeemer: crate::signalling::redeemer::Redeemer::start(ctx.pool.clone()),
             ctx: ctx.clone(),
@@ -203,6 +204,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     let web_dir = state.settings.web_dir.clone();
     let server = HttpServer::new(move || {
         let cache_state = state.clone();
+        let metrics_state = state.clone();
         App::new()
             // Any successful write may change free times: empty the slot cache (after the
             // write has committed, before the client sees the answer); an admin or staff write
@@ -232,6 +234,26 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 }
             })
             .wrap(routes::pages::security_headers())
+            // Requests per route pattern (never the raw path: bounded labels) and their latency.
+            .wrap_fn({
+                let state = metrics_state.clone();
+                move |req, srv| {
+                    let started = std::time::Instant::now();
+                    let state = state.clone();
+                    let fut = actix_web::dev::Service::call(srv, req);
+                    async move {
+                        let res = fut.await?;
+                        let route = res.request().match_pattern();
+                        state.metrics.observe_request(
+                            res.request().method().as_str(),
+                            route.as_deref().unwrap_or("unmatched"),
+                            res.status().as_u16(),
+                            started.elapsed().as_secs_f64(),
+                        );
+                        Ok(res)
+                    }
+                }
+            })
             .wrap(TracingLogger::<LoketRootSpan>::new())
             .app_data(state.clone())
             .app_data(json_cfg.clone())

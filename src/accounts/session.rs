@@ -75,9 +75,7 @@ pub async fn login(ctx: &Ctx, email: &str, pw: &str) -> Result<(String, Profile)
         .await
         .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
     let Some(row) = row.filter(|r| ok && r.active) else {
-        ctx.metrics
-            .logins_failed
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.metrics.logins_failed.inc();
         return Err(AccountError::InvalidCredentials);
     };
     let token = tokens::staff_token(&ctx.keys, StaffId(row.id), row.session_epoch)?;

@@ -204,9 +204,7 @@ pub async fn book(
     let limit = ctx.settings.max_active_bookings;
     match db::appointments::book(&mut conn, new, &candidates, limit).await {
         Ok(row) => {
-            ctx.metrics
-                .bookings
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ctx.metrics.bookings.inc();
             tracing::info!(appointment = %row.id, code = %row.code, "booked");
             ctx.feed.publish_appointment(&row);
             // Answer from what we already hold instead of reading the row back.
@@ -221,9 +219,7 @@ pub async fn book(
             booked(ctx, view)
         }
         Err(BookError::SlotTaken) => {
-            ctx.metrics
-                .slot_taken
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ctx.metrics.slot_taken.inc();
             Err(BookingError::SlotTaken)
         }
         Err(BookError::TooManyActive) => Err(BookingError::TooManyActive { limit }),

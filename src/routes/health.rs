@@ -1,7 +1,5 @@
 //! Liveness, readiness (the database answers) and Prometheus metrics.
 
-use std::sync::atomic::Ordering;
-
 use actix_web::{HttpResponse, get, web};
 
 use crate::state::AppState;
@@ -24,24 +22,23 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "application/openmetrics-text")))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let m = &state.metrics;
+    // Values read when scraped rather than kept up to date on every change.
     let pool = state.pool.status();
-    let body = format!(
-        "# TYPE loket_bookings_total counter\nloket_bookings_total {}\n\
-         # TYPE loket_slot_taken_total counter\nloket_slot_taken_total {}\n\
-         # TYPE loket_logins_failed_total counter\nloket_logins_failed_total {}\n\
-         # TYPE loket_db_pool_size gauge\nloket_db_pool_size {}\n\
-         # TYPE loket_db_pool_available gauge\nloket_db_pool_available {}\n",
-        m.bookings.load(Ordering::Relaxed),
-        m.slot_taken.load(Ordering::Relaxed),
-        m.logins_failed.load(Ordering::Relaxed),
-        pool.size,
-        pool.available,
-    );
+    m.db_pool_size.set(pool.size as i64);
+    m.db_pool_available.set(pool.available as i64);
+    m.db_pool_waiting.set(pool.waiting as i64);
+    if let Ok(rooms) = state.rooms.stats().await {
+        m.signalling.rooms_open.set(rooms.rooms as i64);
+        m.signalling.sockets_open.set(rooms.sockets as i64);
+    }
+    if let Some(turn) = &state.turn {
+        m.turn_allocations.set(turn.allocations().await as i64);
+    }
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(body)
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(m.encode())
 }

@@ -302,6 +302,9 @@ fn serve(
             tokio::select! {
                 out = outbound.recv() => match out {
                     Some(Outbound::Msg(msg)) => {
+                        if matches!(*msg, ServerMsg::Signal { .. } | ServerMsg::Chat { .. }) {
+                            rooms.relayed();
+                        }
                         if write(&mut session, msg.as_ref()).await.is_err() {
                             close(&session, 1008, "slow_reader").await;
                             break LeaveReason::SlowReader;
