@@ -3,6 +3,7 @@
 
 pub mod appointments;
 pub mod audit;
+pub mod backup;
 pub mod catalog;
 pub mod embedded;
 pub mod events;

@@ -5,6 +5,7 @@ mod helpers;
 mod admin;
 mod architecture;
 mod auth;
+mod backup;
 mod booking;
 mod catalog;
 mod embedded;
