@@ -30,6 +30,9 @@ enum Command {
         #[arg(long, short)]
         output: Option<std::path::PathBuf>,
     },
+    /// Wipe personal data from appointments that ended more than LOKET_RETENTION_DAYS ago, now
+    /// (a running Loket does this every hour).
+    Retention,
     /// Replace the database with a backup (Loket must be stopped; the old copy is kept).
     Restore {
         /// A file written by `loket backup`.
@@ -118,6 +121,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 let bin = loket::db::embedded::find_bin_dir().unwrap_or_default();
                 loket::db::backup::dump(&bin, &url, &file)?;
                 println!("backup written to {}", file.display());
+            }
+            Command::Retention => {
+                let days = settings.retention_days;
+                anyhow::ensure!(days > 0, "LOKET_RETENTION_DAYS is 0: retention is off");
+                let pool = loket::db::pool(&url, 2)?;
+                let secret = settings.load_or_create_secret()?;
+                let keys = loket::auth::Keys::derive(&secret);
+                let ctx = loket::context::Ctx::new(settings.clone(), pool, keys);
+                let n = loket::privacy::erase_expired(&ctx, days, chrono::Utc::now()).await?;
+                println!("personal data erased from {n} appointment(s) older than {days} days");
             }
             Command::Restore { file } => {
                 let bin = loket::db::embedded::find_bin_dir().unwrap_or_default();

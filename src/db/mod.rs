@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod embedded;
 pub mod events;
 pub mod prechecks;
+pub mod privacy;
 pub mod reports;
 pub mod schedule;
 pub mod schema;

@@ -11,6 +11,7 @@ mod catalog;
 mod embedded;
 mod operations;
 mod precheck;
+mod privacy;
 mod rooms;
 mod self_service;
 mod staff;
