@@ -1,14 +1,15 @@
 //! The staff's live feed of appointment changes (bookings, waiting-room arrivals, admits,
 //! outcomes): published once by whoever makes the change — the use-cases and the signalling
 //! rooms — into a bounded broadcast channel, and read by the staff dashboards' event stream
-//! (`routes::feed`). A reader that falls behind is told to resync instead of buffering without
-//! bound.
+//! (`routes::feed`) and the room registry. A reader that falls behind is told to resync instead
+//! of buffering without bound. With more than one node, what is published here is also
+//! forwarded to the others and theirs arrive here (`bus`).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
 use crate::db;
@@ -27,10 +28,20 @@ pub struct FeedEvent {
     pub citizen_waiting: bool,
 }
 
+/// What a reader receives.
+#[derive(Clone, Debug)]
+pub enum FeedItem {
+    Changed(FeedEvent),
+    /// Events may have been missed (another node could not be heard): reload.
+    Resync,
+}
+
 #[derive(Clone)]
 pub struct FeedHub {
-    tx: broadcast::Sender<FeedEvent>,
+    tx: broadcast::Sender<FeedItem>,
     subscribers: Arc<AtomicUsize>,
+    /// Where this node's own events also go (the other nodes), once `bus` is started.
+    forward: Arc<OnceLock<mpsc::Sender<crate::bus::Event>>>,
 }
 
 impl Default for FeedHub {
@@ -45,12 +56,36 @@ impl FeedHub {
         FeedHub {
             tx,
             subscribers: Arc::new(AtomicUsize::new(0)),
+            forward: Arc::new(OnceLock::new()),
         }
     }
 
+    /// From now on, every event published here is also sent to the other nodes.
+    pub fn forward_to(&self, tx: mpsc::Sender<crate::bus::Event>) {
+        let _ = self.forward.set(tx);
+    }
+
+    /// A change made on this node: to the readers here, and to the other nodes.
     pub fn publish(&self, event: FeedEvent) {
+        if let Some(out) = self.forward.get()
+            && out.try_send(crate::bus::Event::from(&event)).is_err()
+        {
+            // The sender is far behind (the database is slow or gone): the other nodes miss
+            // this one; the bus tells them to resync once it can send again.
+            tracing::warn!("event queue to the other nodes is full; dropping one");
+        }
+        self.publish_local(event);
+    }
+
+    /// A change to show to the readers on this node only (one that came from another node).
+    pub fn publish_local(&self, event: FeedEvent) {
         // No subscriber is fine: nobody is watching.
-        let _ = self.tx.send(event);
+        let _ = self.tx.send(FeedItem::Changed(event));
+    }
+
+    /// Tells the readers on this node to reload.
+    pub fn resync_local(&self) {
+        let _ = self.tx.send(FeedItem::Resync);
     }
 
     pub fn publish_appointment(&self, a: &db::appointments::Appointment) {
@@ -62,7 +97,7 @@ impl FeedHub {
         });
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<FeedEvent> {
+    pub fn subscribe(&self) -> broadcast::Receiver<FeedItem> {
         self.tx.subscribe()
     }
 }
@@ -70,7 +105,7 @@ impl FeedHub {
 /// A dashboard's place in the feed: its receiver, and its share of [`MAX_SUBSCRIBERS`] until it
 /// is dropped.
 pub struct Subscription {
-    pub rx: broadcast::Receiver<FeedEvent>,
+    pub rx: broadcast::Receiver<FeedItem>,
     _guard: SubscriberGuard,
 }
 

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod availability;
 pub mod booking;
+pub mod bus;
 pub mod cache;
 pub mod calendar;
 pub mod catalogue;

@@ -106,6 +106,7 @@ impl Application {
             ctx: ctx.clone(),
         });
         // Workers beside the server: they stop with the runtime.
+        crate::bus::start(url.to_string(), ctx.pool.clone(), &ctx.feed);
         crate::privacy::spawn_retention(ctx.clone());
         let server = run(listener, state.clone())?;
         Ok(Application {

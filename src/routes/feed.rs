@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::StaffSession;
 use crate::error::{ApiError, ApiResult};
+use crate::feed::FeedItem;
 use crate::state::AppState;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
@@ -44,14 +45,14 @@ pub async fn feed(state: web::Data<AppState>, me: StaffSession) -> ApiResult<Htt
                 let next = tokio::time::timeout(KEEPALIVE, sub.rx.recv()).await;
                 let chunk = match next {
                     Err(_) => web::Bytes::from_static(b": keep-alive\n\n"),
-                    Ok(Ok(ev)) => {
+                    Ok(Ok(FeedItem::Changed(ev))) => {
                         if visible.as_ref().is_some_and(|v| !v.contains(&ev.staff)) {
                             continue;
                         }
                         let json = serde_json::to_string(&ev).unwrap_or_default();
                         web::Bytes::from(format!("event: appointment\ndata: {json}\n\n"))
                     }
-                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
+                    Ok(Ok(FeedItem::Resync)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
                         web::Bytes::from_static(b"event: resync\ndata: {}\n\n")
                     }
                     Ok(Err(broadcast::error::RecvError::Closed)) => return None,

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use super::extract::Citizen;
 use crate::auth::StaffSession;
 use crate::db::tickets::Ticket;
+use crate::domain::ids::AppointmentId;
 use crate::domain::participant::{ParticipantId, Role};
 use crate::error::ApiError;
 use crate::rooms::ice::IceServer;
@@ -25,7 +26,7 @@ use crate::signalling::session::{self, Limits};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_ticket).service(ws);
+    cfg.service(create_ticket).service(ws).service(ws_in_room);
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -129,7 +130,11 @@ pub async fn create_ticket(
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TicketOut {
-            ws_url: ws_url(&state.settings.public_url, &issued.ticket),
+            ws_url: ws_url(
+                &state.settings.public_url,
+                issued.appointment,
+                &issued.ticket,
+            ),
             ticket: issued.ticket.expose().to_string(),
             expires_at: issued.expires_at,
             participant: issued.participant,
@@ -138,7 +143,9 @@ pub async fn create_ticket(
         }))
 }
 
-fn ws_url(public_url: &str, ticket: &Ticket) -> String {
+/// The socket's URL names its room, so a load balancer can send every socket of one room to the
+/// same node (hashing the path; docs/operations.md, "More than one node").
+fn ws_url(public_url: &str, room: AppointmentId, ticket: &Ticket) -> String {
     let base = public_url.trim_end_matches('/');
     let base = if let Some(rest) = base.strip_prefix("https://") {
         format!("wss://{rest}")
@@ -147,7 +154,7 @@ fn ws_url(public_url: &str, ticket: &Ticket) -> String {
     } else {
         base.to_string()
     };
-    format!("{base}/api/v1/rooms/ws?ticket={}", ticket.expose())
+    format!("{base}/api/v1/rooms/{room}/ws?ticket={}", ticket.expose())
 }
 
 #[derive(Deserialize)]
@@ -161,8 +168,29 @@ fn invalid_ticket() -> ApiError {
     }
 }
 
-/// The signalling WebSocket (protocol: docs/protocol.md). A missing, unknown, used or expired
-/// ticket gets 401 and no socket.
+/// The signalling WebSocket (protocol: docs/protocol.md) of the room named in the path — the
+/// form `POST /rooms/ticket` hands out. A missing, unknown, used or expired ticket gets 401 and
+/// no socket; a ticket for another room, 409 `wrong_room`.
+#[utoipa::path(get, path = "/api/v1/rooms/{room}/ws", tag = "rooms",
+    params(("room" = String, Path, description = "The appointment's id, as in the ticket's ws_url"),
+        ("ticket" = String, Query, description = "A ticket from POST /api/v1/rooms/ticket")),
+    responses((status = 101, description = "Switching to the signalling WebSocket"),
+        (status = 400, description = "not a WebSocket handshake"),
+        (status = 401, description = "invalid_ticket: missing, unknown, used or expired"),
+        (status = 409, description = "wrong_room: the ticket is for another room; or the appointment was closed since the ticket was issued"),
+        (status = 503, description = "too_many_joins: the ticket queues are full; database_unavailable")))]
+#[get("/rooms/{room}/ws")]
+#[tracing::instrument(name = "rooms.ws", skip_all)]
+pub async fn ws_in_room(
+    req: HttpRequest,
+    room: web::Path<uuid::Uuid>,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    upgrade(req, body, state, Some(AppointmentId(*room))).await
+}
+
+/// The same socket under its first path, without the room (still served for older clients).
 #[utoipa::path(get, path = "/api/v1/rooms/ws", tag = "rooms",
     params(("ticket" = String, Query, description = "A ticket from POST /api/v1/rooms/ticket")),
     responses((status = 101, description = "Switching to the signalling WebSocket"),
@@ -176,6 +204,15 @@ pub async fn ws(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    upgrade(req, body, state, None).await
+}
+
+async fn upgrade(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    room: Option<AppointmentId>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let ticket = web::Query::<WsQuery>::from_query(req.query_string())
         .ok()
@@ -199,6 +236,14 @@ pub async fn ws(
             .into(),
             ArrivalError::Closed(e) => refuse(e),
         })?;
+    if room.is_some_and(|r| r != arrival.room) {
+        // Another room's ticket under this path could put one room's sockets on two nodes.
+        return Err(ApiError::conflict(
+            "wrong_room",
+            "This ticket is for another room; open the ws_url it came with.",
+        )
+        .into());
+    }
     let limits = Limits::from_settings(&state.settings);
     let (ready, joined) = tokio::sync::oneshot::channel();
     actix_web::rt::spawn(session::run(

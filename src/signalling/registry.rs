@@ -19,7 +19,7 @@ use super::status_writer::StatusWriter;
 use crate::db::DbPool;
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
-use crate::feed::{FeedEvent, FeedHub};
+use crate::feed::{FeedEvent, FeedHub, FeedItem};
 use crate::metrics::SignallingMetrics;
 use crate::rooms::ice::IceServer;
 
@@ -204,7 +204,7 @@ struct Registry {
 }
 
 impl Registry {
-    async fn run(mut self, mut rx: mpsc::Receiver<Request>, feed: broadcast::Receiver<FeedEvent>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Request>, feed: broadcast::Receiver<FeedItem>) {
         let mut feed = Some(feed);
         loop {
             tokio::select! {
@@ -216,7 +216,9 @@ impl Registry {
                     Some(f) => f.recv().await,
                     None => std::future::pending().await,
                 } } => match ev {
-                    Ok(ev) => self.feed_event(ev),
+                    Ok(FeedItem::Changed(ev)) => self.feed_event(ev),
+                    // A room of a finished appointment is refused at the ticket anyway.
+                    Ok(FeedItem::Resync) => {}
                     // Missed events only matter for closing rooms of finished appointments,
                     // which the ticket check refuses anyway.
                     Err(broadcast::error::RecvError::Lagged(n)) => {

@@ -374,3 +374,28 @@ impl TestApp {
         rows.into_iter().next().and_then(|r| r.v)
     }
 }
+
+/// Another Loket node on the same database as `app`, as a second machine would run it: its own
+/// process state (rooms, feed, caches), shared Postgres. Dropping it leaves the database to `app`.
+pub struct Node {
+    pub address: String,
+}
+
+pub async fn spawn_node(app: &TestApp, change: impl FnOnce(&mut Settings)) -> Node {
+    let mut settings = base_settings();
+    change(&mut settings);
+    let node = Application::build_with_database(settings, &app.db_url, None)
+        .await
+        .expect("build a second node");
+    let port = node.port();
+    tokio::spawn(node.run_until_stopped());
+    Node {
+        address: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+impl Node {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+}

@@ -209,7 +209,11 @@ async fn tickets_are_refused_with_clear_codes() {
         own.body["ws_url"]
             .as_str()
             .expect("ws_url")
-            .starts_with(&format!("{}?ticket=", app.ws_base()))
+            .starts_with(&format!(
+                "ws://127.0.0.1:{}/api/v1/rooms/{id_a}/ws?ticket=",
+                app.port
+            )),
+        "the socket's URL names its room (a load balancer pins a room's sockets by it)"
     );
 
     // A clerk of another agency cannot, and is not told the appointment exists.
@@ -365,6 +369,18 @@ async fn bad_tickets_get_a_plain_401_and_no_socket() {
     let mut ws = Ws::open(&format!("{url}&room={other_id}&appointment={other_id}")).await;
     let w = ws.expect("welcome").await;
     assert_eq!(w["room"], id.as_str());
+    drop(ws);
+    // Under the path that names a room, another room's ticket is refused (it could split a room
+    // across nodes); the first path without a room still works.
+    let url = app.ws_url(&token, None).await;
+    let wrong = url.replace(&format!("/rooms/{id}/ws"), &format!("/rooms/{other_id}/ws"));
+    assert_ne!(wrong, url);
+    assert_eq!(refused(Ws::connect(&wrong).await), 409);
+    let url = app.ws_url(&token, None).await;
+    let old = url.replace(&format!("/rooms/{id}/ws"), "/rooms/ws");
+    assert_ne!(old, url);
+    let mut ws = Ws::open(&old).await;
+    assert_eq!(ws.expect("welcome").await["room"], id.as_str());
 }
 
 /// `count` fresh citizen tickets for the appointment `id`.
@@ -779,7 +795,7 @@ async fn tickets_never_reach_the_request_log() {
         .try_init()
         .expect("this is the only test that installs a subscriber");
     let app = open_app().await;
-    let (token, _, _) = booking(&app, "081200000022").await;
+    let (token, id, _) = booking(&app, "081200000022").await;
     let url = app.ws_url(&token, None).await;
     let ticket = url.split("ticket=").nth(1).expect("ticket").to_string();
     let mut ws = Ws::open(&url).await;
@@ -790,7 +806,7 @@ async fn tickets_never_reach_the_request_log() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let text = String::from_utf8_lossy(&logs.0.lock().expect("logs")).to_string();
     assert!(
-        text.contains("/api/v1/rooms/ws"),
+        text.contains(&format!("/api/v1/rooms/{id}/ws")),
         "the request was logged: {text}"
     );
     assert!(!text.contains(&ticket), "the ticket leaked into the log");
@@ -805,7 +821,11 @@ async fn the_api_description_lists_the_room_endpoints() {
     let app = spawn_app().await;
     let r = app.get("/api/v1/openapi.json").await;
     assert_eq!(r.status, 200);
-    for path in ["/api/v1/rooms/ticket", "/api/v1/rooms/ws"] {
+    for path in [
+        "/api/v1/rooms/ticket",
+        "/api/v1/rooms/ws",
+        "/api/v1/rooms/{room}/ws",
+    ] {
         assert!(r.body["paths"][path].is_object(), "{path} missing");
     }
 }

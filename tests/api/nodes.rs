@@ -1,0 +1,107 @@
+//! More than one node on one database, in one process (the real-process tests with a load
+//! balancer are tests/cluster.rs): what one node does reaches the staff dashboards and the rooms
+//! on the other through Postgres LISTEN/NOTIFY (`bus`).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{next_working_day, spawn_node};
+use crate::ws::{booking, open_app};
+
+/// The `event: appointment` payloads of an SSE stream until `want` of them arrived (at most
+/// `within`), then `quiet` more to see whether anything else comes.
+async fn feed_events(
+    r: &mut reqwest::Response,
+    want: usize,
+    within: Duration,
+    quiet: Duration,
+) -> Vec<Value> {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + within;
+    let count = |t: &str| t.matches("event: appointment\n").count();
+    while count(&text) < want {
+        match tokio::time::timeout_at(deadline, r.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => break,
+        }
+    }
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(quiet, r.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text.split("\n\n")
+        .filter(|block| block.starts_with("event: appointment\n"))
+        .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("data: ")))
+        .map(|json| serde_json::from_str(json).expect("event JSON"))
+        .collect()
+}
+
+async fn open_feed(client: &reqwest::Client, base: &str, token: &str) -> reqwest::Response {
+    let mut r = client
+        .get(format!("{base}/api/v1/staff/feed"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let hello = r.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&hello).contains("event: ready"));
+    r
+}
+
+#[tokio::test]
+async fn a_booking_on_one_node_reaches_the_clerks_feed_on_the_other_once() {
+    let a = open_app().await;
+    let b = spawn_node(&a, |_| {}).await;
+    let clerk = a.login("clerk@loket.example").await;
+    let clerk_id = a.staff_id("clerk@loket.example").await;
+    let client = reqwest::Client::new();
+    let mut on_a = open_feed(&client, &a.address, &clerk).await;
+    let mut on_b = open_feed(&client, &b.address, &clerk).await;
+    // Book through node B only: pbg has two clerks, so two bookings at one time take both.
+    let slot = a.slots("pbg", next_working_day(3)).await[0];
+    for phone in ["081234567890", "081234567891"] {
+        let r = client
+            .post(b.url("/api/v1/appointments"))
+            .json(&json!({"service": "pbg", "starts_at": slot.to_rfc3339(),
+                "citizen": {"name": "Budi", "phone": phone}, "consent": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let quiet = Duration::from_millis(700);
+    // Generous bounds: this proves it arrives, not how fast (docs/benchmarks.md has that).
+    let seen_a = feed_events(&mut on_a, 1, Duration::from_secs(10), quiet).await;
+    let seen_b = feed_events(&mut on_b, 1, Duration::from_secs(10), quiet).await;
+    for seen in [&seen_a, &seen_b] {
+        assert_eq!(
+            seen.len(),
+            1,
+            "exactly the clerk's own booking, once: {seen:?}"
+        );
+        assert_eq!(seen[0]["staff"], clerk_id);
+        assert_eq!(seen[0]["status"], "booked");
+    }
+}
+
+#[tokio::test]
+async fn a_call_ended_on_another_node_closes_its_room() {
+    let a = open_app().await;
+    let b = spawn_node(&a, |_| {}).await;
+    let (token, id, clerk) = booking(&a, "081200000301").await;
+    // Both sockets on node A.
+    let mut citizen = a.join(&token, None).await;
+    citizen.expect("welcome").await;
+    // The clerk completes the consultation through node B.
+    let r = reqwest::Client::new()
+        .post(b.url(&format!("/api/v1/staff/appointments/{id}/no-show")))
+        .bearer_auth(&clerk)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let closed = citizen.until("closed").await;
+    assert_eq!(closed["reason"], "no_show", "{closed}");
+}
