@@ -55,6 +55,9 @@ pub struct Settings {
     pub turn_relay: crate::turn::RelaySettings,
     /// Days after an appointment ends before its personal data is wiped; 0 = never.
     pub retention_days: u32,
+    /// Seconds `/readyz` answers 503 before a stopping node closes its sockets (behind a load
+    /// balancer: longer than its health check takes to notice; 0 = stop at once).
+    pub drain_seconds: u64,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -142,6 +145,7 @@ impl Settings {
             precheck: crate::precheck::PrecheckSettings::from_env()?,
             turn_relay: crate::turn::RelaySettings::from_env()?,
             retention_days: parse_var("LOKET_RETENTION_DAYS", 180)?,
+            drain_seconds: parse_var("LOKET_DRAIN_SECONDS", 0)?,
         };
         settings.check()?;
         Ok(settings)
@@ -164,6 +168,9 @@ impl Settings {
         }
         if !(1024..=1 << 20).contains(&self.max_frame_bytes) {
             bail!("LOKET_MAX_FRAME_BYTES must be between 1024 and 1048576");
+        }
+        if self.drain_seconds > 60 {
+            bail!("LOKET_DRAIN_SECONDS must be between 0 and 60");
         }
         if self.retention_days > 3650 {
             bail!("LOKET_RETENTION_DAYS must be between 0 (never) and 3650");
@@ -216,6 +223,7 @@ impl Settings {
             precheck: Default::default(),
             turn_relay: Default::default(),
             retention_days: 180,
+            drain_seconds: 0,
         }
     }
 

@@ -104,6 +104,7 @@ impl Application {
             ),
             redeemer: crate::signalling::redeemer::Redeemer::start(ctx.pool.clone()),
             ctx: ctx.clone(),
+            draining: Default::default(),
         });
         // Workers beside the server: they stop with the runtime.
         crate::bus::start(url.to_string(), ctx.pool.clone(), &ctx.feed);
@@ -128,9 +129,11 @@ impl Application {
     }
 
     /// Serves until Ctrl-C / SIGTERM (or [`StopHandle::stop`]), then stops the embedded
-    /// Postgres (if ours). On the way down every signalling socket is told
-    /// `closed {reason: "server_restart"}` first, so clients reconnect at once and the graceful
-    /// shutdown does not wait for long-lived sockets.
+    /// Postgres (if ours). On the way down it first drains: `/readyz` answers 503 for
+    /// `LOKET_DRAIN_SECONDS`, so a load balancer's health check sends new requests and sockets to
+    /// the other nodes; then every signalling socket is told `closed {reason: "server_restart"}`,
+    /// so clients reconnect at once (through the balancer, elsewhere) and the graceful shutdown
+    /// does not wait for long-lived sockets.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Application {
             server,
@@ -140,13 +143,19 @@ impl Application {
             ..
         } = self;
         let handle = server.handle();
-        let rooms = state.rooms.clone();
+        let draining = state.clone();
         let watcher = tokio::spawn(async move {
             tokio::select! {
                 () = shutdown_signal() => {}
                 () = stop.notified() => {}
             }
-            rooms.shutdown().await;
+            draining.start_draining();
+            let drain = std::time::Duration::from_secs(draining.settings.drain_seconds);
+            if !drain.is_zero() {
+                tracing::info!(seconds = drain.as_secs(), "draining: /readyz answers 503");
+                tokio::time::sleep(drain).await;
+            }
+            draining.rooms.shutdown().await;
             handle.stop(true).await;
         });
         let result = server.await;
@@ -265,6 +274,8 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .configure(|c| routes::configure(c, &web_dir))
     })
     .shutdown_timeout(20)
+    // SIGTERM and Ctrl-C are handled in `run_until_stopped`: drain first, then stop.
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

@@ -20,6 +20,19 @@ pub struct AppState {
     pub precheck: crate::precheck::Prechecks,
     /// The built-in TURN relay, when `LOKET_TURN_LISTEN` is set (src/turn).
     pub turn: Option<Arc<crate::turn::TurnRelay>>,
+    /// Set once the node is shutting down: `/readyz` then says so, so a balancer moves on.
+    pub draining: std::sync::atomic::AtomicBool,
+}
+
+impl AppState {
+    pub fn start_draining(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl std::ops::Deref for AppState {

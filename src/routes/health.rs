@@ -14,6 +14,12 @@ pub async fn healthz() -> HttpResponse {
     responses((status = 200, description = "database reachable"), (status = 503, description = "database unreachable")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.is_draining() {
+        return HttpResponse::ServiceUnavailable().json(serde_json::json!({
+            "error": "draining",
+            "message": "This node is shutting down; the others take over."
+        }));
+    }
     if crate::db::ready(&state.pool, std::time::Duration::from_secs(3)).await {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {

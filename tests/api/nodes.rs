@@ -105,3 +105,38 @@ async fn a_call_ended_on_another_node_closes_its_room() {
     let closed = citizen.until("closed").await;
     assert_eq!(closed["reason"], "no_show", "{closed}");
 }
+
+#[tokio::test]
+async fn a_stopping_node_first_says_it_is_not_ready_then_sends_its_calls_elsewhere() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.join_opens_minutes = crate::ws::A_MONTH_EARLY;
+        s.drain_seconds = 2;
+    })
+    .await;
+    let (token, _, _) = booking(&app, "081200000302").await;
+    let mut citizen = app.join(&token, None).await;
+    citizen.expect("welcome").await;
+    assert_eq!(app.get("/readyz").await.status, 200);
+    app.stop.stop();
+    // Draining: the balancer's health check sees 503 while calls go on.
+    let mut drained = None;
+    for _ in 0..50 {
+        let r = app.get("/readyz").await;
+        if r.status == 503 {
+            drained = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = drained.expect("/readyz turned 503");
+    assert_eq!(r.body["error"], "draining");
+    citizen.send(json!({"type": "ping"})).await;
+    assert_eq!(
+        citizen.until("pong").await["type"],
+        "pong",
+        "still served while draining"
+    );
+    // Then the call is told to reconnect (elsewhere).
+    let closed = citizen.until("closed").await;
+    assert_eq!(closed["reason"], "server_restart");
+}
