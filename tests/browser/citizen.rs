@@ -386,6 +386,16 @@ async fn the_join_link_checks_camera_microphone_and_network() {
     .await;
     device_check_passes(b).await;
     assert!(!b.is_visible("#check-help").await, "no device trouble");
+    // The round trip in milliseconds, written "ms" (SI) in Indonesian too, not "md".
+    let network = b.wait_visible("#check-network").await;
+    let round_trip = network
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map_or("", |(inside, _)| inside);
+    assert!(
+        round_trip.ends_with(" ms") && round_trip[..round_trip.len() - 3].parse::<u32>().is_ok(),
+        "the network check gives the round trip as \"<n> ms\": {network:?}"
+    );
     let location = b.location().await;
     assert!(
         !location.contains("t="),

@@ -1,6 +1,8 @@
 //! The citizen pages on narrow phones (issue 12): nothing wider than a 360 or 390 px screen, on
 //! every page a citizen goes through — home, a service, the form, the confirmation, manage, the
-//! join page's device check, the waiting room, the call and the survey.
+//! join page's device check, the waiting room, the call and the survey. The last three need a
+//! clerk in a second browser: the consultation test in call.rs checks them on its way
+//! ([`crate::call::Setup::phone_layout`]).
 
 use crate::citizen::{device_check_passes, pick_service_and_time};
 use crate::harness::Browser;
