@@ -109,6 +109,15 @@ pub struct DayOut {
     #[schema(value_type = String, example = "2026-03-16")]
     pub date: NaiveDate,
     pub slots: Vec<SlotOut>,
+    /// Only on a day without free times that is closed rather than booked up: `weekend`,
+    /// `holiday`, `no_hours` (nobody serves the service that weekday), `over` (today, too late
+    /// for another consultation), `past`, `beyond_horizon`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "holiday")]
+    pub closed: Option<&'static str>,
+    /// With `closed: "holiday"`: the closure's name ("Hari Raya Natal").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holiday: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -160,20 +169,30 @@ pub async fn slots(
         .staffing(&mut conn, ServiceId(service.id))
         .await?;
     let cal = availability::load(&mut conn, &staffing, ServiceId(service.id), window, None).await?;
+    let holidays = db::schedule::holidays_in(&mut conn, window).await?;
     drop(conn);
     let rules = availability::rules(&state.settings, &service, now);
     let days = availability::slots(rules, &cal, from, days)
         .into_iter()
-        .map(|d| DayOut {
-            date: d.date,
-            slots: d
+        .map(|d| {
+            let closed = d
                 .slots
-                .into_iter()
-                .map(|s| SlotOut {
-                    starts_at: s.starts_at,
-                    ends_at: s.ends_at,
-                })
-                .collect(),
+                .is_empty()
+                .then(|| availability::why_closed(&rules, &cal, &holidays, d.date))
+                .flatten();
+            DayOut {
+                date: d.date,
+                slots: d
+                    .slots
+                    .into_iter()
+                    .map(|s| SlotOut {
+                        starts_at: s.starts_at,
+                        ends_at: s.ends_at,
+                    })
+                    .collect(),
+                closed: closed.as_ref().map(|c| c.code()),
+                holiday: closed.as_ref().and_then(|c| c.holiday()).map(String::from),
+            }
         })
         .collect();
     let body = serde_json::to_vec(&SlotsOut {

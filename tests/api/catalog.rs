@@ -1,7 +1,7 @@
 //! The public catalogue and free times.
 
 use chrono::{Duration, Timelike};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::{next_working_day, spawn_app, spawn_app_with};
 
@@ -96,6 +96,18 @@ async fn slots_follow_hours_breaks_notice_and_holidays() {
         sunday += Duration::days(1);
     }
     assert!(app.slots("pbg", sunday).await.is_empty());
+    // Days without times say why when they are closed, not booked up (issue 12: "Tutup" and
+    // "Libur: …" instead of "Penuh"); open days carry no such fields.
+    assert_eq!(
+        closed_reason(&app, sunday).await,
+        json!({"closed": "weekend"})
+    );
+    assert_eq!(closed_reason(&app, day).await, json!({}));
+    let yesterday = chrono::Utc::now().with_timezone(&tz).date_naive() - Duration::days(1);
+    assert_eq!(
+        closed_reason(&app, yesterday).await,
+        json!({"closed": "past"})
+    );
     // A mall-wide holiday closes the day for everyone.
     let admin = app.login("admin@loket.example").await;
     let start = tz
@@ -115,6 +127,27 @@ async fn slots_follow_hours_breaks_notice_and_holidays() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert!(app.slots("pbg", day).await.is_empty());
+    assert_eq!(
+        closed_reason(&app, day).await,
+        json!({"closed": "holiday", "holiday": "Hari libur uji"})
+    );
+}
+
+/// The `closed` and `holiday` fields of one day of PBG's slots (an empty object when open).
+async fn closed_reason(app: &crate::helpers::TestApp, date: chrono::NaiveDate) -> Value {
+    let r = app
+        .get(&format!("/api/v1/services/pbg/slots?from={date}&days=1"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let day = &r.body["days"][0];
+    assert_eq!(day["date"], json!(date.to_string()));
+    let mut out = serde_json::Map::new();
+    for key in ["closed", "holiday"] {
+        if let Some(v) = day.get(key) {
+            out.insert(key.to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
 }
 
 #[tokio::test]
@@ -136,6 +169,7 @@ async fn slots_respect_minimum_notice_and_horizon() {
         let slots = d["slots"].as_array().unwrap();
         if date > today + Duration::days(5) {
             assert!(slots.is_empty(), "beyond the horizon: {date}");
+            assert_eq!(d["closed"], "beyond_horizon", "{d}");
         }
         for s in slots {
             let t = chrono::DateTime::parse_from_rfc3339(s["starts_at"].as_str().unwrap()).unwrap();

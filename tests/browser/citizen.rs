@@ -562,3 +562,140 @@ async fn the_join_page_connection_test_gives_a_verdict_and_stores_it() {
     b.screenshot("precheck").await;
     b.quit().await;
 }
+
+/// The day picker says why a day has no times (issue 12): "Penuh" only when every time is
+/// taken, "Tutup" on a weekend, "Libur" with the holiday's name on a mall-wide closure; in
+/// English too, the Indonesian holiday name marked `lang="id"`.
+#[tokio::test]
+async fn days_without_times_say_full_closed_or_the_holiday() {
+    use chrono::{Datelike, Duration};
+    let app = &spawn_app().await;
+    crate::pbg_goes_to_the_clerk(app).await;
+    // The clerk works one 40-minute PBG slot a weekday (08.00–08.40), so one booking fills a day.
+    let clerk = app.login(crate::CLERK).await;
+    let hours: Vec<_> = (1..=5)
+        .map(|wd| json!({"weekday": wd, "starts": "08:00", "ends": "08:40"}))
+        .collect();
+    let r = app
+        .put_bearer("/api/v1/staff/hours", &clerk, &json!({"intervals": hours}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let full = next_working_day(2);
+    let only = free_slots(app, "pbg", full, 1).await;
+    assert_eq!(only.len(), 1, "one PBG time on {full}");
+    book(app, "pbg", only[0], "Ahmad Fauzi", "081234567061").await;
+
+    // The picker's week holding that day, a weekend day in it and another weekday made a
+    // holiday.
+    let today = crate::today();
+    let weeks = (full - today).num_days() / 7;
+    let first = today + Duration::days(weeks * 7);
+    let week: Vec<_> = (0..7).map(|i| first + Duration::days(i)).collect();
+    let weekend = *week
+        .iter()
+        .find(|d| d.weekday().number_from_monday() >= 6)
+        .expect("a weekend day in any seven");
+    let demo_holidays: Vec<_> = loket::demo::data::CLOSURES
+        .iter()
+        .filter_map(|c| chrono::NaiveDate::from_ymd_opt(c.date.0, c.date.1, c.date.2))
+        .collect();
+    let holiday = *week
+        .iter()
+        .find(|d| {
+            **d > today
+                && **d != full
+                && d.weekday().number_from_monday() <= 5
+                && !demo_holidays.contains(d)
+        })
+        .expect("another weekday in the week");
+    let admin = app.login("admin@loket.example").await;
+    let tz = chrono_tz::Asia::Jakarta;
+    let start = holiday
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).single())
+        .expect("midnight");
+    let r = app
+        .post_bearer(
+            "/api/v1/admin/holidays",
+            &admin,
+            &json!({"starts_at": start.to_rfc3339(),
+                    "ends_at": (start + Duration::days(1)).to_rfc3339(),
+                    "reason": "Hari Jadi Kota Bogor"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    let b = &Browser::phone("citizen").await;
+    b.goto(&app.url("/")).await;
+    b.click("[data-testid=service-item][data-slug='pbg']").await;
+    b.wait_visible("#step-schedule").await;
+    for _ in 0..weeks {
+        let shown = b
+            .attr("[data-testid=day-button]", "data-date")
+            .await
+            .unwrap_or_default();
+        b.click("#slot-next-week").await;
+        let shown = &shown;
+        wait_until(WAIT, "the next week's days", || async move {
+            match b.attr("[data-testid=day-button]", "data-date").await {
+                Some(d) if d != *shown => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await;
+    }
+    let label = |date: chrono::NaiveDate| async move {
+        let css = format!("[data-testid=day-button][data-date='{date}'] .day-free");
+        b.wait_visible(&css).await
+    };
+    let says = |date: chrono::NaiveDate, want: &'static str| async move {
+        wait_until(WAIT, &format!("{date} to say {want}"), || async move {
+            let text = label(date).await;
+            if text.trim() == want {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        })
+        .await;
+    };
+    says(full, "Penuh").await;
+    says(weekend, "Tutup").await;
+    says(holiday, "Libur").await;
+    let note = b
+        .wait_visible(&format!(
+            "[data-testid=holiday-note][data-date='{holiday}']"
+        ))
+        .await;
+    assert!(
+        note.starts_with("Libur ") && note.ends_with(": Hari Jadi Kota Bogor"),
+        "{note}"
+    );
+    b.axe("the day picker with closed days").await;
+
+    b.click("[data-lang=en]").await;
+    says(full, "Full").await;
+    says(weekend, "Closed").await;
+    says(holiday, "Holiday").await;
+    let note = b
+        .wait_text(
+            &format!("[data-testid=holiday-note][data-date='{holiday}']"),
+            "is in English",
+            |t| t.starts_with("Holiday on "),
+        )
+        .await;
+    assert!(note.ends_with(": Hari Jadi Kota Bogor"), "{note}");
+    let lang = b
+        .js(
+            "const n = document.querySelector(`[data-testid=holiday-note][data-date='${arguments[0]}']`);\
+             return [...n.querySelectorAll('[lang]')].map((s) => [s.lang, s.textContent]);",
+            vec![json!(holiday.to_string())],
+        )
+        .await;
+    assert_eq!(
+        lang,
+        json!([["id", "Hari Jadi Kota Bogor"]]),
+        "the Indonesian name is marked as such"
+    );
+    b.quit().await;
+}
