@@ -699,3 +699,108 @@ async fn days_without_times_say_full_closed_or_the_holiday() {
     );
     b.quit().await;
 }
+
+/// "Senin, 14 Desember 2026, 09.00 WIB": how the pages write a time in Indonesian.
+fn wib_id(t: DateTime<Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    const DAYS: [&str; 7] = [
+        "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu",
+    ];
+    const MONTHS: [&str; 12] = [
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    ];
+    let l = t.with_timezone(&chrono_tz::Asia::Jakarta);
+    format!(
+        "{}, {} {} {}, {:02}.{:02} WIB",
+        DAYS[l.weekday().num_days_from_monday() as usize],
+        l.day(),
+        MONTHS[l.month0() as usize],
+        l.year(),
+        l.hour(),
+        l.minute()
+    )
+}
+
+/// Days ahead, the waiting room is not open (issue 12): one message with the consultation's
+/// date and time and when the room opens, an add-to-calendar button that gives the calendar
+/// file, the device check again, and no chat, no empty status box, no "keep this page open".
+#[tokio::test]
+async fn days_ahead_the_waiting_room_says_when_and_offers_the_calendar_without_chat() {
+    let app = &spawn_app().await;
+    let day = next_working_day(2);
+    let start = free_slots(app, "pbg", day, 1).await[0];
+    let booking = book(app, "pbg", start, "Rina Wulandari", "081234567062").await;
+
+    let b = &Browser::phone("citizen").await;
+    b.goto(&crate::absolute(app, &booking.join)).await;
+    device_check_passes(b).await;
+    b.click("#device-continue").await;
+    let text = b
+        .wait_text("#room-not-open-text", "says when", |t| !t.is_empty())
+        .await;
+    // Opens 15 minutes before (the default LOKET_JOIN_OPENS_MINUTES).
+    let opens = wib_id(start - chrono::Duration::minutes(15));
+    let opens_time = opens.rsplit(", ").next().unwrap_or_default();
+    assert!(
+        text.contains(&wib_id(start)) && text.contains(opens_time),
+        "the message gives the consultation's date and time ({}) and the opening time \
+         ({opens_time}): {text:?}",
+        wib_id(start)
+    );
+    for hidden in ["#chat", "#waiting-box", "#wait-hints", "#room-retry"] {
+        assert!(
+            !b.is_visible(hidden).await,
+            "{hidden} is not shown before the room opens: {}",
+            b.describe().await
+        );
+    }
+    assert_eq!(
+        b.attr("#wait-heading", "data-i18n").await.as_deref(),
+        Some("wait.not_open_title")
+    );
+    b.axe("the join page (room not open yet)").await;
+    b.assert_fits_phones("the waiting room (not open yet)")
+        .await;
+
+    // Add to calendar: the calendar file of this appointment, fetched with the token.
+    b.js(
+        "window.__files = []; const make = URL.createObjectURL;\
+         URL.createObjectURL = (blob) => { window.__files.push(blob); return make(blob); };",
+        vec![],
+    )
+    .await;
+    b.click("#room-ics").await;
+    let ics = wait_until(WAIT, "the calendar file", || async move {
+        let v = b
+            .js_await(
+                "return window.__files.length ? await window.__files[0].text() : null;",
+                vec![],
+            )
+            .await;
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| "no file yet".to_string())
+    })
+    .await;
+    assert!(
+        ics.contains("BEGIN:VCALENDAR") && ics.contains(&booking.code),
+        "{ics}"
+    );
+
+    // The device check is one button away.
+    b.click("#room-check").await;
+    device_check_passes(b).await;
+    assert!(!b.is_visible("#room-not-open").await);
+    b.quit().await;
+}
