@@ -190,6 +190,11 @@ pub struct ServiceIn {
     pub duration_minutes: Option<i32>,
     pub buffer_minutes: Option<i32>,
     pub requirements: Option<Vec<String>>,
+    /// English requirements (empty: none). Changing `requirements` without these clears them:
+    /// they would no longer match.
+    pub requirements_en: Option<Vec<String>>,
+    /// Names the service had before (searchable; a result found through one says "dulu: …").
+    pub former_names: Option<Vec<String>>,
     pub needs_nik: Option<bool>,
     pub active: Option<bool>,
 }
@@ -248,6 +253,10 @@ pub async fn add_service(
     let aliases = check_lists(&mut fields, "aliases", &body.aliases).unwrap_or_default();
     let requirements =
         check_lists(&mut fields, "requirements", &body.requirements).unwrap_or_default();
+    let requirements_en =
+        check_lists(&mut fields, "requirements_en", &body.requirements_en).unwrap_or_default();
+    let former_names =
+        check_lists(&mut fields, "former_names", &body.former_names).unwrap_or_default();
     let agency = match body.agency.as_deref() {
         None | Some("") => {
             fields.insert("agency".into(), "required".into());
@@ -271,6 +280,8 @@ pub async fn add_service(
         duration_minutes: body.duration_minutes.unwrap_or(15),
         buffer_minutes: body.buffer_minutes.unwrap_or(5),
         requirements,
+        requirements_en,
+        former_names,
         needs_nik: body.needs_nik.unwrap_or(false),
     };
     let result = conn
@@ -339,6 +350,9 @@ pub async fn edit_service(
         duration_minutes: body.duration_minutes,
         buffer_minutes: body.buffer_minutes,
         requirements: check_lists(&mut fields, "requirements", &body.requirements),
+        requirements_en: check_lists(&mut fields, "requirements_en", &body.requirements_en)
+            .or_else(|| body.requirements.as_ref().map(|_| Vec::new())),
+        former_names: check_lists(&mut fields, "former_names", &body.former_names),
         needs_nik: body.needs_nik,
         active: body.active,
     };
@@ -350,14 +364,17 @@ pub async fn edit_service(
         "duration_minutes": changes.duration_minutes, "buffer_minutes": changes.buffer_minutes,
         "needs_nik": changes.needs_nik, "active": changes.active,
         "names": changes.name.is_some() || changes.name_en.is_some(),
-        "requirements": changes.requirements.is_some(), "aliases": changes.aliases.is_some(),
+        "requirements": changes.requirements.is_some() || changes.requirements_en.is_some(),
+        "aliases": changes.aliases.is_some() || changes.former_names.is_some(),
     });
     let nothing = changes.name.is_none()
         && changes.name_en.is_none()
         && changes.aliases.is_none()
+        && changes.former_names.is_none()
         && changes.duration_minutes.is_none()
         && changes.buffer_minutes.is_none()
         && changes.requirements.is_none()
+        && changes.requirements_en.is_none()
         && changes.needs_nik.is_none()
         && changes.active.is_none();
     if !nothing {

@@ -64,12 +64,21 @@ pub async fn list_services(
     let out: Vec<ServiceSummary> = rows
         .iter()
         .filter(|(_, a)| agency.is_none_or(|slug| a.slug == slug))
-        .filter(|(s, a)| {
-            let mut hay: Vec<&str> = vec![&s.name, &s.name_en, &a.slug, &a.name, &a.name_en];
-            hay.extend(s.aliases.iter().map(String::as_str));
-            search::matches(&words, &hay)
+        .filter_map(|(s, a)| {
+            let names: [&str; 5] = [&s.name, &s.name_en, &a.slug, &a.name, &a.name_en];
+            let mut hay = names.to_vec();
+            hay.extend(s.aliases.iter().chain(&s.former_names).map(String::as_str));
+            if !search::matches(&words, &hay) {
+                return None;
+            }
+            let mut out = views::service_summary(s, a);
+            match search::matched_through(&words, &names, &s.former_names, &s.aliases) {
+                Some(search::Through::FormerName(n)) => out.formerly = Some(n.to_string()),
+                Some(search::Through::Alias(n)) => out.matched_alias = Some(n.to_string()),
+                None => {}
+            }
+            Some(out)
         })
-        .map(|(s, a)| views::service_summary(s, a))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }

@@ -55,6 +55,37 @@ async fn search_finds_services_by_old_names_and_either_language() {
             .unwrap()
             .is_empty()
     );
+    // A result found through a former name says which (issue 12: "dulu: IMB"); one found
+    // through another alias names that alias; one found by its own name neither.
+    let find = |list: &Value, slug: &str| -> Value {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["slug"] == slug)
+            .cloned()
+            .unwrap_or_else(|| panic!("{slug} in {list}"))
+    };
+    let imb = find(&app.get("/api/v1/services?q=IMB").await.body, "pbg");
+    assert_eq!(imb["formerly"], "IMB", "{imb}");
+    assert!(imb.get("matched_alias").is_none(), "{imb}");
+    let tdp = find(&app.get("/api/v1/services?q=tdp").await.body, "nib-oss");
+    assert_eq!(tdp["formerly"], "TDP", "{tdp}");
+    let baliho = find(
+        &app.get("/api/v1/services?q=baliho").await.body,
+        "izin-reklame",
+    );
+    assert_eq!(baliho["matched_alias"], "baliho", "{baliho}");
+    assert!(baliho.get("formerly").is_none(), "{baliho}");
+    for q in ["PBG", "bangunan", ""] {
+        let pbg = find(
+            &app.get(&format!("/api/v1/services?q={q}")).await.body,
+            "pbg",
+        );
+        assert!(
+            pbg.get("formerly").is_none() && pbg.get("matched_alias").is_none(),
+            "q={q}: {pbg}"
+        );
+    }
     let unknown = app.get("/api/v1/services?agency=nowhere").await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.body["error"], "unknown_agency");
@@ -67,6 +98,17 @@ async fn one_service_shows_its_requirements_and_unknown_is_404() {
     assert_eq!(r.status, 200);
     assert!(!r.body["requirements"].as_array().unwrap().is_empty());
     assert_eq!(r.body["agency"]["slug"], "polresta");
+    // English requirements where the catalogue has them, line by line; none elsewhere.
+    let en = r.body["requirements_en"].as_array().unwrap();
+    assert_eq!(en.len(), r.body["requirements"].as_array().unwrap().len());
+    assert!(
+        en.iter()
+            .any(|l| l.as_str().unwrap().contains("birth certificate"))
+    );
+    assert_eq!(r.body["former_names"], json!(["surat kelakuan baik"]));
+    let kia = app.get("/api/v1/services/kia").await;
+    assert_eq!(kia.body["requirements_en"], json!([]));
+    assert_eq!(kia.body["former_names"], json!([]));
     let missing = app.get("/api/v1/services/does-not-exist").await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.body["error"], "unknown_service");

@@ -804,3 +804,87 @@ async fn days_ahead_the_waiting_room_says_when_and_offers_the_calendar_without_c
     assert!(!b.is_visible("#room-not-open").await);
     b.quit().await;
 }
+
+/// Old names and English (issue 12): "IMB" finds PBG and says "dulu: IMB" ("formerly IMB" in
+/// English); in English a service's requirements are English where the catalogue has them, and
+/// otherwise stay Indonesian, marked `lang="id"`.
+#[tokio::test]
+async fn old_names_are_explained_and_requirements_are_english_where_translated() {
+    let app = &spawn_app().await;
+    let b = &Browser::phone("citizen").await;
+    b.goto(&app.url("/")).await;
+    b.wait_visible("[data-testid=service-item]").await;
+    b.fill("#service-search", "IMB").await;
+    let through = "[data-testid=service-item][data-slug='pbg'] [data-testid=service-through]";
+    let text = b.wait_visible(through).await;
+    assert_eq!(text.trim(), "dulu: IMB");
+    b.click("[data-lang=en]").await;
+    b.wait_text(through, "is in English", |t| t.trim() == "formerly IMB")
+        .await;
+    let marked = b
+        .js(
+            "return [...document.querySelector(arguments[0]).querySelectorAll('[lang]')]\
+               .map((s) => [s.lang, s.textContent]);",
+            vec![json!(through)],
+        )
+        .await;
+    assert_eq!(marked, json!([["id", "IMB"]]));
+
+    // PBG has English requirements.
+    b.click("[data-testid=service-item][data-slug='pbg']").await;
+    b.wait_visible("#step-schedule").await;
+    let requirements = || async move {
+        b.js(
+            "return [...document.querySelectorAll('#requirements li')]\
+               .map((li) => [li.getAttribute('lang'), li.textContent]);",
+            vec![],
+        )
+        .await
+    };
+    let pbg = requirements().await;
+    assert_eq!(pbg[0][0], json!(null), "{pbg}");
+    assert!(
+        pbg.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r[1] == "A SIMBG account to apply online"),
+        "{pbg}"
+    );
+    // Back in Indonesian, the same list is Indonesian again.
+    b.click("[data-lang=id]").await;
+    wait_until(WAIT, "the requirements in Indonesian", || async move {
+        let now = requirements().await;
+        if now
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r[1] == "Akun SIMBG untuk pengajuan daring")
+        {
+            Ok(())
+        } else {
+            Err(format!("{now}"))
+        }
+    })
+    .await;
+
+    // KIA has none in English: Indonesian, marked as such.
+    b.click("[data-lang=en]").await;
+    b.click("#back-to-services").await;
+    b.fill("#service-search", "KIA").await;
+    b.click("[data-testid=service-item][data-slug='kia']").await;
+    b.wait_visible("#step-schedule").await;
+    let kia = wait_until(WAIT, "KIA's requirements", || async move {
+        let now = requirements().await;
+        let rows = now.as_array().cloned().unwrap_or_default();
+        if !rows.is_empty() && rows.iter().all(|r| r[1] != "") {
+            Ok(rows)
+        } else {
+            Err(format!("{now}"))
+        }
+    })
+    .await;
+    assert!(kia.iter().all(|r| r[0] == "id"), "{kia:?}");
+    b.axe("a service in English with Indonesian requirements")
+        .await;
+    b.quit().await;
+}
