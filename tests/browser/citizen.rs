@@ -439,6 +439,8 @@ async fn the_survey_after_a_completed_consultation_is_stored() {
     b.goto(&crate::absolute(app, &booking.join)).await;
     b.wait_visible("#survey-form").await;
     assert!(!b.is_visible("#step-check").await);
+    survey_is_compact_on_a_phone(b).await;
+    b.axe("the survey").await;
     answer_survey(b, &[4, 3, 4, 2, 4, 3, 4, 4, 1]).await;
     b.fill("#survey-comment", "Petugas ramah dan jelas.").await;
     b.click("#survey-submit").await;
@@ -450,6 +452,31 @@ async fn the_survey_after_a_completed_consultation_is_stored() {
         "{4,3,4,2,4,3,4,4,1} Petugas ramah dan jelas."
     );
     b.quit().await;
+}
+
+/// The survey on a narrow phone (issue 12: it was a 3,500 px form): each question's four answers
+/// side by side on one row, and the whole form within 2,300 px at 360 and 390 px wide.
+async fn survey_is_compact_on_a_phone(b: &Browser) {
+    for size in crate::harness::NARROW_PHONES {
+        b.set_viewport(size).await;
+        let found = b
+            .js(
+                "const rows = [...document.querySelectorAll('#survey-items fieldset')].map((f) =>                   new Set([...f.querySelectorAll('input[type=radio]')]                     .map((r) => Math.round(r.getBoundingClientRect().top))).size);                 return { rows, height: document.getElementById('survey-form').getBoundingClientRect().height };",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            found["rows"],
+            json!([1, 1, 1, 1, 1, 1, 1, 1, 1]),
+            "at {size:?} each question's answers sit on one row: {found}"
+        );
+        let height = found["height"].as_f64().unwrap_or(f64::MAX);
+        assert!(
+            height <= 2300.0,
+            "at {size:?} the survey is {height} px tall"
+        );
+    }
+    b.assert_fits_phones("the survey").await;
 }
 
 /// Ticks one answer per IKM element (q1…q9) like a user.
