@@ -493,10 +493,10 @@ async fn the_week_and_panel_stay_readable_and_times_are_24_hour() {
         .expect("WIB")
         .with_timezone(&chrono::Utc);
     let stored = app
-        .scalar(&format!(
+        .scalar(
             "SELECT extract(epoch FROM lower(period))::bigint FROM closures \
-             WHERE reason = 'Dinas luar'"
-        ))
+             WHERE reason = 'Dinas luar'",
+        )
         .await
         .expect("the leave is stored");
     assert_eq!(stored, starts.timestamp().to_string());
