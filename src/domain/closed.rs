@@ -3,7 +3,7 @@
 //! times are all taken. Pure: it reads the same clerks' hours and rules as the slot computation
 //! (`domain::slots`), plus the mall-wide closures with their names.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate};
 
 use super::schedule::Interval;
 use super::slots::{ClerkCalendar, SlotRules, to_utc};
@@ -50,7 +50,9 @@ impl Closed {
 
 /// Why `date` has no free times, or `None` when it is open and its times are all taken (or
 /// blocked by the clerks' own leave). Call it only for days without slots. `holidays` are the
-/// mall-wide closures overlapping the window, with their names.
+/// mall-wide closures overlapping the window, with their names; only a day with working hours
+/// can be a holiday, so a caller may skip loading them when [`is_working_day`] says no day
+/// needs them.
 pub fn why_closed(
     rules: &SlotRules,
     clerks: &[ClerkCalendar],
@@ -71,28 +73,20 @@ pub fn why_closed(
             Interval::new(to_utc(rules.tz, date, from)?, to_utc(rules.tz, date, to)?)
         })
         .collect();
-    let whole_day = Interval::new(
-        to_utc(rules.tz, date, NaiveTime::MIN)?,
-        to_utc(rules.tz, date + Duration::days(1), NaiveTime::MIN)?,
-    )?;
-    // A holiday counts when it covers every working interval of the day, or, on a day nobody
-    // works, when it falls on it at all (a holiday on a Sunday is still named).
-    let on_day: Vec<&(Interval, String)> = holidays
-        .iter()
-        .filter(|(period, _)| period.overlaps(&whole_day))
-        .collect();
-    let covered = |w: &Interval| on_day.iter().any(|(period, _)| period.contains(w));
-    if let Some((_, name)) = on_day.first()
-        && working.iter().all(covered)
-    {
-        return Some(Closed::Holiday(name.clone()));
-    }
     if working.is_empty() {
         return Some(if date.weekday().number_from_monday() >= 6 {
             Closed::Weekend
         } else {
             Closed::NoHours
         });
+    }
+    // A holiday counts when it covers every working interval of the day (a holiday on a day
+    // nobody works anyway, such as a Sunday, is simply that day's other reason).
+    let covering = |w: &Interval| holidays.iter().find(|(period, _)| period.contains(w));
+    if let Some((_, name)) = covering(&working[0])
+        && working.iter().all(|w| covering(w).is_some())
+    {
+        return Some(Closed::Holiday(name.clone()));
     }
     let earliest = rules.now + rules.min_notice;
     let step = rules.duration + rules.buffer;
@@ -102,6 +96,12 @@ pub fn why_closed(
     None
 }
 
+/// Whether a day without free times could be a holiday: `why_closed` without holidays says it
+/// is full or over, so it has working hours that a closure might cover.
+pub fn is_working_day(closed_without_holidays: &Option<Closed>) -> bool {
+    matches!(closed_without_holidays, None | Some(Closed::Over))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +109,7 @@ mod tests {
     use crate::domain::schedule::{WeeklyHours, WorkInterval};
     use crate::domain::slots::tests::{rules, t};
     use chrono::{DateTime, Utc};
+    use chrono::{Duration, NaiveTime};
     use chrono_tz::Asia::Jakarta;
 
     fn d(day: u32) -> NaiveDate {
@@ -190,12 +191,12 @@ mod tests {
             why_closed(&r, &office, std::slice::from_ref(&nyepi), d(19)).map(|c| c.code()),
             Some("holiday")
         );
-        // The day after is an ordinary (full) day; a holiday on a Sunday is still named.
+        // The day after is an ordinary (full) day; a holiday on a Sunday leaves it a weekend.
         assert_eq!(why_closed(&r, &office, &[nyepi], d(20)), None);
         let sunday = whole_days(22, 22, "Hari Raya Idul Fitri");
         assert_eq!(
             why_closed(&r, &office, &[sunday], d(22)),
-            Some(Closed::Holiday("Hari Raya Idul Fitri".into()))
+            Some(Closed::Weekend)
         );
         // A closure over the afternoon only leaves the morning: full, not a holiday.
         let afternoon = (

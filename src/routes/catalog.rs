@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::views::{self, AgencyOut, ServiceDetail, ServiceSummary};
 use crate::availability;
 use crate::db;
+use crate::domain::closed;
 use crate::domain::ids::ServiceId;
 use crate::domain::search;
 use crate::error::{ApiError, ApiResult};
@@ -178,17 +179,25 @@ pub async fn slots(
         .staffing(&mut conn, ServiceId(service.id))
         .await?;
     let cal = availability::load(&mut conn, &staffing, ServiceId(service.id), window, None).await?;
-    let holidays = db::schedule::holidays_in(&mut conn, window).await?;
     drop(conn);
     let rules = availability::rules(&state.settings, &service, now);
-    let days = availability::slots(rules, &cal, from, days)
+    let days = availability::slots(rules, &cal, from, days);
+    // Holidays' names are loaded only when a working day has no times (one query fewer for
+    // the common answer).
+    let why = |date, holidays: &[_]| availability::why_closed(&rules, &cal, holidays, date);
+    let holidays = if days
+        .iter()
+        .any(|d| d.slots.is_empty() && closed::is_working_day(&why(d.date, &[])))
+    {
+        let mut conn = state.pool.get().await?;
+        db::schedule::holidays_in(&mut conn, window).await?
+    } else {
+        Vec::new()
+    };
+    let days = days
         .into_iter()
         .map(|d| {
-            let closed = d
-                .slots
-                .is_empty()
-                .then(|| availability::why_closed(&rules, &cal, &holidays, d.date))
-                .flatten();
+            let closed = d.slots.is_empty().then(|| why(d.date, &holidays)).flatten();
             DayOut {
                 date: d.date,
                 slots: d
