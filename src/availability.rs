@@ -8,7 +8,7 @@ use diesel_async::AsyncPgConnection;
 use crate::config::Settings;
 use crate::db;
 use crate::db::catalog::Service;
-use crate::directory::Staffed;
+use crate::directory::{Directory, Staffed};
 use crate::domain::closed::Closed;
 use crate::domain::ids::{ServiceId, StaffId};
 use crate::domain::schedule::Interval;
@@ -80,6 +80,23 @@ pub async fn load(
     })
 }
 
+/// What blocks the service's clerks (or only `only`) within a day either side of `at`: enough
+/// to decide who is free at exactly that start (booking, reschedule, reassignment).
+pub async fn load_around(
+    conn: &mut AsyncPgConnection,
+    directory: &Directory,
+    service: ServiceId,
+    at: DateTime<Utc>,
+    only: Option<StaffId>,
+) -> Result<Calendars, diesel::result::Error> {
+    let window = Interval {
+        start: at - Duration::days(1),
+        end: at + Duration::days(1),
+    };
+    let staffing = directory.staffing(conn, service).await?;
+    load(conn, &staffing, service, window, only).await
+}
+
 pub fn slots(rules: SlotRules, cal: &Calendars, from: NaiveDate, days: u32) -> Vec<DaySlots> {
     Prepared::new(rules, &cal.clerks, &cal.closures).slots(from, days)
 }
@@ -115,7 +132,7 @@ pub fn free_clerks(rules: SlotRules, cal: &Calendars, start: DateTime<Utc>) -> V
 /// the database), so a stale entry can only show a time that then answers 409 `slot_taken`.
 /// Every successful write request bumps the generation, which empties it at once on this node;
 /// the TTL bounds how stale another node's writes (or the moving notice boundary) can make it.
-pub type SlotCache = crate::cache::Generational<SlotKey, actix_web::web::Bytes>;
+pub type SlotCache = crate::cache::Generational<SlotKey, bytes::Bytes>;
 
 pub type SlotKey = (String, NaiveDate, u32);
 

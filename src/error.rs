@@ -9,8 +9,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-/// Field name → machine-readable problem (e.g. `"phone": "invalid"`).
-pub type FieldErrors = BTreeMap<String, String>;
+pub use crate::domain::FieldErrors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -159,6 +158,17 @@ impl From<diesel::result::Error> for ApiError {
                 code: "database_unavailable",
             },
             _ => ApiError::Internal(anyhow::Error::new(e).context("database query")),
+        }
+    }
+}
+
+impl From<crate::fault::Fault> for ApiError {
+    fn from(f: crate::fault::Fault) -> Self {
+        use crate::fault::Fault;
+        match f {
+            Fault::Db(e) => e.into(),
+            Fault::Pool(e) => e.into(),
+            Fault::Internal(e) => ApiError::Internal(e),
         }
     }
 }

@@ -10,33 +10,12 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::Keys;
 use crate::config::Settings;
-use crate::db::{self, DbPool, embedded::Cluster};
+use crate::context::Ctx;
+use crate::db::{self, embedded::Cluster};
 use crate::limits::RateLimiter;
 use crate::routes;
+use crate::state::AppState;
 use crate::telemetry::LoketRootSpan;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub settings: Settings,
-    pub pool: DbPool,
-    pub keys: Keys,
-    pub booking_limiter: RateLimiter,
-    pub login_limiter: RateLimiter,
-    pub metrics: crate::routes::health::Metrics,
-    pub feed: crate::routes::feed::FeedHub,
-    /// Recent answers of the slots endpoint; every successful write empties it.
-    pub slot_cache: crate::availability::SlotCache,
-    /// Services and who serves them, cached (see `directory`).
-    pub directory: crate::directory::Directory,
-    /// The consultation rooms (one task owns them all; this is its handle).
-    pub rooms: crate::signalling::Rooms,
-    /// Redeems the signalling sockets' tickets in batches (`signalling::redeemer`).
-    pub redeemer: crate::signalling::redeemer::Redeemer,
-    /// Pre-call checks (src/precheck).
-    pub precheck: crate::precheck::Prechecks,
-    /// The built-in TURN relay, when `LOKET_TURN_LISTEN` is set (src/turn).
-    pub turn: Option<std::sync::Arc<crate::turn::TurnRelay>>,
-}
 
 pub struct Application {
     port: u16,
@@ -99,12 +78,6 @@ impl Application {
             };
             settings.public_url = format!("http://{host}:{port}");
         }
-        let feed = crate::routes::feed::FeedHub::new();
-        let rooms = crate::signalling::Rooms::start(
-            pool.clone(),
-            feed.clone(),
-            settings.max_sockets_per_room,
-        );
         let turn = match (settings.turn_relay.listen, &settings.turn_secret) {
             (Some(_), Some(secret)) => Some(std::sync::Arc::new(
                 crate::turn::TurnRelay::start(&settings.turn_relay, secret.clone()).await?,
@@ -113,6 +86,8 @@ impl Application {
         };
         // Clients learn about the built-in relay through the same setting as an external one.
         settings.turn_urls = crate::turn::advertised_urls(&settings.turn_urls, turn.as_deref());
+        let ctx = std::sync::Arc::new(Ctx::new(settings, pool, keys));
+        let settings = &ctx.settings;
         let state = web::Data::new(AppState {
             precheck: crate::precheck::Prechecks::new(
                 settings.precheck.clone(),
@@ -121,15 +96,14 @@ impl Application {
             turn,
             booking_limiter: RateLimiter::per_minute(settings.booking_rate_per_minute),
             login_limiter: RateLimiter::per_minute(10),
-            metrics: Default::default(),
-            slot_cache: crate::availability::slot_cache(),
-            directory: Default::default(),
-            feed,
-            rooms,
-            redeemer: crate::signalling::redeemer::Redeemer::start(pool.clone()),
-            settings,
-            pool,
-            keys,
+            rooms: crate::signalling::Rooms::start(
+                ctx.pool.clone(),
+                ctx.feed.clone(),
+                settings.max_sockets_per_room,
+                ctx.metrics.signalling.clone(),
+            ),
+            redeemer: crate::signalling::redeemer::Redeemer::start(ctx.pool.clone()),
+            ctx: ctx.clone(),
         });
         let server = run(listener, state.clone())?;
         Ok(Application {
@@ -230,6 +204,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     let web_dir = state.settings.web_dir.clone();
     let server = HttpServer::new(move || {
         let cache_state = state.clone();
+        let metrics_state = state.clone();
         App::new()
             // Any successful write may change free times: empty the slot cache (after the
             // write has committed, before the client sees the answer); an admin or staff write
@@ -259,6 +234,26 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 }
             })
             .wrap(routes::pages::security_headers())
+            // Requests per route pattern (never the raw path: bounded labels) and their latency.
+            .wrap_fn({
+                let state = metrics_state.clone();
+                move |req, srv| {
+                    let started = std::time::Instant::now();
+                    let state = state.clone();
+                    let fut = actix_web::dev::Service::call(srv, req);
+                    async move {
+                        let res = fut.await?;
+                        let route = res.request().match_pattern();
+                        state.metrics.observe_request(
+                            res.request().method().as_str(),
+                            route.as_deref().unwrap_or("unmatched"),
+                            res.status().as_u16(),
+                            started.elapsed().as_secs_f64(),
+                        );
+                        Ok(res)
+                    }
+                }
+            })
             .wrap(TracingLogger::<LoketRootSpan>::new())
             .app_data(state.clone())
             .app_data(json_cfg.clone())

@@ -1,10 +1,11 @@
 //! Who is asking: staff passwords (argon2id), signed tokens for citizens and staff, the NIK
-//! vault, and the actix extractors that turn a request into a [`Citizen`] or a [`StaffSession`].
+//! vault, and the signed-in staff member ([`StaffSession`]). Reading them off an HTTP request is
+//! `routes::extract`.
 
-pub mod extractors;
 pub mod keys;
 pub mod password;
+pub mod session;
 pub mod tokens;
 
-pub use extractors::{Citizen, StaffSession};
 pub use keys::Keys;
+pub use session::StaffSession;

@@ -10,11 +10,7 @@ use uuid::Uuid;
 use super::schema::appointment_events;
 use crate::domain::ids::AppointmentId;
 
-/// Who did it: `citizen`, `staff:<uuid>`, `system`.
-pub fn staff_actor(id: crate::domain::ids::StaffId) -> String {
-    format!("staff:{id}")
-}
-
+/// Appends one event; `actor` is who did it: `citizen`, `staff:<uuid>` (`StaffId::actor`), `system`.
 pub async fn append(
     conn: &mut AsyncPgConnection,
     appointment: AppointmentId,

@@ -76,6 +76,19 @@ pub async fn warm(pool: &DbPool, n: usize) {
     }
 }
 
+/// Whether the database answers a query within `within` (for `/readyz`).
+pub async fn ready(pool: &DbPool, within: std::time::Duration) -> bool {
+    use diesel_async::RunQueryDsl;
+    tokio::time::timeout(within, async {
+        let mut conn = pool.get().await.ok()?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
+    })
+    .await
+    .ok()
+    .flatten()
+    .is_some()
+}
+
 /// Applies pending migrations (blocking diesel runs off the async threads).
 pub async fn migrate(url: &str) -> anyhow::Result<()> {
     let url = url.to_string();

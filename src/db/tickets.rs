@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::appointment::Status;
 use crate::domain::ids::{AppointmentId, StaffId};
-use crate::signalling::protocol::Role;
+use crate::domain::participant::Role;
 
 /// How long a ticket may wait to be redeemed. A client asks for one right before it opens the
 /// socket, so a minute covers a slow phone while keeping a leaked ticket nearly worthless.

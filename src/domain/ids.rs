@@ -36,3 +36,10 @@ id_type!(ServiceId);
 id_type!(StaffId);
 id_type!(AppointmentId);
 id_type!(ClosureId);
+
+impl StaffId {
+    /// How a staff member is named in the audit trail (`appointment_events.actor`).
+    pub fn actor(self) -> String {
+        format!("staff:{self}")
+    }
+}

@@ -8,7 +8,12 @@ pub mod citizen;
 pub mod closed;
 pub mod ics;
 pub mod ids;
+pub mod participant;
 pub mod schedule;
 pub mod search;
 pub mod slots;
 pub mod survey;
+
+/// Field name → machine-readable problem (`"citizen.phone": "invalid"`): what a use-case says
+/// about input it refused, field by field, so the caller can show each problem where it belongs.
+pub type FieldErrors = std::collections::BTreeMap<String, String>;

@@ -42,22 +42,22 @@ pub fn matches(words: &[String], haystacks: &[&str]) -> bool {
 }
 
 /// What made a result match when its own names (and agency) do not explain it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Through<'a> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Through {
     /// A name the service had before ("IMB" for PBG): shown as "dulu: IMB".
-    FormerName(&'a str),
+    FormerName(String),
     /// Another alias (an abbreviation, an everyday word).
-    Alias(&'a str),
+    Alias(String),
 }
 
 /// For a result that [`matches`]: the former name, else the alias, holding a query word that the
 /// `names` lack; `None` when the names hold every word.
-pub fn matched_through<'a>(
+pub fn matched_through(
     words: &[String],
     names: &[&str],
-    former_names: &'a [String],
-    aliases: &'a [String],
-) -> Option<Through<'a>> {
+    former_names: &[String],
+    aliases: &[String],
+) -> Option<Through> {
     let names = names.iter().map(|n| fold(n)).collect::<Vec<_>>().join(" ");
     let missing: Vec<&String> = words
         .iter()
@@ -71,9 +71,12 @@ pub fn matched_through<'a>(
         return None;
     }
     if let Some(f) = former_names.iter().find(|f| holds(f)) {
-        return Some(Through::FormerName(f));
+        return Some(Through::FormerName(f.clone()));
     }
-    aliases.iter().find(|a| holds(a)).map(|a| Through::Alias(a))
+    aliases
+        .iter()
+        .find(|a| holds(a))
+        .map(|a| Through::Alias(a.clone()))
 }
 
 #[cfg(test)]
@@ -106,12 +109,12 @@ mod tests {
         let former = vec!["IMB".to_string(), "izin mendirikan bangunan".to_string()];
         let aliases = vec!["IMB".to_string(), "simbg".to_string()];
         let through = |q: &str| matched_through(&words(q), &names, &former, &aliases);
-        assert_eq!(through("imb"), Some(Through::FormerName("IMB")));
+        assert_eq!(through("imb"), Some(Through::FormerName("IMB".into())));
         assert_eq!(
             through("izin bangunan"),
-            Some(Through::FormerName("izin mendirikan bangunan"))
+            Some(Through::FormerName("izin mendirikan bangunan".into()))
         );
-        assert_eq!(through("SIMBG"), Some(Through::Alias("simbg")));
+        assert_eq!(through("SIMBG"), Some(Through::Alias("simbg".into())));
         // The names explain it: nothing to add.
         assert_eq!(through("bangunan gedung"), None);
         assert_eq!(through("building"), None);

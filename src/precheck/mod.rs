@@ -11,6 +11,7 @@
 pub mod client;
 pub mod meter;
 pub mod peer;
+pub mod start;
 pub mod verdict;
 
 use std::collections::HashMap;

@@ -1,5 +1,6 @@
-//! The public catalogue: agencies, services (search and browse), one service, and its free
-//! times for a range of dates.
+//! The public catalogue over HTTP (`catalogue::browse`): agencies, services (search and browse),
+//! one service, and its free times for a range of dates (answers cached briefly, see
+//! `availability::SlotCache`).
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{NaiveDate, Utc};
@@ -7,13 +8,33 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::views::{self, AgencyOut, ServiceDetail, ServiceSummary};
-use crate::availability;
-use crate::db;
-use crate::domain::closed;
-use crate::domain::ids::ServiceId;
-use crate::domain::search;
+use crate::catalogue::{CatalogueError, browse};
+use crate::domain::search::Through;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
+
+impl From<CatalogueError> for ApiError {
+    fn from(e: CatalogueError) -> Self {
+        match e {
+            CatalogueError::Invalid(fields) => ApiError::validation(fields),
+            CatalogueError::UnknownAgency => ApiError::not_found("unknown_agency"),
+            CatalogueError::UnknownService => ApiError::not_found("unknown_service"),
+            CatalogueError::InsufficientRole => ApiError::Forbidden {
+                code: "insufficient_role",
+            },
+            CatalogueError::NotYourAgency => ApiError::Forbidden {
+                code: "not_your_agency",
+            },
+            CatalogueError::AgencySlugTaken => {
+                ApiError::conflict("slug_taken", "An agency with this slug exists.")
+            }
+            CatalogueError::ServiceSlugTaken => {
+                ApiError::conflict("slug_taken", "A service with this slug exists.")
+            }
+            CatalogueError::Fault(f) => f.into(),
+        }
+    }
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list_agencies)
@@ -27,8 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses((status = 200, body = [AgencyOut])))]
 #[get("/agencies")]
 pub async fn list_agencies(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let rows = db::catalog::agencies(&mut conn).await?;
+    let rows = browse::agencies(&state.ctx).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(AgencyOut::from).collect::<Vec<_>>()))
 }
 
@@ -48,37 +68,17 @@ pub async fn list_services(
     state: web::Data<AppState>,
     query: web::Query<ServiceQuery>,
 ) -> ApiResult<HttpResponse> {
-    if query.q.as_deref().is_some_and(|q| q.len() > 200) {
-        return Err(ApiError::field("q", "too_long"));
-    }
-    let mut conn = state.pool.get().await?;
-    let agency = query.agency.as_deref().filter(|a| !a.is_empty());
-    if let Some(slug) = agency
-        && db::catalog::agency_by_slug(&mut conn, slug)
-            .await?
-            .is_none()
-    {
-        return Err(ApiError::not_found("unknown_agency"));
-    }
-    let words = search::words(query.q.as_deref().unwrap_or(""));
-    let rows = db::catalog::active_services(&mut conn).await?;
+    let rows = browse::services(&state.ctx, query.agency.as_deref(), query.q.as_deref()).await?;
     let out: Vec<ServiceSummary> = rows
         .iter()
-        .filter(|(_, a)| agency.is_none_or(|slug| a.slug == slug))
-        .filter_map(|(s, a)| {
-            let names: [&str; 5] = [&s.name, &s.name_en, &a.slug, &a.name, &a.name_en];
-            let mut hay = names.to_vec();
-            hay.extend(s.aliases.iter().chain(&s.former_names).map(String::as_str));
-            if !search::matches(&words, &hay) {
-                return None;
-            }
+        .map(|(s, a, through)| {
             let mut out = views::service_summary(s, a);
-            match search::matched_through(&words, &names, &s.former_names, &s.aliases) {
-                Some(search::Through::FormerName(n)) => out.formerly = Some(n.to_string()),
-                Some(search::Through::Alias(n)) => out.matched_alias = Some(n.to_string()),
+            match through {
+                Some(Through::FormerName(n)) => out.formerly = Some(n.clone()),
+                Some(Through::Alias(n)) => out.matched_alias = Some(n.clone()),
                 None => {}
             }
-            Some(out)
+            out
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
@@ -92,11 +92,7 @@ pub async fn get_service(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let (s, a) = db::catalog::service_by_slug(&mut conn, &slug)
-        .await?
-        .filter(|(s, _)| s.active)
-        .ok_or(ApiError::not_found("unknown_service"))?;
+    let (s, a) = browse::service(&state.ctx, &slug).await?;
     Ok(HttpResponse::Ok().json(views::service_detail(&s, &a)))
 }
 
@@ -136,7 +132,7 @@ pub struct SlotsOut {
     pub days: Vec<DayOut>,
 }
 
-pub const MAX_SLOT_DAYS: u32 = 31;
+pub use browse::MAX_SLOT_DAYS;
 
 /// Free consultation times for a service, per local date.
 #[utoipa::path(get, path = "/api/v1/services/{slug}/slots", tag = "catalogue", params(SlotQuery),
@@ -149,16 +145,12 @@ pub async fn slots(
     query: web::Query<SlotQuery>,
 ) -> ApiResult<HttpResponse> {
     let tz = state.settings.timezone;
-    let now = Utc::now();
     let from = match query.from.as_deref() {
-        None | Some("") => now.with_timezone(&tz).date_naive(),
+        None | Some("") => Utc::now().with_timezone(&tz).date_naive(),
         Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
             .map_err(|_| ApiError::field("from", "invalid_date"))?,
     };
     let days = query.days.unwrap_or(7);
-    if !(1..=MAX_SLOT_DAYS).contains(&days) {
-        return Err(ApiError::field("days", "out_of_range"));
-    }
     let key = (slug.to_string(), from, days);
     if let Some(body) = state.slot_cache.get(&key) {
         return Ok(HttpResponse::Ok()
@@ -166,51 +158,21 @@ pub async fn slots(
             .body(body));
     }
     let generation = state.slot_cache.generation();
-    let mut conn = state.pool.get().await?;
-    let (service, _) = state
-        .directory
-        .service(&mut conn, &slug)
+    let days = browse::free_times(&state.ctx, &slug, from, days)
         .await?
-        .filter(|(s, _)| s.active)
-        .ok_or(ApiError::not_found("unknown_service"))?;
-    let window = availability::window(&state.settings, from, days);
-    let staffing = state
-        .directory
-        .staffing(&mut conn, ServiceId(service.id))
-        .await?;
-    let cal = availability::load(&mut conn, &staffing, ServiceId(service.id), window, None).await?;
-    drop(conn);
-    let rules = availability::rules(&state.settings, &service, now);
-    let days = availability::slots(rules, &cal, from, days);
-    // Holidays' names are loaded only when a working day has no times (one query fewer for
-    // the common answer).
-    let why = |date, holidays: &[_]| availability::why_closed(&rules, &cal, holidays, date);
-    let holidays = if days
-        .iter()
-        .any(|d| d.slots.is_empty() && closed::is_working_day(&why(d.date, &[])))
-    {
-        let mut conn = state.pool.get().await?;
-        db::schedule::holidays_in(&mut conn, window).await?
-    } else {
-        Vec::new()
-    };
-    let days = days
         .into_iter()
-        .map(|d| {
-            let closed = d.slots.is_empty().then(|| why(d.date, &holidays)).flatten();
-            DayOut {
-                date: d.date,
-                slots: d
-                    .slots
-                    .into_iter()
-                    .map(|s| SlotOut {
-                        starts_at: s.starts_at,
-                        ends_at: s.ends_at,
-                    })
-                    .collect(),
-                closed: closed.as_ref().map(|c| c.code()),
-                holiday: closed.as_ref().and_then(|c| c.holiday()).map(String::from),
-            }
+        .map(|(d, closed)| DayOut {
+            date: d.date,
+            slots: d
+                .slots
+                .into_iter()
+                .map(|s| SlotOut {
+                    starts_at: s.starts_at,
+                    ends_at: s.ends_at,
+                })
+                .collect(),
+            closed: closed.as_ref().map(|c| c.code()),
+            holiday: closed.as_ref().and_then(|c| c.holiday()).map(String::from),
         })
         .collect();
     let body = serde_json::to_vec(&SlotsOut {

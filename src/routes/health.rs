@@ -1,17 +1,8 @@
 //! Liveness, readiness (the database answers) and Prometheus metrics.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use actix_web::{HttpResponse, get, web};
 
-use crate::startup::AppState;
-
-#[derive(Default)]
-pub struct Metrics {
-    pub bookings: AtomicU64,
-    pub slot_taken: AtomicU64,
-    pub logins_failed: AtomicU64,
-}
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
 #[get("/healthz")]
@@ -23,15 +14,7 @@ pub async fn healthz() -> HttpResponse {
     responses((status = 200, description = "database reachable"), (status = 503, description = "database unreachable")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    use diesel_async::RunQueryDsl;
-    let ok = match tokio::time::timeout(std::time::Duration::from_secs(3), state.pool.get()).await {
-        Ok(Ok(mut conn)) => diesel::sql_query("SELECT 1")
-            .execute(&mut conn)
-            .await
-            .is_ok(),
-        _ => false,
-    };
-    if ok {
+    if crate::db::ready(&state.pool, std::time::Duration::from_secs(3)).await {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {
         HttpResponse::ServiceUnavailable()
@@ -39,24 +22,23 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "application/openmetrics-text")))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let m = &state.metrics;
+    // Values read when scraped rather than kept up to date on every change.
     let pool = state.pool.status();
-    let body = format!(
-        "# TYPE loket_bookings_total counter\nloket_bookings_total {}\n\
-         # TYPE loket_slot_taken_total counter\nloket_slot_taken_total {}\n\
-         # TYPE loket_logins_failed_total counter\nloket_logins_failed_total {}\n\
-         # TYPE loket_db_pool_size gauge\nloket_db_pool_size {}\n\
-         # TYPE loket_db_pool_available gauge\nloket_db_pool_available {}\n",
-        m.bookings.load(Ordering::Relaxed),
-        m.slot_taken.load(Ordering::Relaxed),
-        m.logins_failed.load(Ordering::Relaxed),
-        pool.size,
-        pool.available,
-    );
+    m.db_pool_size.set(pool.size as i64);
+    m.db_pool_available.set(pool.available as i64);
+    m.db_pool_waiting.set(pool.waiting as i64);
+    if let Ok(rooms) = state.rooms.stats().await {
+        m.signalling.rooms_open.set(rooms.rooms as i64);
+        m.signalling.sockets_open.set(rooms.sockets as i64);
+    }
+    if let Some(turn) = &state.turn {
+        m.turn_allocations.set(turn.allocations().await as i64);
+    }
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(body)
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(m.encode())
 }

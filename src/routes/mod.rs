@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod appointments;
 pub mod catalog;
+pub mod extract;
 pub mod feed;
 pub mod health;
 pub mod openapi;
@@ -85,20 +86,41 @@ pub fn client_ip(req: &HttpRequest) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// An appointment change that the database refused, as the API says it; `slot_taken` is the
-/// message for a time that is not free (worded for the caller: citizen or staff).
-pub fn change_error(e: crate::db::appointments::ChangeError, slot_taken: &'static str) -> ApiError {
-    use crate::db::appointments::ChangeError;
+/// A booking use-case's refusal as the API says it; `slot_taken` is the message for a time that
+/// is not free (worded for the caller: citizen or staff).
+pub fn booking_error(e: crate::booking::BookingError, slot_taken: &'static str) -> ApiError {
+    use crate::booking::BookingError as E;
     match e {
-        ChangeError::NotFound => ApiError::not_found("appointment_not_found"),
-        ChangeError::InvalidState(s) => ApiError::conflict(
+        E::Invalid(fields) => ApiError::validation(fields),
+        E::SlotTaken => ApiError::conflict("slot_taken", slot_taken),
+        E::TooManyActive { limit } => ApiError::conflict(
+            "too_many_active_bookings",
+            format!("This phone number already has {limit} active bookings."),
+        ),
+        E::IdempotencyKeyReused => ApiError::unprocessable(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different request.",
+        ),
+        E::NotFound => ApiError::not_found("appointment_not_found"),
+        E::InvalidState(s) => ApiError::conflict(
             "invalid_state",
             format!(
                 "The appointment is {} and cannot change that way.",
                 s.as_str()
             ),
         ),
-        ChangeError::SlotTaken => ApiError::conflict("slot_taken", slot_taken),
-        ChangeError::Db(e) => e.into(),
+        E::NotFinished => ApiError::conflict(
+            "not_finished",
+            "The survey opens once the consultation has taken place.",
+        ),
+        E::SurveyExists => ApiError::conflict(
+            "survey_exists",
+            "This survey was already answered. Terima kasih!",
+        ),
+        E::InsufficientRole => ApiError::Forbidden {
+            code: "insufficient_role",
+        },
+        E::Busy => ApiError::Unavailable { code: "busy" },
+        E::Fault(f) => f.into(),
     }
 }

@@ -6,12 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::Citizen;
-use crate::db;
-use crate::domain::appointment::Status;
+use super::extract::Citizen;
 use crate::error::{ApiError, ApiResult};
-use crate::precheck::{CheckState, PrecheckResult, StartError, peer::MAX_SDP_BYTES};
-use crate::startup::AppState;
+use crate::precheck::{self, peer::MAX_SDP_BYTES, start::StartError};
+use crate::rooms::ice::{self, IceServer};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // An offer with candidates is larger than the API's usual 16 KiB body limit.
@@ -27,53 +26,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(result);
 }
 
-/// One entry of `RTCConfiguration.iceServers`, as a browser takes it.
-#[derive(Serialize, ToSchema)]
-pub struct IceServerOut {
-    pub urls: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct PrecheckConfigOut {
     /// Use these in the browser's `RTCPeerConnection` for the check.
-    pub ice_servers: Vec<IceServerOut>,
+    pub ice_servers: Vec<IceServer>,
     /// The check ends by itself within this many seconds.
     pub max_seconds: u64,
     /// Open a data channel with this label to receive the result when the check ends.
     pub data_channel: &'static str,
-}
-
-/// The ICE servers for a check: STUN from config, TURN (configured or built-in) with a
-/// coturn REST credential minted for this appointment's check.
-pub fn ice_servers(state: &AppState, citizen: Citizen) -> Vec<IceServerOut> {
-    let s = &state.settings;
-    let mut out = vec![];
-    if !s.stun_urls.is_empty() {
-        out.push(IceServerOut {
-            urls: s.stun_urls.clone(),
-            username: None,
-            credential: None,
-        });
-    }
-    if let (false, Some(secret)) = (s.turn_urls.is_empty(), &s.turn_secret) {
-        let participant = format!("precheck-{}", citizen.appointment.0.simple());
-        let (username, credential) = crate::turn::credentials::mint(
-            secret.expose(),
-            &participant,
-            crate::turn::credentials::now_unix(),
-            s.turn_ttl_seconds,
-        );
-        out.push(IceServerOut {
-            urls: s.turn_urls.clone(),
-            username: Some(username),
-            credential: Some(credential),
-        });
-    }
-    out
 }
 
 #[utoipa::path(get, path = "/api/v1/precheck/config", tag = "appointments",
@@ -82,7 +42,11 @@ pub fn ice_servers(state: &AppState, citizen: Citizen) -> Vec<IceServerOut> {
 #[get("/precheck/config")]
 pub async fn config(state: web::Data<AppState>, citizen: Citizen) -> HttpResponse {
     HttpResponse::Ok().json(PrecheckConfigOut {
-        ice_servers: ice_servers(&state, citizen),
+        ice_servers: ice::precheck_servers(
+            &state.settings,
+            citizen.appointment,
+            chrono::Utc::now().timestamp(),
+        ),
         max_seconds: state.precheck.settings().max_seconds(),
         data_channel: "precheck",
     })
@@ -130,40 +94,35 @@ pub async fn offer(
             "The description must be an offer.",
         ));
     }
-    {
-        let mut conn = state.pool.get().await?;
-        let view = db::appointments::view(&mut conn, citizen.appointment)
-            .await?
-            .ok_or(ApiError::not_found("appointment_not_found"))?;
-        if !matches!(
-            view.appointment.status(),
-            Status::Booked | Status::Waiting | Status::InCall
-        ) {
-            return Err(ApiError::conflict(
-                "appointment_not_active",
-                "This appointment is no longer active.",
-            ));
-        }
-    }
     let ip = super::client_ip(&req);
-    let started = state
-        .precheck
-        .start(citizen.appointment, &ip, &body.sdp, state.pool.clone())
-        .await
-        .map_err(|e| match e {
-            StartError::RateLimited { retry_after_secs } => {
-                ApiError::TooManyRequests { retry_after_secs }
-            }
-            StartError::Busy => ApiError::Unavailable {
-                code: "precheck_busy",
-            },
-            StartError::BadOffer(why) => {
-                ApiError::unprocessable("invalid_offer", format!("The offer is not usable: {why}"))
-            }
-            StartError::Webrtc(why) => {
-                ApiError::Internal(anyhow::anyhow!("starting a pre-call check: {why}"))
-            }
-        })?;
+    let started = precheck::start::for_appointment(
+        &state.precheck,
+        &state.pool,
+        citizen.appointment,
+        &ip,
+        &body.sdp,
+    )
+    .await
+    .map_err(|e| match e {
+        StartError::NotFound => ApiError::not_found("appointment_not_found"),
+        StartError::NotActive => ApiError::conflict(
+            "appointment_not_active",
+            "This appointment is no longer active.",
+        ),
+        StartError::Db(f) => f.into(),
+        StartError::Check(precheck::StartError::RateLimited { retry_after_secs }) => {
+            ApiError::TooManyRequests { retry_after_secs }
+        }
+        StartError::Check(precheck::StartError::Busy) => ApiError::Unavailable {
+            code: "precheck_busy",
+        },
+        StartError::Check(precheck::StartError::BadOffer(why)) => {
+            ApiError::unprocessable("invalid_offer", format!("The offer is not usable: {why}"))
+        }
+        StartError::Check(precheck::StartError::Webrtc(why)) => {
+            ApiError::Internal(anyhow::anyhow!("starting a pre-call check: {why}"))
+        }
+    })?;
     Ok(HttpResponse::Created().json(OfferOut {
         id: started.id,
         answer: SessionDescriptionOut {
@@ -184,15 +143,8 @@ pub async fn result(
     citizen: Citizen,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    if let Some(s) = state.precheck.state(id, citizen.appointment) {
-        return Ok(HttpResponse::Ok().json(s));
-    }
-    let mut conn = state.pool.get().await?;
-    let stored = db::prechecks::by_check(&mut conn, citizen.appointment, id)
+    let check = precheck::start::state(&state.precheck, &state.pool, citizen.appointment, *id)
         .await?
         .ok_or(ApiError::not_found("precheck_not_found"))?;
-    let result: PrecheckResult = serde_json::from_value(stored.result)
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored precheck")))?;
-    Ok(HttpResponse::Ok().json(CheckState::Finished(result)))
+    Ok(HttpResponse::Ok().json(check))
 }

@@ -1,30 +1,81 @@
-//! The staff side: sign-in, their appointments and the agency's (supervisors), outcomes
-//! (complete / no-show / cancel), reassignment, weekly hours, leave, the calendar feed, and the
-//! admin's holidays and accounts. Every state change appends an audit event (in `db/`).
+//! The staff side over HTTP: sign-in (`accounts`), their appointments and the agency's
+//! (`calendar::day`), outcomes (`rooms::outcome`), cancel and reassignment (`booking`), weekly
+//! hours, leave, the calendar feed and the admin's holidays (`calendar`), and accounts.
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use diesel_async::AsyncConnection;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::extract::SESSION_COOKIE;
 use super::views::{self, StaffAppointmentOut};
-use crate::auth::extractors::SESSION_COOKIE;
+use crate::accounts::{self, AccountError};
 use crate::auth::{StaffSession, password, tokens};
-use crate::db::{self, appointments::ChangeError, appointments::Scope};
+use crate::booking::{self, BookingError};
+use crate::calendar::{self, CalendarError, closures::ClosureForm, day::Whose};
+use crate::db;
 use crate::domain::appointment::Status;
-use crate::domain::ics;
-use crate::domain::ids::{AgencyId, AppointmentId, ClosureId, ServiceId, StaffId};
-use crate::domain::schedule::{Interval, Role, WeeklyHours, WorkInterval};
+use crate::domain::ids::{AppointmentId, ClosureId, StaffId};
+use crate::domain::schedule::{Role, WorkInterval};
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::rooms::outcome::{self, Outcome};
+use crate::state::AppState;
 
 /// What a `slot_taken` conflict tells the caller here.
 const SLOT_TAKEN: &str = "That clerk is not free at that time.";
+
+fn refused(e: BookingError) -> ApiError {
+    super::booking_error(e, SLOT_TAKEN)
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(fields) => ApiError::validation(fields),
+            AccountError::InvalidCredentials => ApiError::Unauthorized {
+                code: "invalid_credentials",
+            },
+            AccountError::SessionEnded => ApiError::Unauthorized {
+                code: "session_ended",
+            },
+            AccountError::InsufficientRole => ApiError::Forbidden {
+                code: "insufficient_role",
+            },
+            AccountError::NotYourAgency => ApiError::Forbidden {
+                code: "not_your_agency",
+            },
+            AccountError::EmailTaken => {
+                ApiError::conflict("email_taken", "A staff account with this email exists.")
+            }
+            AccountError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<CalendarError> for ApiError {
+    fn from(e: CalendarError) -> Self {
+        match e {
+            CalendarError::Invalid(fields) => ApiError::validation(fields),
+            CalendarError::InsufficientRole => ApiError::Forbidden {
+                code: "insufficient_role",
+            },
+            CalendarError::NotSupervisor => ApiError::Forbidden {
+                code: "not_supervisor",
+            },
+            CalendarError::NotYourAgency => ApiError::Forbidden {
+                code: "not_your_agency",
+            },
+            CalendarError::UnknownStaff => ApiError::not_found("unknown_staff"),
+            CalendarError::ClosureNotFound => ApiError::not_found("closure_not_found"),
+            CalendarError::HolidayNotFound => ApiError::not_found("holiday_not_found"),
+            CalendarError::UnknownCalendar => ApiError::not_found("unknown_calendar"),
+            CalendarError::Fault(f) => f.into(),
+        }
+    }
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(login)
@@ -65,33 +116,22 @@ pub struct StaffOut {
     pub calendar_url: String,
 }
 
-async fn staff_out(
-    state: &AppState,
-    conn: &mut diesel_async::AsyncPgConnection,
-    row: &db::staff::Staff,
-) -> ApiResult<StaffOut> {
-    let agency = match row.agency_id {
-        Some(id) => db::catalog::agencies(conn)
-            .await?
-            .into_iter()
-            .find(|a| a.id == id)
-            .map(|a| AgencyBrief {
-                slug: a.slug,
-                name: a.name,
-            }),
-        None => None,
-    };
-    Ok(StaffOut {
+fn staff_out(state: &AppState, p: &accounts::session::Profile) -> StaffOut {
+    let row = &p.staff;
+    StaffOut {
         id: row.id,
         name: row.name.clone(),
         email: row.email.clone(),
         role: Role::parse(&row.role).unwrap_or(Role::Clerk),
-        agency,
+        agency: p.agency.as_ref().map(|a| AgencyBrief {
+            slug: a.slug.clone(),
+            name: a.name.clone(),
+        }),
         calendar_url: format!(
             "{}/api/v1/staff/calendar.ics?key={}",
             state.settings.public_url, row.calendar_key
         ),
-    })
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -148,48 +188,24 @@ pub async fn login(
             retry_after_secs: wait,
         });
     }
-    let mut conn = state.pool.get().await?;
-    let row = db::staff::by_email(&mut conn, &email).await?;
-    let stored = row
-        .as_ref()
-        .map(|r| r.password_hash.clone())
-        .unwrap_or_else(|| password::dummy_hash().to_string());
-    let pw_owned = pw.to_string();
-    // argon2 is deliberately slow: keep it off the async workers.
-    let ok = web::block(move || password::verify(&pw_owned, &stored))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check: {e}")))?;
-    let Some(row) = row.filter(|r| ok && r.active) else {
-        state
-            .metrics
-            .logins_failed
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Err(ApiError::Unauthorized {
-            code: "invalid_credentials",
-        });
-    };
-    let token = tokens::staff_token(&state.keys, StaffId(row.id), row.session_epoch)?;
-    let out = staff_out(&state, &mut conn, &row).await?;
+    let (token, profile) = accounts::login(&state.ctx, &email, pw).await?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(
             &state,
             token.clone(),
             CookieDuration::hours(tokens::STAFF_SESSION_HOURS),
         ))
-        .json(LoginOut { token, staff: out }))
+        .json(LoginOut {
+            token,
+            staff: staff_out(&state, &profile),
+        }))
 }
 
 /// Signs out everywhere (every token of this account stops working) and clears the cookie.
 #[utoipa::path(delete, path = "/api/v1/staff/session", tag = "staff", responses((status = 204)))]
 #[delete("/staff/session")]
 pub async fn logout(state: web::Data<AppState>, me: StaffSession) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let actor = db::events::staff_actor(me.id);
-    conn.transaction::<_, diesel::result::Error, _>(async |c| {
-        db::staff::bump_epoch(c, me.id).await?;
-        db::audit::append(c, &actor, "sessions_ended", &actor, json!({})).await
-    })
-    .await?;
+    accounts::logout(&state.ctx, &me).await?;
     let mut cookie = session_cookie(&state, String::new(), CookieDuration::ZERO);
     cookie.make_removal();
     Ok(HttpResponse::NoContent().cookie(cookie).finish())
@@ -198,13 +214,8 @@ pub async fn logout(state: web::Data<AppState>, me: StaffSession) -> ApiResult<H
 #[utoipa::path(get, path = "/api/v1/staff/me", tag = "staff", responses((status = 200, body = StaffOut)))]
 #[get("/staff/me")]
 pub async fn get_me(state: web::Data<AppState>, me: StaffSession) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let row = db::staff::by_id(&mut conn, me.id)
-        .await?
-        .ok_or(ApiError::Unauthorized {
-            code: "session_ended",
-        })?;
-    Ok(HttpResponse::Ok().json(staff_out(&state, &mut conn, &row).await?))
+    let profile = accounts::profile(&state.ctx, &me).await?;
+    Ok(HttpResponse::Ok().json(staff_out(&state, &profile)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -221,23 +232,15 @@ pub struct TeamMember {
 #[utoipa::path(get, path = "/api/v1/staff/team", tag = "staff", responses((status = 200, body = [TeamMember])))]
 #[get("/staff/team")]
 pub async fn team(state: web::Data<AppState>, me: StaffSession) -> ApiResult<HttpResponse> {
-    me.require(&[Role::Supervisor, Role::Admin])?;
-    let mut conn = state.pool.get().await?;
-    let rows = match (me.role, me.agency) {
-        (Role::Admin, _) => db::staff::all(&mut conn).await?,
-        (_, Some(a)) => db::staff::in_agency(&mut conn, a).await?,
-        _ => vec![],
-    };
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut services = db::staff::service_slugs(&mut conn, &ids).await?;
-    let out: Vec<TeamMember> = rows
+    let out: Vec<TeamMember> = accounts::team(&state.ctx, &me)
+        .await?
         .into_iter()
-        .map(|r| TeamMember {
-            services: services.remove(&r.id).unwrap_or_default(),
-            id: r.id,
-            name: r.name,
-            role: Role::parse(&r.role).unwrap_or(Role::Clerk),
-            active: r.active,
+        .map(|m| TeamMember {
+            id: m.staff.id,
+            role: Role::parse(&m.staff.role).unwrap_or(Role::Clerk),
+            active: m.staff.active,
+            name: m.staff.name,
+            services: m.services,
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
@@ -261,19 +264,6 @@ fn local_date(raw: Option<&str>, field: &str, default: NaiveDate) -> ApiResult<N
     }
 }
 
-fn day_start(state: &AppState, d: NaiveDate) -> DateTime<Utc> {
-    use chrono::TimeZone;
-    state
-        .settings
-        .timezone
-        .from_local_datetime(&d.and_time(NaiveTime::MIN))
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(Utc::now)
-}
-
-const MAX_RANGE_DAYS: i64 = 62;
-
 /// Appointments in a date range: one's own, or (supervisors) the agency's or a colleague's.
 #[utoipa::path(get, path = "/api/v1/staff/appointments", tag = "staff", params(RangeQuery),
     responses((status = 200, body = [StaffAppointmentOut]), (status = 403, description = "not your agency")))]
@@ -283,76 +273,25 @@ pub async fn list_appointments(
     me: StaffSession,
     q: web::Query<RangeQuery>,
 ) -> ApiResult<HttpResponse> {
-    let today = Utc::now()
-        .with_timezone(&state.settings.timezone)
-        .date_naive();
-    let from = local_date(q.from.as_deref(), "from", today)?;
+    let from = local_date(q.from.as_deref(), "from", calendar::day::today(&state.ctx))?;
     let to = local_date(q.to.as_deref(), "to", from)?;
-    if to < from {
-        return Err(ApiError::field("to", "before_from"));
-    }
-    if (to - from).num_days() >= MAX_RANGE_DAYS {
-        return Err(ApiError::field("to", "range_too_long"));
-    }
-    let window = Interval {
-        start: day_start(&state, from),
-        end: day_start(&state, to + Duration::days(1)),
+    let whose = match q.staff.as_deref() {
+        None | Some("") => Whose::Mine,
+        Some("all") => Whose::All,
+        Some(id) => Whose::Staff(StaffId(
+            Uuid::parse_str(id).map_err(|_| ApiError::field("staff", "invalid"))?,
+        )),
     };
-    let mut conn = state.pool.get().await?;
-    let scope = match q.staff.as_deref() {
-        None | Some("") => Scope::Staff(me.id),
-        Some("all") => match (me.role, me.agency) {
-            (Role::Admin, _) => Scope::All,
-            (Role::Supervisor, Some(a)) => Scope::Agency(a),
-            _ => {
-                return Err(ApiError::Forbidden {
-                    code: "not_supervisor",
-                });
-            }
-        },
-        Some(id) => {
-            let id = Uuid::parse_str(id).map_err(|_| ApiError::field("staff", "invalid"))?;
-            let other = db::staff::by_id(&mut conn, StaffId(id))
-                .await?
-                .ok_or(ApiError::not_found("unknown_staff"))?;
-            if !me.may_act_for(StaffId(other.id), other.agency_id.map(AgencyId)) {
-                return Err(ApiError::Forbidden {
-                    code: "not_your_agency",
-                });
-            }
-            Scope::Staff(StaffId(id))
-        }
-    };
-    let rows = db::appointments::list(&mut conn, scope, window).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.appointment.id).collect();
-    let checks = db::prechecks::last_for(&mut conn, &ids).await?;
+    let rows = calendar::day::appointments(&state.ctx, &me, from, to, whose).await?;
     let out: Vec<StaffAppointmentOut> = rows
         .iter()
-        .map(|r| {
-            let mut out = views::staff_appointment_out(r);
-            out.precheck = checks
-                .get(&r.appointment.id)
-                .and_then(views::precheck_summary);
+        .map(|(view, check)| {
+            let mut out = views::staff_appointment_out(view);
+            out.precheck = check.as_ref().and_then(views::precheck_summary);
             out
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
-}
-
-/// Loads an appointment the caller may act on (their own; a supervisor's agency; any for admin).
-async fn own_appointment(
-    conn: &mut diesel_async::AsyncPgConnection,
-    me: &StaffSession,
-    id: Uuid,
-) -> ApiResult<db::appointments::AppointmentView> {
-    let view = db::appointments::view(conn, AppointmentId(id))
-        .await?
-        .ok_or(ApiError::not_found("appointment_not_found"))?;
-    if !me.may_act_for(view.appointment.staff(), view.clerk_agency.map(AgencyId)) {
-        // Do not reveal that it exists.
-        return Err(ApiError::not_found("appointment_not_found"));
-    }
-    Ok(view)
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -360,27 +299,19 @@ pub struct OutcomeIn {
     pub notes: Option<String>,
 }
 
-pub const MAX_NOTES_CHARS: usize = 4000;
+pub use booking::manage::MAX_NOTES_CHARS;
 
-async fn set_status(
+async fn outcome(
     state: &AppState,
     me: &StaffSession,
     id: Uuid,
-    to: Status,
-    notes: Option<&str>,
+    outcome: Outcome,
+    body: Option<web::Json<OutcomeIn>>,
 ) -> ApiResult<HttpResponse> {
-    let notes = notes.map(str::trim).filter(|n| !n.is_empty());
-    if notes.is_some_and(|n| n.chars().count() > MAX_NOTES_CHARS) {
-        return Err(ApiError::field("notes", "too_long"));
-    }
-    let mut conn = state.pool.get().await?;
-    own_appointment(&mut conn, me, id).await?;
-    let actor = db::events::staff_actor(me.id);
-    let row = db::appointments::transition(&mut conn, AppointmentId(id), to, &actor, notes)
+    let notes = body.and_then(|b| b.into_inner().notes);
+    let view = outcome::record(&state.ctx, me, AppointmentId(id), outcome, notes.as_deref())
         .await
-        .map_err(|e| super::change_error(e, SLOT_TAKEN))?;
-    state.feed.publish_appointment(&row);
-    let view = own_appointment(&mut conn, me, id).await?;
+        .map_err(refused)?;
     Ok(HttpResponse::Ok().json(views::staff_appointment_out(&view)))
 }
 
@@ -393,8 +324,7 @@ pub async fn complete(
     id: web::Path<Uuid>,
     body: Option<web::Json<OutcomeIn>>,
 ) -> ApiResult<HttpResponse> {
-    let notes = body.and_then(|b| b.into_inner().notes);
-    set_status(&state, &me, *id, Status::Completed, notes.as_deref()).await
+    outcome(&state, &me, *id, Outcome::Completed, body).await
 }
 
 #[utoipa::path(post, path = "/api/v1/staff/appointments/{id}/no-show", tag = "staff",
@@ -406,8 +336,7 @@ pub async fn no_show(
     id: web::Path<Uuid>,
     body: Option<web::Json<OutcomeIn>>,
 ) -> ApiResult<HttpResponse> {
-    let notes = body.and_then(|b| b.into_inner().notes);
-    set_status(&state, &me, *id, Status::NoShow, notes.as_deref()).await
+    outcome(&state, &me, *id, Outcome::NoShow, body).await
 }
 
 #[utoipa::path(post, path = "/api/v1/staff/appointments/{id}/cancel", tag = "staff",
@@ -420,7 +349,16 @@ pub async fn cancel(
     body: Option<web::Json<OutcomeIn>>,
 ) -> ApiResult<HttpResponse> {
     let notes = body.and_then(|b| b.into_inner().notes);
-    set_status(&state, &me, *id, Status::Cancelled, notes.as_deref()).await
+    let view = booking::manage::change_status(
+        &state.ctx,
+        &me,
+        AppointmentId(*id),
+        Status::Cancelled,
+        notes.as_deref(),
+    )
+    .await
+    .map_err(refused)?;
+    Ok(HttpResponse::Ok().json(views::staff_appointment_out(&view)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -439,74 +377,10 @@ pub async fn reassign(
     id: web::Path<Uuid>,
     body: web::Json<ReassignIn>,
 ) -> ApiResult<HttpResponse> {
-    me.require(&[Role::Supervisor, Role::Admin])?;
-    let target = StaffId(
-        body.staff
-            .ok_or_else(|| ApiError::field("staff", "required"))?,
-    );
-    let mut conn = state.pool.get().await?;
-    let view = own_appointment(&mut conn, &me, *id).await?;
-    let other = db::staff::by_id(&mut conn, target)
-        .await?
-        .filter(|s| s.active)
-        .ok_or_else(|| ApiError::field("staff", "unknown"))?;
-    if !me.may_act_for(target, other.agency_id.map(AgencyId)) {
-        return Err(ApiError::field("staff", "not_your_agency"));
-    }
-    let a = &view.appointment;
-    if !db::staff::serves(&mut conn, target, ServiceId(a.service_id)).await? {
-        return Err(ApiError::field("staff", "does_not_serve_service"));
-    }
-    let period = db::schedule::interval(&a.period)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("bad period")))?;
-    // The new clerk must be at work and not on leave then; the database still decides about
-    // overlapping appointments (below, under the clerk's lock).
-    let window = Interval {
-        start: period.start - Duration::days(1),
-        end: period.end + Duration::days(1),
-    };
-    let staffing = state
-        .directory
-        .staffing(&mut conn, ServiceId(a.service_id))
-        .await?;
-    let cal = crate::availability::load(
-        &mut conn,
-        &staffing,
-        ServiceId(a.service_id),
-        window,
-        Some(target),
-    )
-    .await?;
-    let free = cal.clerks.iter().any(|c| {
-        let mut c = c.clone();
-        if c.staff_id == a.staff() {
-            c.busy.retain(|b| *b != period);
-        }
-        c.staff_id == target
-            && crate::domain::slots::clerk_can_take(
-                state.settings.timezone,
-                &c,
-                &cal.closures,
-                period,
-            )
-    });
-    if !free {
-        return Err(super::change_error(ChangeError::SlotTaken, SLOT_TAKEN));
-    }
-    let actor = db::events::staff_actor(me.id);
-    let row = db::appointments::reschedule(
-        &mut conn,
-        a.id(),
-        target,
-        period,
-        a.ends_at,
-        &actor,
-        "reassigned",
-    )
-    .await
-    .map_err(|e| super::change_error(e, SLOT_TAKEN))?;
-    state.feed.publish_appointment(&row);
-    let view = own_appointment(&mut conn, &me, *id).await?;
+    let view =
+        booking::reassign::reassign(&state.ctx, &me, AppointmentId(*id), body.staff.map(StaffId))
+            .await
+            .map_err(refused)?;
     Ok(HttpResponse::Ok().json(views::staff_appointment_out(&view)))
 }
 
@@ -524,18 +398,8 @@ pub struct HoursBody {
     pub intervals: Vec<HoursInterval>,
 }
 
-#[utoipa::path(get, path = "/api/v1/staff/hours", tag = "staff", responses((status = 200, body = HoursBody)))]
-#[get("/staff/hours")]
-pub async fn get_hours(state: web::Data<AppState>, me: StaffSession) -> ApiResult<HttpResponse> {
-    hours_response(&state, &me).await
-}
-
-async fn hours_response(state: &AppState, me: &StaffSession) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let mut map = db::schedule::hours_for(&mut conn, &[me.id]).await?;
-    let mut list = map.remove(&me.id).unwrap_or_default();
-    list.sort();
-    let out = HoursBody {
+fn hours_body(list: Vec<WorkInterval>) -> HoursBody {
+    HoursBody {
         intervals: list
             .into_iter()
             .map(|w| HoursInterval {
@@ -544,8 +408,14 @@ async fn hours_response(state: &AppState, me: &StaffSession) -> ApiResult<HttpRe
                 ends: w.ends.format("%H:%M").to_string(),
             })
             .collect(),
-    };
-    Ok(HttpResponse::Ok().json(out))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/staff/hours", tag = "staff", responses((status = 200, body = HoursBody)))]
+#[get("/staff/hours")]
+pub async fn get_hours(state: web::Data<AppState>, me: StaffSession) -> ApiResult<HttpResponse> {
+    let list = calendar::hours::hours(&state.ctx, &me).await?;
+    Ok(HttpResponse::Ok().json(hours_body(list)))
 }
 
 /// Replaces the weekly hours. Existing bookings stay; the new hours apply to new bookings.
@@ -572,18 +442,8 @@ pub async fn put_hours(
             ends,
         });
     }
-    WeeklyHours::parse(&parsed)
-        .map_err(|(i, problem)| ApiError::field(&format!("intervals[{i}]"), problem))?;
-    let mut conn = state.pool.get().await?;
-    let actor = db::events::staff_actor(me.id);
-    let detail = json!({"intervals": parsed.len()});
-    conn.transaction::<_, diesel::result::Error, _>(async |c| {
-        db::schedule::replace_hours(c, me.id, &parsed).await?;
-        db::audit::append(c, &actor, "hours_replaced", &actor, detail).await
-    })
-    .await?;
-    tracing::info!(staff = %me.id, intervals = parsed.len(), "weekly hours replaced");
-    hours_response(&state, &me).await
+    let list = calendar::hours::replace(&state.ctx, &me, &parsed).await?;
+    Ok(HttpResponse::Ok().json(hours_body(list)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -604,97 +464,33 @@ fn closure_out(c: &db::schedule::Closure) -> Option<ClosureOut> {
     })
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct ClosureIn {
-    pub starts_at: Option<String>,
-    pub ends_at: Option<String>,
-    pub reason: Option<String>,
-}
-
-fn parse_closure(body: &ClosureIn) -> ApiResult<(Interval, String)> {
-    let mut fields = crate::error::FieldErrors::new();
-    let t = |raw: Option<&str>, name: &str, fields: &mut crate::error::FieldErrors| {
-        let parsed = raw.and_then(|r| DateTime::parse_from_rfc3339(r.trim()).ok());
-        if parsed.is_none() {
-            fields.insert(
-                name.into(),
-                if raw.is_none() { "required" } else { "invalid" }.into(),
-            );
-        }
-        parsed.map(|p| p.with_timezone(&Utc))
-    };
-    let start = t(body.starts_at.as_deref(), "starts_at", &mut fields);
-    let end = t(body.ends_at.as_deref(), "ends_at", &mut fields);
-    let reason = body.reason.as_deref().unwrap_or("").trim().to_string();
-    if reason.is_empty() {
-        fields.insert("reason".into(), "required".into());
-    } else if reason.chars().count() > 200 {
-        fields.insert("reason".into(), "too_long".into());
-    }
-    let interval = match (start, end) {
-        (Some(s), Some(e)) => {
-            let i = Interval::new(s, e);
-            if i.is_none() {
-                fields.insert("ends_at".into(), "before_starts_at".into());
-            } else if e - s > Duration::days(366) {
-                fields.insert("ends_at".into(), "too_long".into());
-            }
-            i
-        }
-        _ => None,
-    };
-    match interval {
-        Some(i) if fields.is_empty() => Ok((i, reason)),
-        _ => Err(ApiError::validation(fields)),
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/staff/closures", tag = "staff", responses((status = 200, body = [ClosureOut])))]
 #[get("/staff/closures")]
 pub async fn list_closures(
     state: web::Data<AppState>,
     me: StaffSession,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let rows =
-        db::schedule::personal_closures(&mut conn, me.id, Utc::now() - Duration::days(30)).await?;
+    let rows = calendar::closures::leave(&state.ctx, &me).await?;
     Ok(HttpResponse::Ok().json(rows.iter().filter_map(closure_out).collect::<Vec<_>>()))
 }
 
 /// Adds personal leave. Bookings already in that time stay and are listed in the response so
 /// the clerk (or a supervisor) can reassign them.
-#[utoipa::path(post, path = "/api/v1/staff/closures", tag = "staff", request_body = ClosureIn,
+#[utoipa::path(post, path = "/api/v1/staff/closures", tag = "staff", request_body = ClosureForm,
     responses((status = 201, body = ClosureOut), (status = 422, description = "bad times")))]
 #[post("/staff/closures")]
 pub async fn add_closure(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<ClosureIn>,
+    body: web::Json<ClosureForm>,
 ) -> ApiResult<HttpResponse> {
-    let (interval, reason) = parse_closure(&body)?;
-    let mut conn = state.pool.get().await?;
-    let actor = db::events::staff_actor(me.id);
-    let id = conn
-        .transaction::<_, diesel::result::Error, _>(async |c| {
-            let id = db::schedule::insert_closure(c, Some(me.id), interval, &reason).await?;
-            let detail =
-                json!({"closure": id, "starts_at": interval.start, "ends_at": interval.end});
-            db::audit::append(c, &actor, "leave_added", &actor, detail).await?;
-            Ok(id)
-        })
-        .await?;
-    let affected = db::appointments::list(&mut conn, Scope::Staff(me.id), interval)
-        .await?
-        .into_iter()
-        .filter(|v| v.appointment.status().is_active())
-        .map(|v| v.appointment.code)
-        .collect::<Vec<_>>();
+    let added = calendar::closures::add_leave(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({
-        "id": id,
-        "starts_at": interval.start,
-        "ends_at": interval.end,
-        "reason": reason,
-        "affected_bookings": affected,
+        "id": added.id,
+        "starts_at": added.interval.start,
+        "ends_at": added.interval.end,
+        "reason": added.reason,
+        "affected_bookings": added.affected_bookings,
     })))
 }
 
@@ -706,21 +502,7 @@ pub async fn remove_closure(
     me: StaffSession,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let actor = db::events::staff_actor(me.id);
-    let n = conn
-        .transaction::<_, diesel::result::Error, _>(async |c| {
-            let n = db::schedule::delete_closure(c, ClosureId(*id), Some(me.id)).await?;
-            if n > 0 {
-                db::audit::append(c, &actor, "leave_removed", &actor, json!({"closure": *id}))
-                    .await?;
-            }
-            Ok(n)
-        })
-        .await?;
-    if n == 0 {
-        return Err(ApiError::not_found("closure_not_found"));
-    }
+    calendar::closures::remove_leave(&state.ctx, &me, ClosureId(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -738,61 +520,7 @@ pub async fn calendar_feed(
     state: web::Data<AppState>,
     q: web::Query<CalendarQuery>,
 ) -> ApiResult<HttpResponse> {
-    let key = q.key.as_deref().unwrap_or("");
-    if key.len() < 20 || key.len() > 100 {
-        return Err(ApiError::not_found("unknown_calendar"));
-    }
-    let mut conn = state.pool.get().await?;
-    let staff = db::staff::by_calendar_key(&mut conn, key)
-        .await?
-        .ok_or(ApiError::not_found("unknown_calendar"))?;
-    let now = Utc::now();
-    let window = Interval {
-        start: now - Duration::days(14),
-        end: now + Duration::days(state.settings.horizon_days + 2),
-    };
-    let rows = db::appointments::list(&mut conn, Scope::Staff(StaffId(staff.id)), window).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|v| v.appointment.id).collect();
-    let events = db::events::counts(&mut conn, &ids).await?;
-    let texts: Vec<(String, String)> = rows
-        .iter()
-        .map(|v| {
-            let first = v
-                .appointment
-                .citizen_name
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_string();
-            (
-                format!("{} — {} ({})", v.service_name, first, v.appointment.code),
-                format!(
-                    "Kode booking: {}\nStatus: {}",
-                    v.appointment.code, v.appointment.status
-                ),
-            )
-        })
-        .collect();
-    let staff_url = format!("{}/staff", state.settings.public_url);
-    let events: Vec<ics::IcsEvent<'_>> = rows
-        .iter()
-        .zip(texts.iter())
-        .map(|(v, (summary, description))| ics::IcsEvent {
-            uid: format!("{}@loket", v.appointment.id),
-            starts_at: v.appointment.starts_at(),
-            ends_at: v.appointment.ends_at,
-            summary,
-            description,
-            url: Some(&staff_url),
-            cancelled: !matches!(
-                v.appointment.status(),
-                Status::Booked | Status::Waiting | Status::InCall | Status::Completed
-            ),
-            sequence: db::events::sequence(events.get(&v.appointment.id)),
-            stamp: v.appointment.updated_at,
-        })
-        .collect();
-    let body = ics::calendar(&format!("Loket — {}", staff.name), &events);
+    let body = calendar::feed::calendar_feed(&state.ctx, q.key.as_deref().unwrap_or("")).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "private, max-age=300"))
@@ -804,34 +532,21 @@ pub async fn calendar_feed(
 #[get("/admin/holidays")]
 pub async fn list_holidays(
     state: web::Data<AppState>,
-    me: StaffSession,
+    _me: StaffSession,
 ) -> ApiResult<HttpResponse> {
-    let _ = me;
-    let mut conn = state.pool.get().await?;
-    let rows = db::schedule::holidays(&mut conn, Utc::now() - Duration::days(1)).await?;
+    let rows = calendar::closures::holidays(&state.ctx).await?;
     Ok(HttpResponse::Ok().json(rows.iter().filter_map(closure_out).collect::<Vec<_>>()))
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/holidays", tag = "admin", request_body = ClosureIn,
+#[utoipa::path(post, path = "/api/v1/admin/holidays", tag = "admin", request_body = ClosureForm,
     responses((status = 201, body = ClosureOut), (status = 403, description = "admins only")))]
 #[post("/admin/holidays")]
 pub async fn add_holiday(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<ClosureIn>,
+    body: web::Json<ClosureForm>,
 ) -> ApiResult<HttpResponse> {
-    me.require(&[Role::Admin])?;
-    let (interval, reason) = parse_closure(&body)?;
-    let mut conn = state.pool.get().await?;
-    let actor = db::events::staff_actor(me.id);
-    let id = conn
-        .transaction::<_, diesel::result::Error, _>(async |c| {
-            let id = db::schedule::insert_closure(c, None, interval, &reason).await?;
-            let detail = json!({"closure": id, "starts_at": interval.start, "ends_at": interval.end, "reason": reason});
-            db::audit::append(c, &actor, "holiday_added", "mall", detail).await?;
-            Ok(id)
-        })
-        .await?;
+    let (id, interval, reason) = calendar::closures::add_holiday(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Created().json(ClosureOut {
         id: id.0,
         starts_at: interval.start,
@@ -847,28 +562,7 @@ pub async fn remove_holiday(
     me: StaffSession,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    me.require(&[Role::Admin])?;
-    let mut conn = state.pool.get().await?;
-    let actor = db::events::staff_actor(me.id);
-    let n = conn
-        .transaction::<_, diesel::result::Error, _>(async |c| {
-            let n = db::schedule::delete_closure(c, ClosureId(*id), None).await?;
-            if n > 0 {
-                db::audit::append(
-                    c,
-                    &actor,
-                    "holiday_removed",
-                    "mall",
-                    json!({"closure": *id}),
-                )
-                .await?;
-            }
-            Ok(n)
-        })
-        .await?;
-    if n == 0 {
-        return Err(ApiError::not_found("holiday_not_found"));
-    }
+    calendar::closures::remove_holiday(&state.ctx, &me, ClosureId(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -893,10 +587,8 @@ pub async fn add_staff(
     me: StaffSession,
     body: web::Json<NewStaffIn>,
 ) -> ApiResult<HttpResponse> {
-    me.require(&[Role::Supervisor, Role::Admin])?;
     let body = body.into_inner();
-    let mut conn = state.pool.get().await?;
-    let input = crate::accounts::StaffInput {
+    let input = accounts::StaffInput {
         email: body.email.unwrap_or_default(),
         name: body.name.unwrap_or_default(),
         role: body.role.unwrap_or(Role::Clerk),
@@ -904,25 +596,7 @@ pub async fn add_staff(
         services: body.services.unwrap_or_default(),
         password: body.password.unwrap_or_default(),
     };
-    if me.role == Role::Supervisor && input.role != Role::Clerk {
-        return Err(ApiError::Forbidden {
-            code: "insufficient_role",
-        });
-    }
-    let created = conn
-        .transaction::<_, ApiError, _>(async |c| {
-            let created = crate::accounts::create_staff(c, &input, Some(&me)).await?;
-            db::audit::append(
-                c,
-                &db::events::staff_actor(me.id),
-                "staff_created",
-                &format!("staff:{}", created.id),
-                json!({"email": created.email, "role": created.role}),
-            )
-            .await?;
-            Ok(created)
-        })
-        .await?;
-    let out = staff_out(&state, &mut conn, &created).await?;
-    Ok(HttpResponse::Created().json(out))
+    let created = accounts::create::add_by(&state.ctx, &me, &input).await?;
+    let profile = accounts::session::profile_of_staff(&state.ctx, created).await?;
+    Ok(HttpResponse::Created().json(staff_out(&state, &profile)))
 }

@@ -2,7 +2,7 @@
 //! state machine, the one task that owns all rooms, the per-socket sessions, the ticket redeemers, the status writers and ICE
 //! servers.
 
-pub mod ice;
+pub mod arrival;
 pub mod outbound;
 pub mod protocol;
 pub mod redeemer;

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::ice::IceServer;
 use super::outbound;
 use super::protocol::{ClientMsg, CloseReason, LeaveReason, ParticipantId, ServerMsg};
 use super::room::{Command, ConnId, Effect, Joiner, Room};
@@ -20,7 +19,9 @@ use super::status_writer::StatusWriter;
 use crate::db::DbPool;
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
-use crate::routes::feed::{FeedEvent, FeedHub};
+use crate::feed::{FeedEvent, FeedHub};
+use crate::metrics::SignallingMetrics;
+use crate::rooms::ice::IceServer;
 
 /// Requests waiting for the registry task; senders wait (backpressure) when it is full.
 const REQUEST_QUEUE: usize = 4096;
@@ -100,12 +101,23 @@ pub struct Stopped;
 #[derive(Clone)]
 pub struct Rooms {
     tx: mpsc::Sender<Request>,
-    next_conn: Arc<AtomicU64>,
+    /// Socket ids and the counters, behind one pointer: every session holds a `Rooms`.
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    next_conn: AtomicU64,
+    metrics: SignallingMetrics,
 }
 
 impl Rooms {
     /// Starts the registry task on the current Tokio runtime.
-    pub fn start(pool: DbPool, feed: FeedHub, max_sockets_per_room: usize) -> Rooms {
+    pub fn start(
+        pool: DbPool,
+        feed: FeedHub,
+        max_sockets_per_room: usize,
+        metrics: SignallingMetrics,
+    ) -> Rooms {
         let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
         let registry = Registry {
             rooms: HashMap::new(),
@@ -113,17 +125,26 @@ impl Rooms {
             writer: Arc::new(StatusWriter::start(pool, feed.clone())),
             max_sockets: max_sockets_per_room,
             stopping: false,
+            metrics: metrics.clone(),
         };
         tokio::spawn(registry.run(rx, feed.subscribe()));
         Rooms {
             tx,
-            next_conn: Arc::new(AtomicU64::new(1)),
+            shared: Arc::new(Shared {
+                next_conn: AtomicU64::new(1),
+                metrics,
+            }),
         }
     }
 
     /// A fresh socket id, never reused.
     pub fn next_conn(&self) -> ConnId {
-        ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed))
+        ConnId(self.shared.next_conn.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Counts one message relayed from one participant to another (written to its socket).
+    pub fn relayed(&self) {
+        self.shared.metrics.relayed.inc();
     }
 
     /// Boxed by the caller: the request is large and sent once per socket.
@@ -179,6 +200,7 @@ struct Registry {
     writer: Arc<StatusWriter>,
     max_sockets: usize,
     stopping: bool,
+    metrics: SignallingMetrics,
 }
 
 impl Registry {
@@ -263,6 +285,7 @@ impl Registry {
             return;
         }
         let max = self.max_sockets;
+        self.metrics.joins.inc();
         self.rooms
             .entry(j.room)
             .or_insert_with(|| Room::new(j.room, j.status, max));

@@ -22,13 +22,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::ice::IceServer;
 use super::protocol::{
     ClientMsg, CloseReason, ErrorCode, LeaveReason, Participant, ParticipantId, ParticipantState,
     Role, ServerMsg,
 };
 use crate::domain::appointment::Status;
 use crate::domain::ids::{AppointmentId, StaffId};
+use crate::rooms::ice::IceServer;
 
 /// Identifies one socket for its whole life; never reused, so a late event from a replaced
 /// socket cannot touch its successor.
@@ -49,7 +49,7 @@ impl Actor {
     pub fn audit(self) -> String {
         match self {
             Actor::Citizen => "citizen".into(),
-            Actor::Staff(id) => crate::db::events::staff_actor(id),
+            Actor::Staff(id) => id.actor(),
         }
     }
 }

@@ -10,13 +10,13 @@ use actix_ws::{AggregatedMessage, CloseCode, ProtocolError, Session};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::ice::IceServer;
 use super::outbound::PushError;
 use super::protocol::{ClientMsg, CloseReason, ErrorCode, LeaveReason, ServerMsg, parse_client};
 use super::registry::{JoinRequest, Link, Outbound, Rooms, outbound_capacity};
 use super::room::{ConnId, Joiner, MAX_CHAT_CHARS};
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
+use crate::rooms::ice::IceServer;
 
 /// Messages dropped in a row (each over the rate) before the socket is closed with 1008.
 pub const STRIKES_BEFORE_CLOSE: u32 = 100;
@@ -302,6 +302,9 @@ fn serve(
             tokio::select! {
                 out = outbound.recv() => match out {
                     Some(Outbound::Msg(msg)) => {
+                        if matches!(*msg, ServerMsg::Signal { .. } | ServerMsg::Chat { .. }) {
+                            rooms.relayed();
+                        }
                         if write(&mut session, msg.as_ref()).await.is_err() {
                             close(&session, 1008, "slow_reader").await;
                             break LeaveReason::SlowReader;

@@ -17,7 +17,7 @@ use crate::db::appointments::Change;
 use crate::db::{self, DbPool};
 use crate::domain::appointment::Status;
 use crate::domain::ids::AppointmentId;
-use crate::routes::feed::{FeedEvent, FeedHub};
+use crate::feed::{FeedEvent, FeedHub};
 
 /// Writer tasks. They share the pool with ticket redemption, and a burst of arrivals must not
 /// starve the joins themselves: at most this many connections go to status writes. Two, not

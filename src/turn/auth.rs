@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::credentials::{self, RestUsername};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// At most this many usernames are tracked; past it new ones are refused rather than grow.
 const MAX_TRACKED_USERNAMES: usize = 50_000;

@@ -19,7 +19,7 @@ use anyhow::{Context, bail};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// Settings of the built-in relay (`LOKET_TURN_*`).
 #[derive(Clone, Debug)]

@@ -74,7 +74,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db_name: String,
     pub db_url: String,
-    pub state: actix_web::web::Data<loket::startup::AppState>,
+    pub state: actix_web::web::Data<loket::state::AppState>,
     /// Stops the server as SIGTERM would.
     pub stop: loket::startup::StopHandle,
 }

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin;
+mod architecture;
 mod auth;
 mod booking;
 mod catalog;

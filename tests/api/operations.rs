@@ -161,3 +161,81 @@ fn every_page_ships_under_150_kb_of_javascript_and_css() {
         assert!(files.len() >= 3, "{page}: found only {files:?}");
     }
 }
+
+/// The value of one sample line (`name{labels} value`) in the OpenMetrics text, if present.
+fn sample(text: &str, line_start: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_bookings_requests_per_route_rooms_sockets_and_relayed_messages() {
+    use crate::ws::in_call;
+    use serde_json::json;
+    let app = crate::ws::open_app().await;
+    let before = app.get("/metrics").await.text;
+    assert_eq!(
+        sample(&before, "loket_bookings_total"),
+        Some(0.0),
+        "{before}"
+    );
+    assert_eq!(sample(&before, "loket_sockets_open"), Some(0.0), "{before}");
+    let mut call = in_call(&app, "081234567801").await;
+    // Two relayed messages: a signal each way.
+    call.clerk
+        .send(json!({"type": "signal", "to": call.citizen_p["id"], "payload": {"sdp": "x"}}))
+        .await;
+    call.citizen.until("signal").await;
+    call.citizen
+        .send(json!({"type": "signal", "to": call.clerk_p["id"], "payload": {"sdp": "y"}}))
+        .await;
+    call.clerk.until("signal").await;
+    let m = app.get("/metrics").await;
+    assert_eq!(m.status, 200);
+    assert!(
+        m.text
+            .contains("# TYPE loket_http_request_duration_seconds histogram"),
+        "{}",
+        m.text
+    );
+    assert_eq!(
+        sample(&m.text, "loket_bookings_total"),
+        Some(1.0),
+        "{}",
+        m.text
+    );
+    assert_eq!(
+        sample(&m.text, "loket_sockets_open"),
+        Some(2.0),
+        "{}",
+        m.text
+    );
+    assert_eq!(sample(&m.text, "loket_rooms_open"), Some(1.0), "{}", m.text);
+    assert_eq!(
+        sample(&m.text, "loket_room_joins_total"),
+        Some(2.0),
+        "{}",
+        m.text
+    );
+    assert_eq!(
+        sample(&m.text, "loket_relayed_messages_total"),
+        Some(2.0),
+        "{}",
+        m.text
+    );
+    // Routes are labelled by their pattern, never by the raw path (bounded labels).
+    let booked = sample(
+        &m.text,
+        "loket_http_requests_total{method=\"POST\",route=\"/api/v1/appointments\",class=\"2xx\"}",
+    );
+    assert_eq!(booked, Some(1.0), "{}", m.text);
+    assert!(
+        m.text.contains("route=\"/api/v1/services/{slug}/slots\""),
+        "{}",
+        m.text
+    );
+    assert!(!m.text.contains("/api/v1/services/pbg"), "{}", m.text);
+    assert!(sample(&m.text, "loket_db_pool_size").is_some_and(|n| n >= 1.0));
+}

@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::protocol::ParticipantId;
 use crate::config::Settings;
+use crate::domain::ids::AppointmentId;
+use crate::domain::participant::ParticipantId;
 
 /// One entry of `RTCConfiguration.iceServers`, exactly as a browser takes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -21,6 +22,25 @@ pub struct IceServer {
 /// with a credential valid for `turn_ttl_seconds`. TURN is left out when no secret is set
 /// (configuration refuses TURN URLs without one).
 pub fn servers(settings: &Settings, participant: &ParticipantId, now_unix: i64) -> Vec<IceServer> {
+    servers_for(settings, participant.as_str(), now_unix)
+}
+
+/// The ICE servers for a pre-call check of `appointment`: its TURN credential names the check,
+/// not a room participant.
+pub fn precheck_servers(
+    settings: &Settings,
+    appointment: AppointmentId,
+    now_unix: i64,
+) -> Vec<IceServer> {
+    servers_for(
+        settings,
+        &format!("precheck-{}", appointment.0.simple()),
+        now_unix,
+    )
+}
+
+/// STUN, and TURN with a credential for `who`.
+fn servers_for(settings: &Settings, who: &str, now_unix: i64) -> Vec<IceServer> {
     let mut out = Vec::with_capacity(2);
     if !settings.stun_urls.is_empty() {
         out.push(IceServer {
@@ -33,7 +53,7 @@ pub fn servers(settings: &Settings, participant: &ParticipantId, now_unix: i64) 
         // The same minting the built-in relay verifies (src/turn/credentials.rs).
         let (username, credential) = crate::turn::credentials::mint(
             secret.expose(),
-            &participant.to_string(),
+            who,
             now_unix,
             settings.turn_ttl_seconds,
         );
@@ -50,7 +70,6 @@ pub fn servers(settings: &Settings, participant: &ParticipantId, now_unix: i64) 
 mod tests {
     use super::*;
     use crate::config::Secret;
-    use crate::domain::ids::AppointmentId;
 
     #[test]
     fn credential_matches_an_independent_hmac_sha1() {

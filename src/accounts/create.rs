@@ -4,12 +4,13 @@
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
+use super::AccountError;
 use crate::auth::{StaffSession, password};
 use crate::db;
+use crate::domain::FieldErrors;
 use crate::domain::citizen::Email;
 use crate::domain::ids::{ServiceId, StaffId};
 use crate::domain::schedule::Role;
-use crate::error::{ApiError, FieldErrors};
 
 pub struct StaffInput {
     pub email: String,
@@ -32,16 +33,12 @@ pub fn calendar_key() -> String {
         .collect()
 }
 
-fn email_taken() -> ApiError {
-    ApiError::conflict("email_taken", "A staff account with this email exists.")
-}
-
 /// Validates and creates the account; `by` (when given) must be allowed to create it.
 pub async fn create_staff(
     conn: &mut AsyncPgConnection,
     input: &StaffInput,
     by: Option<&StaffSession>,
-) -> Result<db::staff::Staff, ApiError> {
+) -> Result<db::staff::Staff, AccountError> {
     let mut fields = FieldErrors::new();
     let email = Email::parse(&input.email)
         .map_err(|e| fields.insert("email".into(), e.into()))
@@ -74,9 +71,7 @@ pub async fn create_staff(
         && by.role != Role::Admin
         && by.agency.map(|x| x.0) != Some(a.id)
     {
-        return Err(ApiError::Forbidden {
-            code: "not_your_agency",
-        });
+        return Err(AccountError::NotYourAgency);
     }
     let services = db::catalog::active_services(conn).await?;
     let mut service_ids = Vec::new();
@@ -101,15 +96,15 @@ pub async fn create_staff(
         }
     }
     let (Some(email), true) = (email, fields.is_empty()) else {
-        return Err(ApiError::validation(fields));
+        return Err(AccountError::Invalid(fields));
     };
     if db::staff::by_email(conn, email.as_str()).await?.is_some() {
-        return Err(email_taken());
+        return Err(AccountError::EmailTaken);
     }
     let pw = input.password.clone();
     let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing task: {e}")))??;
+        .map_err(|e| anyhow::anyhow!("hashing task: {e}"))??;
     let id = StaffId(Uuid::new_v4());
     let key = calendar_key();
     db::staff::insert(
@@ -128,7 +123,7 @@ pub async fn create_staff(
     .map_err(|e| {
         // The look-up above can lose a race with a concurrent creation; the database decides.
         if db::violates(&e, "staff_email_key") {
-            email_taken()
+            AccountError::EmailTaken
         } else {
             e.into()
         }
@@ -136,5 +131,34 @@ pub async fn create_staff(
     db::staff::add_services(conn, id, &service_ids).await?;
     db::staff::by_id(conn, id)
         .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("staff vanished after insert")))
+        .ok_or_else(|| anyhow::anyhow!("staff vanished after insert").into())
+}
+
+/// An admin (any agency) or a supervisor (clerks of their own agency) creates an account; the
+/// creation and its audit event commit together.
+pub async fn add_by(
+    ctx: &crate::context::Ctx,
+    me: &StaffSession,
+    input: &StaffInput,
+) -> Result<db::staff::Staff, AccountError> {
+    if !me.has_role(&[Role::Supervisor, Role::Admin])
+        || (me.role == Role::Supervisor && input.role != Role::Clerk)
+    {
+        return Err(AccountError::InsufficientRole);
+    }
+    let mut conn = ctx.conn().await?;
+    use diesel_async::AsyncConnection;
+    conn.transaction::<_, AccountError, _>(async |c| {
+        let created = create_staff(c, input, Some(me)).await?;
+        db::audit::append(
+            c,
+            &me.id.actor(),
+            "staff_created",
+            &format!("staff:{}", created.id),
+            serde_json::json!({"email": created.email, "role": created.role}),
+        )
+        .await?;
+        Ok(created)
+    })
+    .await
 }

@@ -1,0 +1,45 @@
+//! [`Ctx`]: what the use-cases work with — settings, the database pool, the keys, the cached
+//! directory and free times, the live feed and the counters. No HTTP in it: the CLI, a worker
+//! or a test builds one and calls a use-case directly. `state::AppState` adds what only the
+//! server needs (rate limiters, the rooms, the pre-call checks, the TURN relay).
+
+use crate::auth::Keys;
+use crate::availability::SlotCache;
+use crate::config::Settings;
+use crate::db::{Conn, DbPool};
+use crate::directory::Directory;
+use crate::fault::Fault;
+use crate::feed::FeedHub;
+use crate::metrics::Metrics;
+
+pub struct Ctx {
+    pub settings: Settings,
+    pub pool: DbPool,
+    pub keys: Keys,
+    /// Services and who serves them, cached (see `directory`).
+    pub directory: Directory,
+    /// Recent answers of the slots endpoint; every successful write empties it.
+    pub slot_cache: SlotCache,
+    /// The staff dashboards' live feed.
+    pub feed: FeedHub,
+    pub metrics: Metrics,
+}
+
+impl Ctx {
+    pub fn new(settings: Settings, pool: DbPool, keys: Keys) -> Ctx {
+        Ctx {
+            settings,
+            pool,
+            keys,
+            directory: Default::default(),
+            slot_cache: crate::availability::slot_cache(),
+            feed: FeedHub::new(),
+            metrics: Default::default(),
+        }
+    }
+
+    /// A connection from the pool.
+    pub async fn conn(&self) -> Result<Conn, Fault> {
+        Ok(self.pool.get().await?)
+    }
+}

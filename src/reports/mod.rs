@@ -1,0 +1,156 @@
+//! The MPP's reports: appointments per status, the no-show rate and the satisfaction index
+//! (IKM, PermenPANRB 14/2017) per agency and overall, for a range of local dates. Supervisors
+//! see their agency; admins any one or all.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::StaffSession;
+use crate::catalogue::{CatalogueError, manage::scope_agency};
+use crate::context::Ctx;
+use crate::db;
+use crate::domain::schedule::{Interval, Role};
+use crate::domain::survey::{self, ELEMENTS, SurveyAnswers};
+
+/// Longest range one report covers.
+pub const MAX_REPORT_DAYS: i64 = 366;
+
+#[derive(Serialize, ToSchema, Default)]
+pub struct IkmOut {
+    pub responses: usize,
+    /// 25..100, absent without responses.
+    pub score: Option<f64>,
+    /// A (Sangat Baik) … D (Tidak Baik).
+    pub grade: Option<String>,
+    /// Mean answer (NRR, 1..4) per element, in the order of the nine IKM elements.
+    pub per_element: Vec<f64>,
+}
+
+#[derive(Serialize, ToSchema, Default)]
+pub struct ReportRow {
+    pub agency: String,
+    pub appointments: BTreeMap<String, i64>,
+    pub total: i64,
+    /// no_show / (completed + no_show); absent when neither happened.
+    pub no_show_rate: Option<f64>,
+    pub ikm: IkmOut,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportOut {
+    pub from: String,
+    pub to: String,
+    pub elements: Vec<String>,
+    pub agencies: Vec<ReportRow>,
+    pub overall: ReportRow,
+}
+
+fn ikm_of(answers: &[SurveyAnswers]) -> IkmOut {
+    let per_element = if answers.is_empty() {
+        vec![]
+    } else {
+        (0..9)
+            .map(|e| {
+                answers.iter().map(|a| a.values()[e] as f64).sum::<f64>() / answers.len() as f64
+            })
+            .collect()
+    };
+    let ikm = survey::ikm(answers);
+    IkmOut {
+        responses: answers.len(),
+        score: ikm.map(|i| (i.score * 100.0).round() / 100.0),
+        grade: ikm.map(|i| i.grade.to_string()),
+        per_element,
+    }
+}
+
+fn finish(row: &mut ReportRow, answers: &[SurveyAnswers]) {
+    row.total = row.appointments.values().sum();
+    let done = row.appointments.get("completed").copied().unwrap_or(0);
+    let no_show = row.appointments.get("no_show").copied().unwrap_or(0);
+    row.no_show_rate = (done + no_show > 0).then(|| no_show as f64 / (done + no_show) as f64);
+    row.ikm = ikm_of(answers);
+}
+
+/// The report for local dates `from..=to` (defaults: the last 30 days), of one agency's slug or
+/// the caller's whole scope.
+pub async fn report(
+    ctx: &Ctx,
+    me: &StaffSession,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    agency: Option<&str>,
+) -> Result<ReportOut, CatalogueError> {
+    if !me.has_role(&[Role::Supervisor, Role::Admin]) {
+        return Err(CatalogueError::InsufficientRole);
+    }
+    let tz = ctx.settings.timezone;
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let from = from.unwrap_or(today - Duration::days(30));
+    let to = to.unwrap_or(today);
+    if to < from {
+        return Err(CatalogueError::field("to", "before_from"));
+    }
+    if (to - from).num_days() > MAX_REPORT_DAYS {
+        return Err(CatalogueError::field("to", "range_too_long"));
+    }
+    let start_of = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_time(NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| CatalogueError::field("from", "invalid_date"))
+    };
+    let window = Interval {
+        start: start_of(from)?,
+        end: start_of(to + Duration::days(1))?,
+    };
+    let mut conn = ctx.conn().await?;
+    let agency = scope_agency(&mut conn, me, agency).await?;
+    let counts = db::reports::status_counts(&mut conn, window, agency.map(|a| a.0)).await?;
+    let surveys = db::reports::survey_answers(&mut conn, window, agency.map(|a| a.0)).await?;
+    let mut rows: BTreeMap<String, (ReportRow, Vec<SurveyAnswers>)> = BTreeMap::new();
+    let empty = |slug: &str| {
+        (
+            ReportRow {
+                agency: slug.to_string(),
+                ..Default::default()
+            },
+            vec![],
+        )
+    };
+    let mut overall = empty("all");
+    for (slug, status, n) in counts {
+        let e = rows.entry(slug.clone()).or_insert_with(|| empty(&slug));
+        *e.0.appointments.entry(status.clone()).or_default() += n;
+        *overall.0.appointments.entry(status).or_default() += n;
+    }
+    for (slug, answers) in surveys {
+        let raw: Vec<i64> = answers.iter().map(|&a| a as i64).collect();
+        let Ok(parsed) = SurveyAnswers::parse(&raw) else {
+            continue;
+        };
+        rows.entry(slug.clone())
+            .or_insert_with(|| empty(&slug))
+            .1
+            .push(parsed.clone());
+        overall.1.push(parsed);
+    }
+    let agencies = rows
+        .into_values()
+        .map(|(mut row, answers)| {
+            finish(&mut row, &answers);
+            row
+        })
+        .collect();
+    finish(&mut overall.0, &overall.1);
+    Ok(ReportOut {
+        from: from.to_string(),
+        to: to.to_string(),
+        elements: ELEMENTS.iter().map(|(id, _)| id.to_string()).collect(),
+        agencies,
+        overall: overall.0,
+    })
+}

@@ -1,0 +1,31 @@
+//! [`AppState`]: what every HTTP handler can reach — the use-cases' [`Ctx`] plus what only the
+//! server needs: the per-address rate limiters, the consultation rooms and their ticket
+//! redeemers, the pre-call checks and the built-in TURN relay. Built by `startup`.
+
+use std::sync::Arc;
+
+use crate::context::Ctx;
+use crate::limits::RateLimiter;
+
+pub struct AppState {
+    /// The use-cases' context; `AppState` derefs to it (`state.pool`, `state.settings`).
+    pub ctx: Arc<Ctx>,
+    pub booking_limiter: RateLimiter,
+    pub login_limiter: RateLimiter,
+    /// The consultation rooms (one task owns them all; this is its handle).
+    pub rooms: crate::signalling::Rooms,
+    /// Redeems the signalling sockets' tickets in batches (`signalling::redeemer`).
+    pub redeemer: crate::signalling::redeemer::Redeemer,
+    /// Pre-call checks (src/precheck).
+    pub precheck: crate::precheck::Prechecks,
+    /// The built-in TURN relay, when `LOKET_TURN_LISTEN` is set (src/turn).
+    pub turn: Option<Arc<crate::turn::TurnRelay>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Ctx;
+
+    fn deref(&self) -> &Ctx {
+        &self.ctx
+    }
+}
