@@ -53,6 +53,8 @@ pub struct Settings {
     pub precheck: crate::precheck::PrecheckSettings,
     /// The built-in TURN relay (`LOKET_TURN_LISTEN` and friends, src/turn); off by default.
     pub turn_relay: crate::turn::RelaySettings,
+    /// Days after an appointment ends before its personal data is wiped; 0 = never.
+    pub retention_days: u32,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -139,6 +141,7 @@ impl Settings {
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
             precheck: crate::precheck::PrecheckSettings::from_env()?,
             turn_relay: crate::turn::RelaySettings::from_env()?,
+            retention_days: parse_var("LOKET_RETENTION_DAYS", 180)?,
         };
         settings.check()?;
         Ok(settings)
@@ -161,6 +164,9 @@ impl Settings {
         }
         if !(1024..=1 << 20).contains(&self.max_frame_bytes) {
             bail!("LOKET_MAX_FRAME_BYTES must be between 1024 and 1048576");
+        }
+        if self.retention_days > 3650 {
+            bail!("LOKET_RETENTION_DAYS must be between 0 (never) and 3650");
         }
         if !(1..=512).contains(&self.db_pool_size) {
             bail!("LOKET_DB_POOL_SIZE must be between 1 and 512");
@@ -209,6 +215,7 @@ impl Settings {
             heartbeat_timeout_secs: 30,
             precheck: Default::default(),
             turn_relay: Default::default(),
+            retention_days: 180,
         }
     }
 

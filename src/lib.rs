@@ -20,6 +20,7 @@ pub mod feed;
 pub mod limits;
 pub mod metrics;
 pub mod precheck;
+pub mod privacy;
 pub mod reports;
 pub mod rooms;
 pub mod routes;

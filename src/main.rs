@@ -1,4 +1,5 @@
-//! The `loket` command: `serve` (the default), `migrate`, `demo-data`, `staff add`.
+//! The `loket` command: `serve` (the default), `migrate`, `demo-data`, `backup`, `restore`,
+//! `staff add`.
 
 use clap::{Parser, Subcommand};
 use loket::config::Settings;
@@ -23,6 +24,20 @@ enum Command {
     Migrate,
     /// Load the MPP Kota Bogor demo data into an empty database and exit.
     DemoData,
+    /// Write the whole database to a file (pg_dump custom format).
+    Backup {
+        /// Where to write (default: loket-<date>-<time>.dump in the current folder).
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Wipe personal data from appointments that ended more than LOKET_RETENTION_DAYS ago, now
+    /// (a running Loket does this every hour).
+    Retention,
+    /// Replace the database with a backup (Loket must be stopped; the old copy is kept).
+    Restore {
+        /// A file written by `loket backup`.
+        file: std::path::PathBuf,
+    },
     /// Manage staff accounts.
     Staff {
         #[command(subcommand)]
@@ -98,6 +113,35 @@ async fn run(command: Command) -> anyhow::Result<()> {
         match command {
             Command::Serve | Command::Migrate => {
                 println!("migrations applied");
+            }
+            Command::Backup { output } => {
+                let file = output.unwrap_or_else(|| {
+                    format!("loket-{}.dump", chrono::Utc::now().format("%Y%m%d-%H%M%S")).into()
+                });
+                let bin = loket::db::embedded::find_bin_dir().unwrap_or_default();
+                loket::db::backup::dump(&bin, &url, &file)?;
+                println!("backup written to {}", file.display());
+            }
+            Command::Retention => {
+                let days = settings.retention_days;
+                anyhow::ensure!(days > 0, "LOKET_RETENTION_DAYS is 0: retention is off");
+                let pool = loket::db::pool(&url, 2)?;
+                let secret = settings.load_or_create_secret()?;
+                let keys = loket::auth::Keys::derive(&secret);
+                let ctx = loket::context::Ctx::new(settings.clone(), pool, keys);
+                let n = loket::privacy::erase_expired(&ctx, days, chrono::Utc::now()).await?;
+                println!("personal data erased from {n} appointment(s) older than {days} days");
+            }
+            Command::Restore { file } => {
+                let bin = loket::db::embedded::find_bin_dir().unwrap_or_default();
+                let kept = loket::db::backup::restore(&bin, &url, &file).await?;
+                // A backup from an older Loket gets the migrations it lacks.
+                loket::db::migrate(&url).await?;
+                println!(
+                    "restored {}; the previous database is kept as {kept}",
+                    file.display()
+                );
+                println!("(drop it when no longer needed: DROP DATABASE {kept};)");
             }
             Command::DemoData => {
                 let pool = loket::db::pool(&url, 2)?;

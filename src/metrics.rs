@@ -66,6 +66,8 @@ pub struct Metrics {
     pub db_pool_available: Gauge,
     pub db_pool_waiting: Gauge,
     pub turn_allocations: Gauge,
+    /// 1 when the database answered the scrape's query, else 0.
+    pub database_up: Gauge,
 }
 
 impl Default for Metrics {
@@ -89,6 +91,7 @@ impl Metrics {
             db_pool_available: Gauge::default(),
             db_pool_waiting: Gauge::default(),
             turn_allocations: Gauge::default(),
+            database_up: Gauge::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -157,6 +160,11 @@ impl Metrics {
             "turn_allocations",
             "Allocations on the built-in TURN relay",
             m.turn_allocations.clone(),
+        );
+        r.register(
+            "database_up",
+            "Whether the database answered when scraped",
+            m.database_up.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -105,6 +105,8 @@ impl Application {
             redeemer: crate::signalling::redeemer::Redeemer::start(ctx.pool.clone()),
             ctx: ctx.clone(),
         });
+        // Workers beside the server: they stop with the runtime.
+        crate::privacy::spawn_retention(ctx.clone());
         let server = run(listener, state.clone())?;
         Ok(Application {
             port,

@@ -43,6 +43,8 @@ pub struct Appointment {
     pub request_hash: Option<Vec<u8>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the citizen's personal data was wiped (retention or request).
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl Appointment {
@@ -150,6 +152,38 @@ pub async fn list(
         Scope::Agency(a) => q.filter(staff::agency_id.eq(a.0)),
         Scope::All => q,
     };
+    Ok(q.load::<ViewRow>(conn)
+        .await?
+        .into_iter()
+        .map(into_view)
+        .collect())
+}
+
+/// What names a citizen: any of these that is given must match.
+pub struct Who<'a> {
+    pub phone: Option<&'a str>,
+    pub nik_hash: Option<&'a [u8]>,
+    pub code: Option<&'a str>,
+}
+
+/// Every appointment of the citizen (at most 500, newest first).
+pub async fn of_citizen(
+    conn: &mut AsyncPgConnection,
+    who: &Who<'_>,
+) -> QueryResult<Vec<AppointmentView>> {
+    let mut q = view_query!()
+        .order(appointments::created_at.desc())
+        .limit(500)
+        .into_boxed();
+    if let Some(p) = who.phone {
+        q = q.filter(appointments::citizen_phone.eq(p));
+    }
+    if let Some(h) = who.nik_hash {
+        q = q.filter(appointments::nik_hash.eq(h));
+    }
+    if let Some(c) = who.code {
+        q = q.filter(appointments::code.eq(c));
+    }
     Ok(q.load::<ViewRow>(conn)
         .await?
         .into_iter()
@@ -374,6 +408,7 @@ async fn insert(
         request_hash: new.request_hash.clone(),
         created_at,
         updated_at: created_at,
+        erased_at: None,
     })
 }
 

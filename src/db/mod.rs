@@ -3,10 +3,12 @@
 
 pub mod appointments;
 pub mod audit;
+pub mod backup;
 pub mod catalog;
 pub mod embedded;
 pub mod events;
 pub mod prechecks;
+pub mod privacy;
 pub mod reports;
 pub mod schedule;
 pub mod schema;

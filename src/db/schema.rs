@@ -44,6 +44,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         active -> Bool,
+        erased_at -> Nullable<Timestamptz>,
     }
 }
 

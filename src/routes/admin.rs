@@ -10,6 +10,7 @@ use super::views::{self, ServiceDetail};
 use crate::auth::StaffSession;
 use crate::catalogue::manage::{self, AgencyForm, ServiceForm};
 use crate::error::{ApiError, ApiResult};
+use crate::privacy::{self, CitizenData, CitizenForm, Erasure, PrivacyError};
 use crate::reports::ReportOut;
 use crate::state::AppState;
 
@@ -18,7 +19,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_services)
         .service(add_service)
         .service(edit_service)
-        .service(reports);
+        .service(reports)
+        .service(export_citizen)
+        .service(erase_citizen);
 }
 
 /// Adds an agency (admins).
@@ -128,4 +131,46 @@ pub async fn reports(
     let to = query_date(q.to.as_deref(), "to")?;
     let report = crate::reports::report(&state.ctx, &me, from, to, q.agency.as_deref()).await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+impl From<PrivacyError> for ApiError {
+    fn from(e: PrivacyError) -> Self {
+        match e {
+            PrivacyError::Invalid(fields) => ApiError::validation(fields),
+            PrivacyError::InsufficientRole => ApiError::Forbidden {
+                code: "insufficient_role",
+            },
+            PrivacyError::NotFound => ApiError::not_found("no_citizen_data"),
+            PrivacyError::Fault(f) => f.into(),
+        }
+    }
+}
+
+/// Everything Loket holds about one citizen, for their data request (admins). The phone, NIK or
+/// booking code travel in the body, never in the URL.
+#[utoipa::path(post, path = "/api/v1/admin/citizen-data/export", tag = "admin", request_body = CitizenForm,
+    responses((status = 200, body = CitizenData), (status = 403), (status = 404, description = "no_citizen_data"), (status = 422)))]
+#[post("/admin/citizen-data/export")]
+pub async fn export_citizen(
+    state: web::Data<AppState>,
+    me: StaffSession,
+    body: web::Json<CitizenForm>,
+) -> ApiResult<HttpResponse> {
+    let data = privacy::export(&state.ctx, &me, &body).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(data))
+}
+
+/// Wipes one citizen's personal data from their finished appointments (admins).
+#[utoipa::path(post, path = "/api/v1/admin/citizen-data/erase", tag = "admin", request_body = CitizenForm,
+    responses((status = 200, body = Erasure), (status = 403), (status = 404, description = "no_citizen_data"), (status = 422)))]
+#[post("/admin/citizen-data/erase")]
+pub async fn erase_citizen(
+    state: web::Data<AppState>,
+    me: StaffSession,
+    body: web::Json<CitizenForm>,
+) -> ApiResult<HttpResponse> {
+    let done = privacy::erase(&state.ctx, &me, &body).await?;
+    Ok(HttpResponse::Ok().json(done))
 }

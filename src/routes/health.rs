@@ -27,6 +27,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let m = &state.metrics;
     // Values read when scraped rather than kept up to date on every change.
+    let up = crate::db::ready(&state.pool, std::time::Duration::from_secs(2)).await;
+    m.database_up.set(i64::from(up));
     let pool = state.pool.status();
     m.db_pool_size.set(pool.size as i64);
     m.db_pool_available.set(pool.available as i64);

@@ -19,7 +19,7 @@ use super::{admin, appointments, catalog, feed, health, precheck, rooms, staff};
         staff::get_hours, staff::put_hours, staff::list_closures, staff::add_closure,
         staff::remove_closure, staff::calendar_feed, staff::list_holidays, staff::add_holiday,
         staff::remove_holiday, staff::add_staff, feed::feed,
-        admin::add_agency, admin::list_services, admin::add_service, admin::edit_service, admin::reports,
+        admin::add_agency, admin::list_services, admin::add_service, admin::edit_service, admin::reports, admin::export_citizen, admin::erase_citizen,
         rooms::create_ticket, rooms::ws,
         precheck::config, precheck::offer, precheck::result,
     ),
