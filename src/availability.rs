@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::db;
 use crate::db::catalog::Service;
 use crate::directory::{Directory, Staffed};
+use crate::domain::closed::Closed;
 use crate::domain::ids::{ServiceId, StaffId};
 use crate::domain::schedule::Interval;
 use crate::domain::slots::{ClerkCalendar, DaySlots, Prepared, SlotRules};
@@ -98,6 +99,17 @@ pub async fn load_around(
 
 pub fn slots(rules: SlotRules, cal: &Calendars, from: NaiveDate, days: u32) -> Vec<DaySlots> {
     Prepared::new(rules, &cal.clerks, &cal.closures).slots(from, days)
+}
+
+/// Why a day without free times is closed (`None`: it is open and booked up). `holidays`:
+/// `db::schedule::holidays_in` over the same window.
+pub fn why_closed(
+    rules: &SlotRules,
+    cal: &Calendars,
+    holidays: &[(Interval, String)],
+    date: NaiveDate,
+) -> Option<Closed> {
+    crate::domain::closed::why_closed(rules, &cal.clerks, holidays, date)
 }
 
 /// Clerks free at `start`, least loaded first; among equal loads in an order that rotates with

@@ -152,6 +152,11 @@ pub struct ServiceForm {
     pub duration_minutes: Option<i32>,
     pub buffer_minutes: Option<i32>,
     pub requirements: Option<Vec<String>>,
+    /// English requirements (empty: none). Changing `requirements` without these clears them:
+    /// they would no longer match.
+    pub requirements_en: Option<Vec<String>>,
+    /// Names the service had before (searchable; a result found through one says "dulu: …").
+    pub former_names: Option<Vec<String>>,
     pub needs_nik: Option<bool>,
     pub active: Option<bool>,
 }
@@ -207,6 +212,10 @@ pub async fn add_service(
     let aliases = check_lists(&mut fields, "aliases", &form.aliases).unwrap_or_default();
     let requirements =
         check_lists(&mut fields, "requirements", &form.requirements).unwrap_or_default();
+    let requirements_en =
+        check_lists(&mut fields, "requirements_en", &form.requirements_en).unwrap_or_default();
+    let former_names =
+        check_lists(&mut fields, "former_names", &form.former_names).unwrap_or_default();
     let agency = match form.agency.as_deref() {
         None | Some("") => {
             fields.insert("agency".into(), "required".into());
@@ -230,6 +239,8 @@ pub async fn add_service(
         duration_minutes: form.duration_minutes.unwrap_or(15),
         buffer_minutes: form.buffer_minutes.unwrap_or(5),
         requirements,
+        requirements_en,
+        former_names,
         needs_nik: form.needs_nik.unwrap_or(false),
     };
     let result = conn
@@ -257,7 +268,8 @@ pub async fn add_service(
         .ok_or_else(|| anyhow::anyhow!("service vanished").into())
 }
 
-/// Changes a service: names, aliases, durations, requirements, NIK need, active.
+/// Changes a service: names, aliases and former names, durations, requirements (Indonesian and
+/// English), NIK need, active.
 pub async fn edit_service(
     ctx: &Ctx,
     me: &StaffSession,
@@ -288,6 +300,9 @@ pub async fn edit_service(
         duration_minutes: form.duration_minutes,
         buffer_minutes: form.buffer_minutes,
         requirements: check_lists(&mut fields, "requirements", &form.requirements),
+        requirements_en: check_lists(&mut fields, "requirements_en", &form.requirements_en)
+            .or_else(|| form.requirements.as_ref().map(|_| Vec::new())),
+        former_names: check_lists(&mut fields, "former_names", &form.former_names),
         needs_nik: form.needs_nik,
         active: form.active,
     };
@@ -299,14 +314,17 @@ pub async fn edit_service(
         "duration_minutes": changes.duration_minutes, "buffer_minutes": changes.buffer_minutes,
         "needs_nik": changes.needs_nik, "active": changes.active,
         "names": changes.name.is_some() || changes.name_en.is_some(),
-        "requirements": changes.requirements.is_some(), "aliases": changes.aliases.is_some(),
+        "requirements": changes.requirements.is_some() || changes.requirements_en.is_some(),
+        "aliases": changes.aliases.is_some() || changes.former_names.is_some(),
     });
     let nothing = changes.name.is_none()
         && changes.name_en.is_none()
         && changes.aliases.is_none()
+        && changes.former_names.is_none()
         && changes.duration_minutes.is_none()
         && changes.buffer_minutes.is_none()
         && changes.requirements.is_none()
+        && changes.requirements_en.is_none()
         && changes.needs_nik.is_none()
         && changes.active.is_none();
     if !nothing {

@@ -29,6 +29,10 @@ pub struct Service {
     pub duration_minutes: i32,
     pub buffer_minutes: i32,
     pub requirements: Vec<String>,
+    /// English requirements; empty when not translated.
+    pub requirements_en: Vec<String>,
+    /// Names the service had before (IMB for PBG); searched like aliases.
+    pub former_names: Vec<String>,
     pub needs_nik: bool,
     pub active: bool,
 }
@@ -45,6 +49,8 @@ pub struct NewService<'a> {
     pub duration_minutes: i32,
     pub buffer_minutes: i32,
     pub requirements: Vec<String>,
+    pub requirements_en: Vec<String>,
+    pub former_names: Vec<String>,
     pub needs_nik: bool,
 }
 
@@ -130,6 +136,8 @@ pub struct ServiceChanges {
     pub duration_minutes: Option<i32>,
     pub buffer_minutes: Option<i32>,
     pub requirements: Option<Vec<String>>,
+    pub requirements_en: Option<Vec<String>>,
+    pub former_names: Option<Vec<String>>,
     pub needs_nik: Option<bool>,
     pub active: Option<bool>,
 }

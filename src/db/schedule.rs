@@ -136,6 +136,26 @@ pub async fn holidays(
         .await
 }
 
+/// Mall-wide closures overlapping `window`, with their reasons (the holidays' names), for saying
+/// why a day has no times.
+pub async fn holidays_in(
+    conn: &mut AsyncPgConnection,
+    window: Interval,
+) -> QueryResult<Vec<(Interval, String)>> {
+    let rows: Vec<(Range, String)> = closures::table
+        .filter(closures::staff_id.is_null())
+        .filter(closures::period.overlaps_with(range(window)))
+        .select((closures::period, closures::reason))
+        .order(closures::period.asc())
+        .limit(1000)
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(period, reason)| Some((interval(&period)?, reason)))
+        .collect())
+}
+
 pub async fn insert_closure(
     conn: &mut AsyncPgConnection,
     staff: Option<StaffId>,

@@ -101,6 +101,8 @@ diesel::table! {
         needs_nik -> Bool,
         active -> Bool,
         created_at -> Timestamptz,
+        requirements_en -> Array<Text>,
+        former_names -> Array<Text>,
     }
 }
 

@@ -2,6 +2,7 @@
 //! database on first start, with demo staff whose password is `LOKET_DEMO_PASSWORD` or a random
 //! one printed once (and kept in the data folder, readable only by its owner).
 
+pub mod catalogue_extras;
 pub mod data;
 
 use anyhow::Context;
@@ -152,6 +153,8 @@ async fn load(
                 duration_minutes: s.duration_minutes,
                 buffer_minutes: s.buffer_minutes,
                 requirements: s.requirements.iter().map(|x| x.to_string()).collect(),
+                requirements_en: catalogue_extras::requirements_en(s.slug),
+                former_names: catalogue_extras::former_names(s.slug),
                 needs_nik: s.needs_nik,
             },
         )

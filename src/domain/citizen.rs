@@ -132,8 +132,15 @@ impl Email {
     }
 }
 
-/// A NIK (Nomor Induk Kependudukan): 16 digits `PP KK CC DD MM YY SSSS`. Its `Debug` and
+/// A NIK (Nomor Induk Kependudukan): 16 digits `PP KK CC DD MM YY SSSS` — province, regency or
+/// city, district (kecamatan), birth date (day + 40 for women), serial. Its `Debug` and
 /// `Display` are masked so it cannot slip into a log by accident.
+///
+/// Checked: the province is one of Indonesia's ([`PROVINCES`]), the regency/city and district
+/// are not `00`, the birth date is a possible one, the serial is not `0000`. Not checked: whether
+/// the regency/city and district exist (some 7,000 districts). That gap is where demo and test
+/// NIKs live: they use district `99` of Kota Bogor (`327199…`), which has six districts
+/// (`01`–`06`), so they pass this check and can never be a real person's number.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Nik(String);
 
@@ -154,7 +161,7 @@ impl Nik {
         let day = num(6..8);
         let month = num(8..10);
         let serial = num(12..16);
-        if !(11..=99).contains(&province) || num(2..4) == 0 {
+        if !PROVINCES.contains(&province) || num(2..4) == 0 || num(4..6) == 0 {
             return Err("invalid_region");
         }
         if !((1..=31).contains(&day) || (41..=71).contains(&day)) {
@@ -183,6 +190,22 @@ impl Nik {
         format!("{}********{}", &self.0[..4], &self.0[12..])
     }
 }
+
+/// The province codes a NIK can start with (Kemendagri's codes, as on the KTP), 38 in all:
+/// Sumatra 11–19, Kepulauan Riau 21, Java 31–36, Bali and Nusa Tenggara 51–53, Kalimantan
+/// 61–65, Sulawesi 71–76, Maluku 81–82, Papua 91–96 (Papua, Papua Barat, and since 2022 Papua
+/// Selatan, Papua Tengah, Papua Pegunungan, Papua Barat Daya). A NIK keeps the code it was
+/// issued with; the older numbering of the two Papua provinces (91 and 94) is inside 91–96.
+pub const PROVINCES: &[u32] = &[
+    11, 12, 13, 14, 15, 16, 17, 18, 19, // Aceh … Kepulauan Bangka Belitung
+    21, // Kepulauan Riau
+    31, 32, 33, 34, 35, 36, // DKI Jakarta … Banten
+    51, 52, 53, // Bali, NTB, NTT
+    61, 62, 63, 64, 65, // Kalimantan Barat … Kalimantan Utara
+    71, 72, 73, 74, 75, 76, // Sulawesi Utara … Sulawesi Barat
+    81, 82, // Maluku, Maluku Utara
+    91, 92, 93, 94, 95, 96, // Papua … Papua Barat Daya
+];
 
 impl fmt::Debug for Nik {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -241,6 +264,23 @@ mod tests {
         assert_eq!(Nik::parse("3271991513900001"), Err("invalid_birth_date"));
         assert_eq!(Nik::parse("3271991505900000"), Err("invalid_serial"));
         assert_eq!(Nik::parse("0071991505900001"), Err("invalid_region"));
+        // Province 99 does not exist (issue 12 booked 9971011508900001), nor do 20, 30, 97.
+        for bad in [
+            "9971011508900001",
+            "2071011508900001",
+            "3071011508900001",
+            "9771011508900001",
+        ] {
+            assert_eq!(Nik::parse(bad), Err("invalid_region"), "{bad}");
+        }
+        // Regency/city or district 00.
+        assert_eq!(Nik::parse("3200991505900001"), Err("invalid_region"));
+        assert_eq!(Nik::parse("3271001505900001"), Err("invalid_region"));
+        // Every province, from Aceh to Papua Barat Daya, is accepted.
+        for p in PROVINCES.iter() {
+            assert!(Nik::parse(&format!("{p}71991505900001")).is_ok(), "{p}");
+        }
+        assert_eq!(PROVINCES.len(), 38, "Indonesia has 38 provinces");
         // A woman's NIK: day + 40.
         assert!(Nik::parse("3271995505900001").is_ok());
     }

@@ -1,9 +1,11 @@
-//! Pure types and rules: ids, citizen details, schedules, the slot computation, appointment
-//! states, the survey and calendar files. Nothing here touches a socket, a clock or a database;
-//! values are built by `parse` at the edge so the rest of the code only sees valid ones.
+//! Pure types and rules: ids, citizen details, schedules, the slot computation (and why a day has
+//! none), appointment states, the survey and calendar files. Nothing here touches a socket, a
+//! clock or a database; values are built by `parse` at the edge so the rest of the code only sees
+//! valid ones.
 
 pub mod appointment;
 pub mod citizen;
+pub mod closed;
 pub mod ics;
 pub mod ids;
 pub mod participant;

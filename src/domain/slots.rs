@@ -66,7 +66,7 @@ pub struct DaySlots {
 
 /// Wall-clock time on a local date → UTC. A time skipped by a DST jump has no slot; a repeated
 /// one takes its first occurrence.
-fn to_utc(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
+pub(crate) fn to_utc(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
     tz.from_local_datetime(&NaiveDateTime::new(date, time))
         .earliest()
         .map(|t| t.with_timezone(&Utc))
@@ -271,13 +271,13 @@ pub fn clerk_can_take(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::schedule::WorkInterval;
     use chrono_tz::Asia::Jakarta;
     use proptest::prelude::*;
 
-    fn t(h: u32, m: u32) -> NaiveTime {
+    pub(crate) fn t(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()
     }
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -303,7 +303,8 @@ mod tests {
         }
         WeeklyHours::parse(&v).unwrap()
     }
-    fn rules(now: DateTime<Utc>) -> SlotRules {
+    /// Jakarta, two hours' notice, 30 days ahead, 20 + 10 minutes.
+    pub(crate) fn rules(now: DateTime<Utc>) -> SlotRules {
         SlotRules {
             tz: Jakarta,
             now,

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::views::{self, AgencyOut, ServiceDetail, ServiceSummary};
 use crate::catalogue::{CatalogueError, browse};
+use crate::domain::search::Through;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -70,7 +71,15 @@ pub async fn list_services(
     let rows = browse::services(&state.ctx, query.agency.as_deref(), query.q.as_deref()).await?;
     let out: Vec<ServiceSummary> = rows
         .iter()
-        .map(|(s, a)| views::service_summary(s, a))
+        .map(|(s, a, through)| {
+            let mut out = views::service_summary(s, a);
+            match through {
+                Some(Through::FormerName(n)) => out.formerly = Some(n.clone()),
+                Some(Through::Alias(n)) => out.matched_alias = Some(n.clone()),
+                None => {}
+            }
+            out
+        })
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }
@@ -106,6 +115,15 @@ pub struct DayOut {
     #[schema(value_type = String, example = "2026-03-16")]
     pub date: NaiveDate,
     pub slots: Vec<SlotOut>,
+    /// Only on a day without free times that is closed rather than booked up: `weekend`,
+    /// `holiday`, `no_hours` (nobody serves the service that weekday), `over` (today, too late
+    /// for another consultation), `past`, `beyond_horizon`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "holiday")]
+    pub closed: Option<&'static str>,
+    /// With `closed: "holiday"`: the closure's name ("Hari Raya Natal").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holiday: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -143,7 +161,7 @@ pub async fn slots(
     let days = browse::free_times(&state.ctx, &slug, from, days)
         .await?
         .into_iter()
-        .map(|d| DayOut {
+        .map(|(d, closed)| DayOut {
             date: d.date,
             slots: d
                 .slots
@@ -153,6 +171,8 @@ pub async fn slots(
                     ends_at: s.ends_at,
                 })
                 .collect(),
+            closed: closed.as_ref().map(|c| c.code()),
+            holiday: closed.as_ref().and_then(|c| c.holiday()).map(String::from),
         })
         .collect();
     let body = serde_json::to_vec(&SlotsOut {

@@ -44,6 +44,14 @@ pub struct ServiceSummary {
     pub agency: AgencyRef,
     pub duration_minutes: i32,
     pub needs_nik: bool,
+    /// In a search result found through a name the service had before ("IMB" for PBG): that
+    /// name, for "dulu: IMB" / "formerly IMB".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formerly: Option<String>,
+    /// In a search result found through another alias (an abbreviation, an everyday word): that
+    /// alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_alias: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -57,6 +65,11 @@ pub struct ServiceDetail {
     pub needs_nik: bool,
     pub requirements: Vec<String>,
     pub aliases: Vec<String>,
+    /// The requirements in English, line by line; empty where the catalogue has none (show
+    /// `requirements` then, marked as Indonesian).
+    pub requirements_en: Vec<String>,
+    /// Names the service had before (a subset of what search knows it by).
+    pub former_names: Vec<String>,
 }
 
 fn agency_ref(a: &Agency) -> AgencyRef {
@@ -75,6 +88,8 @@ pub fn service_summary(s: &Service, a: &Agency) -> ServiceSummary {
         agency: agency_ref(a),
         duration_minutes: s.duration_minutes,
         needs_nik: s.needs_nik,
+        formerly: None,
+        matched_alias: None,
     }
 }
 
@@ -89,6 +104,8 @@ pub fn service_detail(s: &Service, a: &Agency) -> ServiceDetail {
         needs_nik: s.needs_nik,
         requirements: s.requirements.clone(),
         aliases: s.aliases.clone(),
+        requirements_en: s.requirements_en.clone(),
+        former_names: s.former_names.clone(),
     }
 }
 

@@ -63,6 +63,59 @@ async fn only_the_admin_adds_agencies_and_slugs_are_unique() {
 }
 
 #[tokio::test]
+async fn english_requirements_and_former_names_are_edited_with_the_catalogue() {
+    let app = spawn_app().await;
+    let spv = app.login("supervisor@loket.example").await;
+    let r = patch(
+        &app,
+        "/api/v1/admin/services/izin-reklame",
+        &spv,
+        json!({"requirements": ["KTP-el", "Desain reklame"],
+               "requirements_en": ["Electronic ID card", "The billboard's design"],
+               "former_names": ["izin reklame lama"]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let public = app.get("/api/v1/services/izin-reklame").await;
+    assert_eq!(
+        public.body["requirements_en"],
+        json!(["Electronic ID card", "The billboard's design"])
+    );
+    assert_eq!(public.body["former_names"], json!(["izin reklame lama"]));
+    // Searchable, and a result found through it says so.
+    let found = app.get("/api/v1/services?q=lama").await;
+    let hit = found
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slug"] == "izin-reklame")
+        .cloned()
+        .unwrap_or_else(|| panic!("{}", found.text));
+    assert_eq!(hit["formerly"], "izin reklame lama");
+    // New Indonesian requirements without English ones: the old translation no longer fits.
+    let r = patch(
+        &app,
+        "/api/v1/admin/services/izin-reklame",
+        &spv,
+        json!({"requirements": ["KTP-el", "Desain reklame", "Foto lokasi"]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["requirements_en"], json!([]));
+    let bad = patch(
+        &app,
+        "/api/v1/admin/services/izin-reklame",
+        &spv,
+        json!({"requirements_en": [" "], "former_names": ["x".repeat(501)]}),
+    )
+    .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert_eq!(bad.body["fields"]["requirements_en"], "invalid");
+    assert_eq!(bad.body["fields"]["former_names"], "invalid");
+}
+
+#[tokio::test]
 async fn a_supervisor_edits_their_agencys_services_and_the_catalogue_follows() {
     let app = spawn_app().await;
     let spv = app.login("supervisor@loket.example").await;

@@ -94,6 +94,11 @@ async fn every_bad_field_is_reported_at_once_and_nothing_is_written() {
             json!({"service": "akta-kelahiran", "starts_at": slot.to_rfc3339(), "citizen": {"name": "Siti", "phone": "081234567890", "nik": "12345"}, "consent": true}),
             vec![("citizen.nik", "must_be_16_digits")],
         ),
+        (
+            // Province 99 does not exist (issue 12: this NIK was booked).
+            json!({"service": "akta-kelahiran", "starts_at": slot.to_rfc3339(), "citizen": {"name": "Siti", "phone": "081234567890", "nik": "9971011508900001"}, "consent": true}),
+            vec![("citizen.nik", "invalid_region")],
+        ),
     ];
     for (body, expected) in cases {
         let r = app.post("/api/v1/appointments", &body).await;

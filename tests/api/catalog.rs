@@ -1,7 +1,7 @@
 //! The public catalogue and free times.
 
 use chrono::{Duration, Timelike};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::{next_working_day, spawn_app, spawn_app_with};
 
@@ -55,6 +55,37 @@ async fn search_finds_services_by_old_names_and_either_language() {
             .unwrap()
             .is_empty()
     );
+    // A result found through a former name says which (issue 12: "dulu: IMB"); one found
+    // through another alias names that alias; one found by its own name neither.
+    let find = |list: &Value, slug: &str| -> Value {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["slug"] == slug)
+            .cloned()
+            .unwrap_or_else(|| panic!("{slug} in {list}"))
+    };
+    let imb = find(&app.get("/api/v1/services?q=IMB").await.body, "pbg");
+    assert_eq!(imb["formerly"], "IMB", "{imb}");
+    assert!(imb.get("matched_alias").is_none(), "{imb}");
+    let tdp = find(&app.get("/api/v1/services?q=tdp").await.body, "nib-oss");
+    assert_eq!(tdp["formerly"], "TDP", "{tdp}");
+    let baliho = find(
+        &app.get("/api/v1/services?q=baliho").await.body,
+        "izin-reklame",
+    );
+    assert_eq!(baliho["matched_alias"], "baliho", "{baliho}");
+    assert!(baliho.get("formerly").is_none(), "{baliho}");
+    for q in ["PBG", "bangunan", ""] {
+        let pbg = find(
+            &app.get(&format!("/api/v1/services?q={q}")).await.body,
+            "pbg",
+        );
+        assert!(
+            pbg.get("formerly").is_none() && pbg.get("matched_alias").is_none(),
+            "q={q}: {pbg}"
+        );
+    }
     let unknown = app.get("/api/v1/services?agency=nowhere").await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.body["error"], "unknown_agency");
@@ -67,6 +98,17 @@ async fn one_service_shows_its_requirements_and_unknown_is_404() {
     assert_eq!(r.status, 200);
     assert!(!r.body["requirements"].as_array().unwrap().is_empty());
     assert_eq!(r.body["agency"]["slug"], "polresta");
+    // English requirements where the catalogue has them, line by line; none elsewhere.
+    let en = r.body["requirements_en"].as_array().unwrap();
+    assert_eq!(en.len(), r.body["requirements"].as_array().unwrap().len());
+    assert!(
+        en.iter()
+            .any(|l| l.as_str().unwrap().contains("birth certificate"))
+    );
+    assert_eq!(r.body["former_names"], json!(["surat kelakuan baik"]));
+    let kia = app.get("/api/v1/services/kia").await;
+    assert_eq!(kia.body["requirements_en"], json!([]));
+    assert_eq!(kia.body["former_names"], json!([]));
     let missing = app.get("/api/v1/services/does-not-exist").await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.body["error"], "unknown_service");
@@ -96,6 +138,18 @@ async fn slots_follow_hours_breaks_notice_and_holidays() {
         sunday += Duration::days(1);
     }
     assert!(app.slots("pbg", sunday).await.is_empty());
+    // Days without times say why when they are closed, not booked up (issue 12: "Tutup" and
+    // "Libur: …" instead of "Penuh"); open days carry no such fields.
+    assert_eq!(
+        closed_reason(&app, sunday).await,
+        json!({"closed": "weekend"})
+    );
+    assert_eq!(closed_reason(&app, day).await, json!({}));
+    let yesterday = chrono::Utc::now().with_timezone(&tz).date_naive() - Duration::days(1);
+    assert_eq!(
+        closed_reason(&app, yesterday).await,
+        json!({"closed": "past"})
+    );
     // A mall-wide holiday closes the day for everyone.
     let admin = app.login("admin@loket.example").await;
     let start = tz
@@ -115,6 +169,27 @@ async fn slots_follow_hours_breaks_notice_and_holidays() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert!(app.slots("pbg", day).await.is_empty());
+    assert_eq!(
+        closed_reason(&app, day).await,
+        json!({"closed": "holiday", "holiday": "Hari libur uji"})
+    );
+}
+
+/// The `closed` and `holiday` fields of one day of PBG's slots (an empty object when open).
+async fn closed_reason(app: &crate::helpers::TestApp, date: chrono::NaiveDate) -> Value {
+    let r = app
+        .get(&format!("/api/v1/services/pbg/slots?from={date}&days=1"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let day = &r.body["days"][0];
+    assert_eq!(day["date"], json!(date.to_string()));
+    let mut out = serde_json::Map::new();
+    for key in ["closed", "holiday"] {
+        if let Some(v) = day.get(key) {
+            out.insert(key.to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
 }
 
 #[tokio::test]
@@ -136,6 +211,7 @@ async fn slots_respect_minimum_notice_and_horizon() {
         let slots = d["slots"].as_array().unwrap();
         if date > today + Duration::days(5) {
             assert!(slots.is_empty(), "beyond the horizon: {date}");
+            assert_eq!(d["closed"], "beyond_horizon", "{d}");
         }
         for s in slots {
             let t = chrono::DateTime::parse_from_rfc3339(s["starts_at"].as_str().unwrap()).unwrap();

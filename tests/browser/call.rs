@@ -77,11 +77,25 @@ async fn video_both_ways(citizen: &Browser, clerk: &Browser, since: Instant, wha
 }
 
 /// A consultation under way: the citizen admitted, video flowing both ways.
-struct Call {
-    app: TestApp,
-    booking: Booking,
-    clerk: Browser,
-    citizen: Browser,
+pub struct Call {
+    pub app: TestApp,
+    pub booking: Booking,
+    pub clerk: Browser,
+    pub citizen: Browser,
+}
+
+/// How [`into_a_call_with`] gets there.
+#[derive(Clone, Copy, Default)]
+pub struct Setup {
+    /// Also run axe-core and take the screenshots on the way.
+    pub show: bool,
+    /// The citizen chooses "continue without video" at the device check, and the call is
+    /// proved by audio arriving at the clerk instead.
+    pub audio_only: bool,
+    /// The citizen joins from a laptop instead of a phone.
+    pub citizen_at_desk: bool,
+    /// Check that the waiting room and the call fit narrow phones (360 and 390 px).
+    pub phone_layout: bool,
 }
 
 /// Books a PBG consultation with the clerk, opens the clerk's day, brings the citizen through
@@ -89,12 +103,21 @@ struct Call {
 /// for video both ways (within 10 s of admission). `show`: also run axe-core and take the
 /// screenshots on the way.
 async fn into_a_call(show: bool) -> Call {
-    into_a_call_with(show, false).await
+    into_a_call_with(Setup {
+        show,
+        ..Setup::default()
+    })
+    .await
 }
 
-/// As [`into_a_call`]; `audio_only`: the citizen chooses "continue without video" at the
-/// device check, and the call is proved by audio arriving at the clerk instead.
-async fn into_a_call_with(show: bool, audio_only: bool) -> Call {
+/// As [`into_a_call`], set up as `setup` says.
+pub async fn into_a_call_with(setup: Setup) -> Call {
+    let Setup {
+        show,
+        audio_only,
+        citizen_at_desk,
+        phone_layout,
+    } = setup;
     // The room opens `join_opens_minutes` before the appointment. The clerk is given hours over
     // all of today, so the first free time is normally minutes away and the appointment shows on
     // the Today timeline; on a mall holiday, or late at night, it is days ahead and the test
@@ -130,7 +153,11 @@ async fn into_a_call_with(show: bool, audio_only: bool) -> Call {
     clerk.wait_visible(&item).await;
 
     // The citizen: join link → device check → waiting room.
-    let citizen_browser = Browser::phone("citizen").await;
+    let citizen_browser = if citizen_at_desk {
+        Browser::desk("citizen").await
+    } else {
+        Browser::phone("citizen").await
+    };
     let citizen = &citizen_browser;
     citizen.goto(&crate::absolute(app, &booking.join)).await;
     device_check_passes(citizen).await;
@@ -164,6 +191,9 @@ async fn into_a_call_with(show: bool, audio_only: bool) -> Call {
     if show {
         citizen.axe("the join page (waiting room)").await;
         citizen.screenshot("waiting-room").await;
+    }
+    if phone_layout {
+        citizen.assert_fits_phones("the waiting room").await;
     }
 
     // The clerk sees them waiting, without reloading, and admits them.
@@ -245,6 +275,20 @@ async fn into_a_call_with(show: bool, audio_only: bool) -> Call {
         .await;
     }
     eprintln!("video both ways {:?} after admission", admitted.elapsed());
+    if phone_layout {
+        citizen.assert_fits_phones("the call").await;
+    }
+    // "Bagikan layar" only where a screen can be shared: on the clerk's computer, not on the
+    // citizen's phone (whose Chromium here could, but a phone's cannot).
+    assert!(
+        clerk.is_visible("#call-share").await,
+        "the clerk at a desk is offered screen sharing"
+    );
+    assert_eq!(
+        citizen.is_visible("#call-share").await,
+        citizen_at_desk,
+        "screen sharing is offered to a citizen at a computer only"
+    );
     if show {
         citizen.axe("the call page (citizen)").await;
         clerk.axe("the call panel (clerk)").await;
@@ -262,7 +306,14 @@ async fn into_a_call_with(show: bool, audio_only: bool) -> Call {
 
 #[tokio::test]
 async fn a_consultation_from_waiting_room_to_survey_in_two_browsers() {
-    let call = into_a_call(true).await;
+    // Also the last citizen pages of tests/browser/layout.rs: the waiting room, the call and
+    // the survey fit narrow phones.
+    let call = into_a_call_with(Setup {
+        show: true,
+        phone_layout: true,
+        ..Setup::default()
+    })
+    .await;
     let (app, booking, clerk, citizen) = (&call.app, &call.booking, &call.clerk, &call.citizen);
 
     // Chat from the citizen reaches the clerk.
@@ -281,6 +332,7 @@ async fn a_consultation_from_waiting_room_to_survey_in_two_browsers() {
         .await;
     clerk.click("#complete-button").await;
     citizen.wait_visible("#survey-form").await;
+    citizen.assert_fits_phones("the survey").await;
     answer_survey(citizen, &[4, 4, 3, 4, 4, 3, 4, 4, 4]).await;
     citizen.axe("the survey").await;
     citizen.screenshot("survey").await;
@@ -367,7 +419,11 @@ async fn a_citizen_who_reloads_mid_call_is_back_in_the_call_by_itself() {
 
 #[tokio::test]
 async fn a_citizen_without_video_joins_audio_only_and_is_heard() {
-    let call = into_a_call_with(false, true).await;
+    let call = into_a_call_with(Setup {
+        audio_only: true,
+        ..Setup::default()
+    })
+    .await;
     assert_eq!(db_status(&call.app, &call.booking.code).await, "in_call");
     call.citizen.quit().await;
     call.clerk.quit().await;
@@ -375,7 +431,12 @@ async fn a_citizen_without_video_joins_audio_only_and_is_heard() {
 
 #[tokio::test]
 async fn a_shared_screen_replaces_the_camera_and_the_camera_comes_back() {
-    let call = into_a_call(false).await;
+    // Sharing a screen is offered on a computer (phones cannot share one).
+    let call = into_a_call_with(Setup {
+        citizen_at_desk: true,
+        ..Setup::default()
+    })
+    .await;
     let (citizen, clerk) = (&call.citizen, &call.clerk);
     citizen.click("#call-share").await;
     wait_until(WAIT, "the citizen to share the screen", || async move {

@@ -386,6 +386,16 @@ async fn the_join_link_checks_camera_microphone_and_network() {
     .await;
     device_check_passes(b).await;
     assert!(!b.is_visible("#check-help").await, "no device trouble");
+    // The round trip in milliseconds, written "ms" (SI) in Indonesian too, not "md".
+    let network = b.wait_visible("#check-network").await;
+    let round_trip = network
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map_or("", |(inside, _)| inside);
+    assert!(
+        round_trip.ends_with(" ms") && round_trip[..round_trip.len() - 3].parse::<u32>().is_ok(),
+        "the network check gives the round trip as \"<n> ms\": {network:?}"
+    );
     let location = b.location().await;
     assert!(
         !location.contains("t="),
@@ -429,6 +439,8 @@ async fn the_survey_after_a_completed_consultation_is_stored() {
     b.goto(&crate::absolute(app, &booking.join)).await;
     b.wait_visible("#survey-form").await;
     assert!(!b.is_visible("#step-check").await);
+    survey_is_compact_on_a_phone(b).await;
+    b.axe("the survey").await;
     answer_survey(b, &[4, 3, 4, 2, 4, 3, 4, 4, 1]).await;
     b.fill("#survey-comment", "Petugas ramah dan jelas.").await;
     b.click("#survey-submit").await;
@@ -440,6 +452,31 @@ async fn the_survey_after_a_completed_consultation_is_stored() {
         "{4,3,4,2,4,3,4,4,1} Petugas ramah dan jelas."
     );
     b.quit().await;
+}
+
+/// The survey on a narrow phone (issue 12: it was a 3,500 px form): each question's four answers
+/// side by side on one row, and the whole form within 2,300 px at 360 and 390 px wide.
+async fn survey_is_compact_on_a_phone(b: &Browser) {
+    for size in crate::harness::NARROW_PHONES {
+        b.set_viewport(size).await;
+        let found = b
+            .js(
+                "const rows = [...document.querySelectorAll('#survey-items fieldset')].map((f) =>                   new Set([...f.querySelectorAll('input[type=radio]')]                     .map((r) => Math.round(r.getBoundingClientRect().top))).size);                 return { rows, height: document.getElementById('survey-form').getBoundingClientRect().height };",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            found["rows"],
+            json!([1, 1, 1, 1, 1, 1, 1, 1, 1]),
+            "at {size:?} each question's answers sit on one row: {found}"
+        );
+        let height = found["height"].as_f64().unwrap_or(f64::MAX);
+        assert!(
+            height <= 2300.0,
+            "at {size:?} the survey is {height} px tall"
+        );
+    }
+    b.assert_fits_phones("the survey").await;
 }
 
 /// Ticks one answer per IKM element (q1…q9) like a user.
@@ -550,5 +587,331 @@ async fn the_join_page_connection_test_gives_a_verdict_and_stores_it() {
     )
     .await;
     b.screenshot("precheck").await;
+    b.quit().await;
+}
+
+/// The day picker says why a day has no times (issue 12): "Penuh" only when every time is
+/// taken, "Tutup" on a weekend, "Libur" with the holiday's name on a mall-wide closure; in
+/// English too, the Indonesian holiday name marked `lang="id"`.
+#[tokio::test]
+async fn days_without_times_say_full_closed_or_the_holiday() {
+    use chrono::{Datelike, Duration};
+    let app = &spawn_app().await;
+    crate::pbg_goes_to_the_clerk(app).await;
+    // The clerk works one 40-minute PBG slot a weekday (08.00–08.40), so one booking fills a day.
+    let clerk = app.login(crate::CLERK).await;
+    let hours: Vec<_> = (1..=5)
+        .map(|wd| json!({"weekday": wd, "starts": "08:00", "ends": "08:40"}))
+        .collect();
+    let r = app
+        .put_bearer("/api/v1/staff/hours", &clerk, &json!({"intervals": hours}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let full = next_working_day(2);
+    let only = free_slots(app, "pbg", full, 1).await;
+    assert_eq!(only.len(), 1, "one PBG time on {full}");
+    book(app, "pbg", only[0], "Ahmad Fauzi", "081234567061").await;
+
+    // The picker's week holding that day, a weekend day in it and another weekday made a
+    // holiday.
+    let today = crate::today();
+    let weeks = (full - today).num_days() / 7;
+    let first = today + Duration::days(weeks * 7);
+    let week: Vec<_> = (0..7).map(|i| first + Duration::days(i)).collect();
+    let weekend = *week
+        .iter()
+        .find(|d| d.weekday().number_from_monday() >= 6)
+        .expect("a weekend day in any seven");
+    let demo_holidays: Vec<_> = loket::demo::data::CLOSURES
+        .iter()
+        .filter_map(|c| chrono::NaiveDate::from_ymd_opt(c.date.0, c.date.1, c.date.2))
+        .collect();
+    let holiday = *week
+        .iter()
+        .find(|d| {
+            **d > today
+                && **d != full
+                && d.weekday().number_from_monday() <= 5
+                && !demo_holidays.contains(d)
+        })
+        .expect("another weekday in the week");
+    let admin = app.login("admin@loket.example").await;
+    let tz = chrono_tz::Asia::Jakarta;
+    let start = holiday
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).single())
+        .expect("midnight");
+    let r = app
+        .post_bearer(
+            "/api/v1/admin/holidays",
+            &admin,
+            &json!({"starts_at": start.to_rfc3339(),
+                    "ends_at": (start + Duration::days(1)).to_rfc3339(),
+                    "reason": "Hari Jadi Kota Bogor"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    let b = &Browser::phone("citizen").await;
+    b.goto(&app.url("/")).await;
+    b.click("[data-testid=service-item][data-slug='pbg']").await;
+    b.wait_visible("#step-schedule").await;
+    for _ in 0..weeks {
+        let shown = b
+            .attr("[data-testid=day-button]", "data-date")
+            .await
+            .unwrap_or_default();
+        b.click("#slot-next-week").await;
+        let shown = &shown;
+        wait_until(WAIT, "the next week's days", || async move {
+            match b.attr("[data-testid=day-button]", "data-date").await {
+                Some(d) if d != *shown => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await;
+    }
+    let label = |date: chrono::NaiveDate| async move {
+        let css = format!("[data-testid=day-button][data-date='{date}'] .day-free");
+        b.wait_visible(&css).await
+    };
+    let says = |date: chrono::NaiveDate, want: &'static str| async move {
+        wait_until(WAIT, &format!("{date} to say {want}"), || async move {
+            let text = label(date).await;
+            if text.trim() == want {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        })
+        .await;
+    };
+    says(full, "Penuh").await;
+    says(weekend, "Tutup").await;
+    says(holiday, "Libur").await;
+    let note = b
+        .wait_visible(&format!(
+            "[data-testid=holiday-note][data-date='{holiday}']"
+        ))
+        .await;
+    assert!(
+        note.starts_with("Libur ") && note.ends_with(": Hari Jadi Kota Bogor"),
+        "{note}"
+    );
+    b.axe("the day picker with closed days").await;
+
+    b.click("[data-lang=en]").await;
+    says(full, "Full").await;
+    says(weekend, "Closed").await;
+    says(holiday, "Holiday").await;
+    let note = b
+        .wait_text(
+            &format!("[data-testid=holiday-note][data-date='{holiday}']"),
+            "is in English",
+            |t| t.starts_with("Holiday on "),
+        )
+        .await;
+    assert!(note.ends_with(": Hari Jadi Kota Bogor"), "{note}");
+    let lang = b
+        .js(
+            "const n = document.querySelector(`[data-testid=holiday-note][data-date='${arguments[0]}']`);\
+             return [...n.querySelectorAll('[lang]')].map((s) => [s.lang, s.textContent]);",
+            vec![json!(holiday.to_string())],
+        )
+        .await;
+    assert_eq!(
+        lang,
+        json!([["id", "Hari Jadi Kota Bogor"]]),
+        "the Indonesian name is marked as such"
+    );
+    b.quit().await;
+}
+
+/// "Senin, 14 Desember 2026, 09.00 WIB": how the pages write a time in Indonesian.
+fn wib_id(t: DateTime<Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    const DAYS: [&str; 7] = [
+        "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu",
+    ];
+    const MONTHS: [&str; 12] = [
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    ];
+    let l = t.with_timezone(&chrono_tz::Asia::Jakarta);
+    format!(
+        "{}, {} {} {}, {:02}.{:02} WIB",
+        DAYS[l.weekday().num_days_from_monday() as usize],
+        l.day(),
+        MONTHS[l.month0() as usize],
+        l.year(),
+        l.hour(),
+        l.minute()
+    )
+}
+
+/// Days ahead, the waiting room is not open (issue 12): one message with the consultation's
+/// date and time and when the room opens, an add-to-calendar button that gives the calendar
+/// file, the device check again, and no chat, no empty status box, no "keep this page open".
+#[tokio::test]
+async fn days_ahead_the_waiting_room_says_when_and_offers_the_calendar_without_chat() {
+    let app = &spawn_app().await;
+    let day = next_working_day(2);
+    let start = free_slots(app, "pbg", day, 1).await[0];
+    let booking = book(app, "pbg", start, "Rina Wulandari", "081234567062").await;
+
+    let b = &Browser::phone("citizen").await;
+    b.goto(&crate::absolute(app, &booking.join)).await;
+    device_check_passes(b).await;
+    b.click("#device-continue").await;
+    let text = b
+        .wait_text("#room-not-open-text", "says when", |t| !t.is_empty())
+        .await;
+    // Opens 15 minutes before (the default LOKET_JOIN_OPENS_MINUTES).
+    let opens = wib_id(start - chrono::Duration::minutes(15));
+    let opens_time = opens.rsplit(", ").next().unwrap_or_default();
+    assert!(
+        text.contains(&wib_id(start)) && text.contains(opens_time),
+        "the message gives the consultation's date and time ({}) and the opening time \
+         ({opens_time}): {text:?}",
+        wib_id(start)
+    );
+    for hidden in ["#chat", "#waiting-box", "#wait-hints", "#room-retry"] {
+        assert!(
+            !b.is_visible(hidden).await,
+            "{hidden} is not shown before the room opens: {}",
+            b.describe().await
+        );
+    }
+    assert_eq!(
+        b.attr("#wait-heading", "data-i18n").await.as_deref(),
+        Some("wait.not_open_title")
+    );
+    b.axe("the join page (room not open yet)").await;
+    b.assert_fits_phones("the waiting room (not open yet)")
+        .await;
+
+    // Add to calendar: the calendar file of this appointment, fetched with the token.
+    b.js(
+        "window.__files = []; const make = URL.createObjectURL;\
+         URL.createObjectURL = (blob) => { window.__files.push(blob); return make(blob); };",
+        vec![],
+    )
+    .await;
+    b.click("#room-ics").await;
+    let ics = wait_until(WAIT, "the calendar file", || async move {
+        let v = b
+            .js_await(
+                "return window.__files.length ? await window.__files[0].text() : null;",
+                vec![],
+            )
+            .await;
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| "no file yet".to_string())
+    })
+    .await;
+    assert!(
+        ics.contains("BEGIN:VCALENDAR") && ics.contains(&booking.code),
+        "{ics}"
+    );
+
+    // The device check is one button away.
+    b.click("#room-check").await;
+    device_check_passes(b).await;
+    assert!(!b.is_visible("#room-not-open").await);
+    b.quit().await;
+}
+
+/// Old names and English (issue 12): "IMB" finds PBG and says "dulu: IMB" ("formerly IMB" in
+/// English); in English a service's requirements are English where the catalogue has them, and
+/// otherwise stay Indonesian, marked `lang="id"`.
+#[tokio::test]
+async fn old_names_are_explained_and_requirements_are_english_where_translated() {
+    let app = &spawn_app().await;
+    let b = &Browser::phone("citizen").await;
+    b.goto(&app.url("/")).await;
+    b.wait_visible("[data-testid=service-item]").await;
+    b.fill("#service-search", "IMB").await;
+    let through = "[data-testid=service-item][data-slug='pbg'] [data-testid=service-through]";
+    let text = b.wait_visible(through).await;
+    assert_eq!(text.trim(), "dulu: IMB");
+    b.click("[data-lang=en]").await;
+    b.wait_text(through, "is in English", |t| t.trim() == "formerly IMB")
+        .await;
+    let marked = b
+        .js(
+            "return [...document.querySelector(arguments[0]).querySelectorAll('[lang]')]\
+               .map((s) => [s.lang, s.textContent]);",
+            vec![json!(through)],
+        )
+        .await;
+    assert_eq!(marked, json!([["id", "IMB"]]));
+
+    // PBG has English requirements.
+    b.click("[data-testid=service-item][data-slug='pbg']").await;
+    b.wait_visible("#step-schedule").await;
+    let requirements = || async move {
+        b.js(
+            "return [...document.querySelectorAll('#requirements li')]\
+               .map((li) => [li.getAttribute('lang'), li.textContent]);",
+            vec![],
+        )
+        .await
+    };
+    let pbg = requirements().await;
+    assert_eq!(pbg[0][0], json!(null), "{pbg}");
+    assert!(
+        pbg.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r[1] == "A SIMBG account to apply online"),
+        "{pbg}"
+    );
+    // Back in Indonesian, the same list is Indonesian again.
+    b.click("[data-lang=id]").await;
+    wait_until(WAIT, "the requirements in Indonesian", || async move {
+        let now = requirements().await;
+        if now
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r[1] == "Akun SIMBG untuk pengajuan daring")
+        {
+            Ok(())
+        } else {
+            Err(format!("{now}"))
+        }
+    })
+    .await;
+
+    // KIA has none in English: Indonesian, marked as such.
+    b.click("[data-lang=en]").await;
+    b.click("#back-to-services").await;
+    b.fill("#service-search", "KIA").await;
+    b.click("[data-testid=service-item][data-slug='kia']").await;
+    b.wait_visible("#step-schedule").await;
+    let kia = wait_until(WAIT, "KIA's requirements", || async move {
+        let now = requirements().await;
+        let rows = now.as_array().cloned().unwrap_or_default();
+        if !rows.is_empty() && rows.iter().all(|r| r[1] != "") {
+            Ok(rows)
+        } else {
+            Err(format!("{now}"))
+        }
+    })
+    .await;
+    assert!(kia.iter().all(|r| r[0] == "id"), "{kia:?}");
+    b.axe("a service in English with Indonesian requirements")
+        .await;
     b.quit().await;
 }

@@ -19,6 +19,12 @@ pub const WAIT: Duration = Duration::from_secs(15);
 /// A phone-sized viewport for the citizen pages; a desk screen for the staff pages.
 pub const PHONE: (u32, u32) = (412, 915);
 pub const DESK: (u32, u32) = (1366, 900);
+/// The narrow phones the citizen pages must fit (issue 12: 360 and 390 px wide).
+pub const NARROW_PHONES: [(u32, u32); 2] = [(360, 740), (390, 844)];
+
+/// What an Android phone's Chrome sends (phone-sized windows say they are phones).
+const PHONE_USER_AGENT: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+    (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36";
 
 // ---------------------------------------------------------------------------
 // Polling
@@ -229,12 +235,18 @@ impl Browser {
             // as Chrome's device mode does, with the window just around them. Without the
             // mobile/touch part of device mode: under it WebDriver's pointer clicks landed on
             // the wrong elements.
+            // The browser says it is a phone (user agent and client hints), as a real one does:
+            // pages may offer less there (no screen sharing).
             caps.add_experimental_option(
                 "mobileEmulation",
-                json!({"deviceMetrics": {
-                    "width": width, "height": height, "pixelRatio": 1.0,
-                    "mobile": false, "touch": false,
-                }}),
+                json!({
+                    "deviceMetrics": {
+                        "width": width, "height": height, "pixelRatio": 1.0,
+                        "mobile": false, "touch": false,
+                    },
+                    "userAgent": PHONE_USER_AGENT,
+                    "clientHints": {"platform": "Android", "mobile": true},
+                }),
             )
             .expect("mobile emulation");
             caps.add_arg(&format!("--window-size=500,{}", height + 100))
@@ -479,10 +491,10 @@ impl Browser {
             .to_string()
     }
 
-    /// Saves the viewport as `docs/screenshots/<name>.png`.
+    /// Saves the viewport as `<target>/screenshots/<name>.png` (see [`screenshot_dir`]); with
+    /// `LOKET_UPDATE_SCREENSHOTS=1` also as `docs/screenshots/<name>.png`, the README's pictures.
+    /// A plain test run so leaves the checkout as it was.
     pub async fn screenshot(&self, name: &str) {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-        std::fs::create_dir_all(&dir).expect("docs/screenshots");
         // Let pending layout and video frames paint before the picture.
         let _ = self
             .js_await(
@@ -495,10 +507,62 @@ impl Browser {
             .screenshot_as_png()
             .await
             .unwrap_or_else(|e| panic!("{}: screenshot {name}: {e}", self.who));
-        // Written whole, then renamed: a reader (or another test) never sees half a file.
-        let tmp = dir.join(format!(".{name}.{}.png", uuid::Uuid::new_v4().simple()));
-        std::fs::write(&tmp, png).expect("write screenshot");
-        std::fs::rename(&tmp, dir.join(format!("{name}.png"))).expect("rename screenshot");
+        save_png(&screenshot_dir(), name, &png);
+        if update_docs_screenshots() {
+            save_png(&docs_screenshot_dir(), name, &png);
+        }
+    }
+
+    /// Emulates a viewport of `width` × `height` CSS pixels from now on (the page re-lays out as
+    /// on a phone of that size), and waits for the new layout to paint.
+    pub async fn set_viewport(&self, (width, height): (u32, u32)) {
+        self.driver()
+            .cdp()
+            .send_raw(
+                "Emulation.setDeviceMetricsOverride",
+                json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
+            )
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: setting the viewport to {width}×{height}: {e}",
+                    self.who
+                )
+            });
+        let _ = self
+            .js_await(
+                "await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));",
+                vec![],
+            )
+            .await;
+    }
+
+    /// Fails unless the page, as it is now, fits the width of every phone in [`NARROW_PHONES`]:
+    /// the document is no wider than the viewport (nothing to pan sideways) and no rendered
+    /// element sticks out past either edge. Restores the window's own viewport afterwards.
+    /// `label` names the page state in the message.
+    pub async fn assert_fits_phones(&self, label: &str) {
+        for size in NARROW_PHONES {
+            self.set_viewport(size).await;
+            let found = self.js(OVERFLOW_PROBE, vec![]).await;
+            let width = found["viewport"].as_f64().unwrap_or(0.0);
+            let doc = found["document"].as_f64().unwrap_or(f64::MAX);
+            let sticking_out = found["elements"].as_array().cloned().unwrap_or_default();
+            assert!(
+                doc <= width && sticking_out.is_empty(),
+                "{}: {label} at {}×{} is {doc} px wide for a {width} px viewport; past the \
+                 edges: {}",
+                self.who,
+                size.0,
+                size.1,
+                serde_json::to_string_pretty(&sticking_out).unwrap_or_default()
+            );
+        }
+        self.driver()
+            .cdp()
+            .send_raw("Emulation.clearDeviceMetricsOverride", json!({}))
+            .await
+            .unwrap_or_else(|e| panic!("{}: restoring the viewport: {e}", self.who));
     }
 
     /// Runs axe-core in the page: every violation as axe reports it (id, impact, help, nodes).
@@ -643,6 +707,62 @@ fn kill_browser_of(profile: &Path) {
             }
         }
     }
+}
+
+/// The document's width against the viewport's, and the rendered elements whose box reaches past
+/// the viewport's left or right edge (what a user would have to pan to), outermost first.
+/// Elements inside a box that scrolls sideways on purpose (the day list) are left to that box;
+/// one that escapes it still widens the document, which is checked first.
+const OVERFLOW_PROBE: &str = r#"
+const vw = document.documentElement.clientWidth;
+const doc = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth);
+const scrollsX = (el) => ['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(el).overflowX);
+const inScroller = (el) => {
+  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) if (scrollsX(p)) return true;
+  return false;
+};
+const out = [];
+for (const el of document.body.querySelectorAll('*')) {
+  if (out.length >= 12) break;
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 && r.height === 0) continue;
+  if (r.left >= -0.5 && r.right <= vw + 0.5) continue;
+  if (getComputedStyle(el).visibility === 'hidden' || inScroller(el)) continue;
+  if (out.some((o) => o.node.contains(el))) continue;
+  out.push({ node: el, left: Math.round(r.left), right: Math.round(r.right) });
+}
+const name = (n) => n.tagName.toLowerCase() + (n.id ? '#' + n.id : '')
+  + (typeof n.className === 'string' && n.className.trim() ? '.' + n.className.trim().split(/\s+/).join('.') : '');
+return { viewport: vw, document: doc, elements: out.map((o) => ({
+  element: name(o.node), left: o.left, right: o.right,
+  text: (o.node.innerText || '').trim().slice(0, 60) })) };
+"#;
+
+/// Where the browser tests' screenshots are written: `<target>/screenshots/`, out of the
+/// checkout's tracked files.
+pub fn screenshot_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join("screenshots")
+}
+
+/// The README's pictures, rewritten only on request.
+pub fn docs_screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+}
+
+/// `LOKET_UPDATE_SCREENSHOTS=1`: also copy every screenshot to docs/screenshots/.
+pub fn update_docs_screenshots() -> bool {
+    std::env::var("LOKET_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1")
+}
+
+/// Writes `<dir>/<name>.png` whole, then renames it into place: a reader (or another test) never
+/// sees half a file.
+fn save_png(dir: &Path, name: &str, png: &[u8]) {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let tmp = dir.join(format!(".{name}.{}.png", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&tmp, png).unwrap_or_else(|e| panic!("writing {}: {e}", tmp.display()));
+    std::fs::rename(&tmp, dir.join(format!("{name}.png")))
+        .unwrap_or_else(|e| panic!("renaming {}: {e}", tmp.display()));
 }
 
 /// axe-core's browser bundle, read once. Its path comes from `LOKET_AXE_JS`, which scripts/test

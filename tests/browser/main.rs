@@ -1,7 +1,8 @@
 //! Browser tests: the pages in a real headless Chromium (fake camera and microphone) against a
 //! real Loket over a fresh database, driven over WebDriver. One chromedriver per test process,
 //! one or two browser sessions per test. axe-core checks accessibility in the pages and the
-//! runs save screenshots to docs/screenshots/.
+//! runs save screenshots under target/screenshots/; `LOKET_UPDATE_SCREENSHOTS=1` also copies them
+//! to docs/screenshots/ (the README's pictures), which a plain run leaves alone.
 //!
 //! Run with scripts/test (it installs Chromium, chromedriver and axe-core and sets
 //! LOKET_AXE_JS), or `LOKET_AXE_JS=… cargo test --test browser -- --test-threads=2`.
@@ -15,7 +16,9 @@ mod harness;
 mod a11y;
 mod call;
 mod citizen;
+mod layout;
 mod relay;
+mod screenshots;
 mod staff;
 
 use chrono::{DateTime, NaiveDate, Utc};

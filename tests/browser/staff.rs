@@ -33,16 +33,30 @@ pub async fn assert_not_reloaded(b: &Browser) {
     );
 }
 
+/// The Monday of the week the Week view opens on for a page whose today is `today`: this week,
+/// except on a Sunday, when it is the coming one.
+pub fn first_week_shown(today: NaiveDate) -> NaiveDate {
+    if today.weekday() == chrono::Weekday::Sun {
+        today + Duration::days(1)
+    } else {
+        monday_of(today)
+    }
+}
+
 /// Opens the week view on the week holding `day`.
 pub async fn show_week_of(b: &Browser, day: NaiveDate) {
     b.click("#nav-week").await;
     b.wait_visible("#view-week").await;
-    let weeks = (monday_of(day) - monday_of(today())).num_days() / 7;
-    assert!(weeks >= 0, "{day} is before this week");
-    for _ in 0..weeks {
+    let weeks = (monday_of(day) - first_week_shown(today())).num_days() / 7;
+    let button = if weeks < 0 {
+        "#week-prev"
+    } else {
+        "#week-next"
+    };
+    for _ in 0..weeks.abs() {
         let before = b.wait_visible("#week-range").await;
-        b.click("#week-next").await;
-        b.wait_text("#week-range", "moves a week on", |t| t != before)
+        b.click(button).await;
+        b.wait_text("#week-range", "moves a week", |t| t != before)
             .await;
     }
 }
@@ -202,5 +216,290 @@ async fn a_supervisor_reassigns_a_booking_from_the_week_view() {
     )
     .await;
     assert!(app.events(&booking.id).await.contains("reassigned@staff:"));
+    b.quit().await;
+}
+
+/// Sets the page's clock (`Date`, `Date.now()`) to `at` from the next page load on, so the page
+/// believes it is that moment; the server keeps the real time.
+async fn set_page_clock(b: &Browser, at: chrono::DateTime<chrono::Utc>) {
+    let source = format!(
+        "(() => {{ const Real = Date; const shift = {} - Real.now();\
+           class Shifted extends Real {{\
+             constructor(...a) {{ if (a.length === 0) super(Real.now() + shift); else super(...a); }}\
+             static now() {{ return Real.now() + shift; }}\
+           }}\
+           window.Date = Shifted; }})();",
+        at.timestamp_millis()
+    );
+    b.driver()
+        .cdp()
+        .send_raw(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({ "source": source }),
+        )
+        .await
+        .expect("set the page clock");
+}
+
+/// Words of `css` elements' text split across lines (a word broken mid-way, "Desemb/er").
+const BROKEN_WORDS: &str = "const out = [];\
+  for (const el of document.querySelectorAll(arguments[0])) {\
+    if (el.getClientRects().length === 0) continue;\
+    const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);\
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {\
+      for (const m of n.textContent.matchAll(/\\S+/g)) {\
+        const r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);\
+        const tops = new Set([...r.getClientRects()].map((x) => Math.round(x.top)));\
+        if (tops.size > 1) out.push(m[0]);\
+      }\
+    }\
+  }\
+  return out;";
+
+/// Status pills that reach past their week card.
+const PILLS_OUT: &str = "return [...document.querySelectorAll('#week-grid .week-item')].flatMap((item) => {\
+    const box = item.getBoundingClientRect();\
+    return [...item.querySelectorAll('.badge')].filter((b) => {\
+      const r = b.getBoundingClientRect();\
+      return r.left < box.left - 0.5 || r.right > box.right + 0.5;\
+    }).map((b) => b.textContent);\
+  });";
+
+async fn assert_week_readable(b: &Browser, label: &str) {
+    let broken = b
+        .js(
+            BROKEN_WORDS,
+            vec![serde_json::json!("#week-grid .week-day-title")],
+        )
+        .await;
+    assert_eq!(
+        broken,
+        serde_json::json!([]),
+        "{label}: day headings broken mid-word"
+    );
+    let out = b.js(PILLS_OUT, vec![]).await;
+    assert_eq!(
+        out,
+        serde_json::json!([]),
+        "{label}: status pills outside their cards"
+    );
+}
+
+/// Issue 12, the clerk's pages: the week opened on a Sunday is the coming week; with the
+/// appointment panel open its day headings keep whole words and its status pills stay in their
+/// cards; on a phone the panel's values are not squeezed mid-word ("0812-/3456"); hours and
+/// leave take 24-hour times in English as in Indonesian.
+#[tokio::test]
+async fn the_week_and_panel_stay_readable_and_times_are_24_hour() {
+    use chrono::TimeZone;
+    let app = &spawn_app_with(|s| {
+        s.min_notice_minutes = 0;
+    })
+    .await;
+    pbg_goes_to_the_clerk(app).await;
+    // The page believes it is Sunday 10.00 WIB: today if it is a Sunday, else the next one.
+    let mut sunday = today();
+    while sunday.weekday() != chrono::Weekday::Sun {
+        sunday += Duration::days(1);
+    }
+    let tz = chrono_tz::Asia::Jakarta;
+    let page_now = tz
+        .from_local_datetime(&sunday.and_hms_opt(10, 0, 0).expect("10.00"))
+        .single()
+        .expect("WIB has no gaps")
+        .with_timezone(&chrono::Utc);
+    // Appointments on the first working day of the coming week, in several states.
+    let day = next_working_day((sunday - today()).num_days() + 1);
+    assert!(
+        day <= sunday + Duration::days(5),
+        "{day} is in the week after {sunday}"
+    );
+    let slots = free_slots(app, "pbg", day, 1).await;
+    let booked = book(
+        app,
+        "pbg",
+        slots[0],
+        "Yohanes Kristianto Wibisono",
+        "081234567071",
+    )
+    .await;
+    let cancelled = book(app, "pbg", slots[1], "Dewi Anggraini", "081234567072").await;
+    let completed = book(app, "pbg", slots[2], "Bambang Pamungkas", "081234567073").await;
+    let r = app
+        .post_bearer(
+            "/api/v1/appointments/current/cancel",
+            &cancelled.token,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let clerk = app.login(CLERK).await;
+    let r = app
+        .post_bearer(
+            &format!("/api/v1/staff/appointments/{}/complete", completed.id),
+            &clerk,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // The booked one's citizen ran a connection test that failed: its long label
+    // ("Pemeriksaan perangkat") is what squeezed the values on a phone.
+    app.exec(&format!(
+        "INSERT INTO prechecks (appointment_id, check_id, verdict, result) VALUES \
+         ('{id}', gen_random_uuid(), 'will_not_connect', jsonb_build_object(\
+           'id', gen_random_uuid(), 'verdict', 'will_not_connect', 'finished_at', now(),\
+           'reasons', jsonb_build_array(jsonb_build_object('code', 'no_connection',\
+             'i18n_key', 'precheck.reason.no_connection', 'id', 'Tidak tersambung',\
+             'en', 'No connection')),\
+           'measurements', jsonb_build_object('connected', false, 'offered_audio', true,\
+             'offered_video', true, 'duration_ms', 20000)))",
+        id = booked.id
+    ))
+    .await;
+
+    let b = &Browser::desk("clerk").await;
+    set_page_clock(b, page_now).await;
+    staff_login(b, app, CLERK).await;
+    b.click("#nav-week").await;
+    b.wait_visible("#week-grid .week-day").await;
+    let first = b.attr("#week-grid .week-day", "data-date").await;
+    assert_eq!(
+        first,
+        Some((sunday + Duration::days(1)).to_string()),
+        "on Sunday {sunday} the week view shows the coming week"
+    );
+    for id in [&booked.id, &cancelled.id, &completed.id] {
+        b.wait_visible(&week_item(id)).await;
+    }
+    assert_week_readable(b, "the week").await;
+    b.click(&week_item(&booked.id)).await;
+    b.wait_visible("#appointment-panel").await;
+    assert_week_readable(b, "the week with the panel open").await;
+    b.click("[data-lang=en]").await;
+    b.wait_text(
+        &format!("{} .badge", week_item(&cancelled.id)),
+        "in English",
+        |t| t == "Cancelled",
+    )
+    .await;
+    assert_week_readable(b, "the week with the panel open, in English").await;
+
+    // On a phone, the panel's values keep whole words (the phone number in one piece).
+    b.wait_text(
+        "#panel-facts",
+        "shows the connection test in English",
+        |t| t.contains("Connection test: will not connect"),
+    )
+    .await;
+    for size in crate::harness::NARROW_PHONES {
+        b.set_viewport(size).await;
+        let broken = b
+            .js(BROKEN_WORDS, vec![serde_json::json!("#panel-facts dd")])
+            .await;
+        assert_eq!(
+            broken,
+            serde_json::json!([]),
+            "panel values broken mid-word at {size:?}"
+        );
+        let phone = b
+            .js(
+                "const dd = [...document.querySelectorAll('#panel-facts dd')]\
+                   .find((d) => d.textContent.includes('0812'));\
+                 return dd ? dd.getBoundingClientRect().height : null;",
+                vec![],
+            )
+            .await;
+        let height = phone.as_f64().expect("the phone number in the panel");
+        assert!(
+            height < 40.0,
+            "at {size:?} the phone number takes one line, not {height} px"
+        );
+    }
+    b.driver()
+        .cdp()
+        .send_raw(
+            "Emulation.clearDeviceMetricsOverride",
+            serde_json::json!({}),
+        )
+        .await
+        .expect("restore the viewport");
+
+    // Hours in English: typed 24-hour times, no AM/PM picker.
+    b.click("#nav-hours").await;
+    b.wait_visible("[data-testid=hours-start]").await;
+    let kinds = b
+        .js(
+            "return [...document.querySelectorAll('#view-hours input, #view-leave input')]\
+               .map((i) => i.type).filter((t) => t === 'time' || t === 'datetime-local');",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        kinds,
+        serde_json::json!([]),
+        "no locale-dependent time pickers"
+    );
+    let shown = b
+        .js(
+            "return [...document.querySelectorAll('[data-testid=hours-start], [data-testid=hours-end]')]\
+               .map((i) => i.value);",
+            vec![],
+        )
+        .await;
+    let shown: Vec<String> = serde_json::from_value(shown).unwrap_or_default();
+    assert!(
+        !shown.is_empty()
+            && shown
+                .iter()
+                .all(|v| v.len() == 5 && v.as_bytes()[2] == b'.'),
+        "24-hour times: {shown:?}"
+    );
+    assert!(shown.contains(&"13.00".to_string()), "{shown:?}");
+    let first_end = "[data-testid=hours-row][data-weekday='1'] [data-testid=hours-end]";
+    b.fill(first_end, "25.00").await;
+    b.click("#hours-save").await;
+    b.wait_visible("[data-testid=hours-row][data-weekday='1'] .field-error")
+        .await;
+    b.fill(first_end, "11:30").await;
+    b.click("#hours-save").await;
+    b.wait_text("#hours-status", "confirms", |t| !t.is_empty())
+        .await;
+    let week = app.get_bearer("/api/v1/staff/hours", &clerk).await;
+    assert!(
+        week.text.contains(r#""starts":"08:00","ends":"11:30""#),
+        "{}",
+        week.text
+    );
+
+    // Leave: a date and a 24-hour time each, read in WIB.
+    b.click("#nav-leave").await;
+    b.wait_visible("#closure-starts").await;
+    let leave = day + Duration::days(14);
+    b.js(
+        "document.getElementById('closure-starts').value = arguments[0];\
+         document.getElementById('closure-ends').value = arguments[0];",
+        vec![serde_json::json!(leave.to_string())],
+    )
+    .await;
+    b.fill("#closure-starts-time", "13.30").await;
+    b.fill("#closure-ends-time", "15.00").await;
+    b.fill("#closure-reason", "Dinas luar").await;
+    b.click("#closure-submit").await;
+    b.wait_visible("[data-testid=closure-row]").await;
+    let starts = tz
+        .from_local_datetime(&leave.and_hms_opt(13, 30, 0).expect("13.30"))
+        .single()
+        .expect("WIB")
+        .with_timezone(&chrono::Utc);
+    let stored = app
+        .scalar(
+            "SELECT extract(epoch FROM lower(period))::bigint FROM closures \
+             WHERE reason = 'Dinas luar'",
+        )
+        .await
+        .expect("the leave is stored");
+    assert_eq!(stored, starts.timestamp().to_string());
+    b.axe("the clerk's leave form").await;
     b.quit().await;
 }

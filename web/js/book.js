@@ -1,7 +1,7 @@
 // Citizen booking (/): find a service → requirements and a free time → details and
 // consent → booking code with join, manage and calendar links.
 
-import { initI18n, setI18n, setName, setDate } from './i18n.js';
+import { initI18n, setI18n, setName, setDate, getLang } from './i18n.js';
 import { api, downloadWithToken, storeCitizenToken, uuid } from './api.js';
 import { byId, el, show, focusHeading, setFieldError, problemKey, showError, copyText, announce } from './dom.js';
 import { SlotPicker } from './slots.js';
@@ -136,8 +136,21 @@ function serviceItem(s) {
     on: { click: () => openService(s.slug) },
   }, [
     name,
+    matchedThrough(s),
     s.duration_minutes ? el('span', { class: 'service-meta', i18n: 'book.duration', params: { n: s.duration_minutes } }) : null,
   ]));
+}
+
+/**
+ * Why a search found this service when its name does not say: "dulu: IMB" (a former name) or
+ * "juga disebut: baliho" (another alias). The name itself is Indonesian: lang="id".
+ */
+function matchedThrough(s) {
+  const [key, name] = s.formerly ? ['book.formerly', s.formerly] : s.matched_alias ? ['book.also_known_as', s.matched_alias] : [];
+  if (!key) return null;
+  return el('span', { class: 'service-meta service-through', data: { testid: 'service-through' } }, [
+    el('span', { i18n: key }), ' ', el('span', { text: name, attrs: { lang: 'id' } }),
+  ]);
 }
 
 let searchTimer;
@@ -170,21 +183,28 @@ async function openService(slug) {
   setName(byId('service-title'), svc);
   if (svc.agency) setName(byId('service-agency'), svc.agency);
   setI18n(byId('service-duration'), 'book.duration_long', { n: svc.duration_minutes });
-  const reqs = Array.isArray(svc.requirements) ? svc.requirements : [];
-  byId('requirements').replaceChildren(
-    ...(reqs.length
-      ? reqs.map((r) => {
-        const li = el('li');
-        if (typeof r === 'string') li.textContent = r;
-        else setName(li, r);
-        return li;
-      })
-      : [el('li', { i18n: 'book.no_requirements' })]),
-  );
+  renderRequirements(svc);
   show(byId('nik-note'), !!svc.needs_nik);
   goTo('schedule');
   picker.load(svc.slug);
 }
+
+/**
+ * Requirements in English where the catalogue has them (`requirements_en`) and the page is in
+ * English; otherwise the Indonesian ones, marked lang="id" so a screen reader reads them as such.
+ */
+function renderRequirements(svc) {
+  const english = getLang() === 'en' && svc.requirements_en?.length ? svc.requirements_en : null;
+  const reqs = english || (Array.isArray(svc.requirements) ? svc.requirements : []);
+  byId('requirements').replaceChildren(
+    ...(reqs.length
+      ? reqs.map((r) => el('li', { text: String(r), attrs: english ? {} : { lang: 'id' } }))
+      : [el('li', { i18n: 'book.no_requirements' })]),
+  );
+}
+document.addEventListener('langchange', () => {
+  if (state.service) renderRequirements(state.service);
+});
 
 byId('back-to-services').addEventListener('click', () => goTo('service'));
 

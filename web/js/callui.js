@@ -49,8 +49,8 @@ export function bindCallUi(call, { peerLabel } = {}) {
     camera.disabled = !hasVideo;
     camera.setAttribute('aria-pressed', String(cameraOff));
     setI18n(camera, cameraOff ? 'call.camera_on' : 'call.camera_off');
-    // Most phone browsers cannot capture the screen; hide what cannot work.
-    show(share, !!navigator.mediaDevices?.getDisplayMedia);
+    // Hide what cannot work: screen sharing is for computers.
+    show(share, canShareScreen());
     share.setAttribute('aria-pressed', String(!!call.screenTrack));
     setI18n(share, call.screenTrack ? 'call.share_stop' : 'call.share');
   }
@@ -170,4 +170,16 @@ export function bindCallUi(call, { peerLabel } = {}) {
       local.srcObject = null;
     },
   };
+}
+
+/**
+ * Whether this browser can share a screen. Phone browsers either have no getDisplayMedia
+ * (Safari on iOS, Chrome on Android) or one that cannot capture anything useful, so a
+ * browser that says it is on a phone (client hints, else the user agent) is not offered it
+ * either, even when the function exists.
+ */
+export function canShareScreen() {
+  if (!navigator.mediaDevices?.getDisplayMedia) return false;
+  if (navigator.userAgentData) return !navigator.userAgentData.mobile;
+  return !/Android|iPhone|iPad|iPod|Mobile/i.test(navigator.userAgent);
 }

@@ -3,7 +3,7 @@
 // room: the token and the last device choice live in sessionStorage for this tab.
 
 import { initI18n, setI18n, setName, setDate, t, ymdOf, todayYmd } from './i18n.js';
-import { api, takeCitizenToken } from './api.js';
+import { api, downloadWithToken, takeCitizenToken } from './api.js';
 import { byId, el, show, focusHeading, showError, announce } from './dom.js';
 import { CallSession } from './call.js';
 import { bindCallUi } from './callui.js';
@@ -38,11 +38,12 @@ const state = {
   ui: null,
   retryTimer: null,
   surveyBuilt: false,
+  notOpen: false, // the room is not open yet: no chat, no "keep this page open"
 };
 
 function showStep(name, { focus = true } = {}) {
   for (const [key, section] of Object.entries(steps)) show(section, key === name);
-  show(byId('chat'), name === 'wait' || name === 'call');
+  show(byId('chat'), name === 'call' || (name === 'wait' && !state.notOpen));
   // On a phone the call needs the whole screen; the appointment facts can go.
   show(byId('appointment-info'), !!state.appt && name !== 'call');
   if (focus) focusHeading(steps[name]);
@@ -300,7 +301,7 @@ function enterRoom() {
   clearTimeout(state.retryTimer);
   teardownCall();
   saveResume();
-  show(byId('room-not-open'), false);
+  setNotOpen(false);
   show(waitingMessage, true);
   setI18n(waitingMessage, 'wait.connecting');
   showStep('wait');
@@ -380,28 +381,64 @@ function onFatal(err) {
   }
 }
 
-/** Too early: release the camera, say when the room opens, and try again by ourselves. */
+/**
+ * Too early: release the camera and say, in one message, when the consultation is and when the
+ * room opens, with the calendar file and the device check at hand and no chat (there is nobody
+ * to talk to yet). On the day itself the page tries again by itself once the room opens.
+ */
 function roomNotOpen(err) {
   teardownCall();
   const opts = state.opts;
   stopMedia();
   state.opts = opts;
+  const start = state.appt?.starts_at;
   const opensAt = err.body?.opens_at || err.fields?.opens_at ||
-    (state.appt?.starts_at ? new Date(Date.parse(state.appt.starts_at) - OPENS_BEFORE_MIN * 60000).toISOString() : null);
-  show(waitingMessage, false);
+    (start ? new Date(Date.parse(start) - OPENS_BEFORE_MIN * 60000).toISOString() : null);
+  const today = !opensAt || ymdOf(opensAt) === todayYmd();
   const text = byId('room-not-open-text');
-  if (opensAt) {
-    const sameDay = ymdOf(opensAt) === todayYmd();
-    setI18n(text, 'wait.not_open', { time: { dt: opensAt, f: sameDay ? 'timez' : 'datetime' } });
+  if (opensAt && start) {
+    setI18n(text, today ? 'wait.not_open_today' : 'wait.not_open_later', {
+      start: { dt: start, f: today ? 'timez' : 'datetime' },
+      opens: { dt: opensAt, f: 'timez' },
+    });
+  } else if (opensAt) {
+    setI18n(text, 'wait.not_open', { time: { dt: opensAt, f: today ? 'timez' : 'datetime' } });
   } else {
     setI18n(text, 'wait.not_open_unknown');
   }
-  show(byId('room-not-open'), true);
+  setNotOpen(true);
+  show(byId('room-retry'), today);
   showStep('wait');
-  const untilOpen = opensAt ? Date.parse(opensAt) - Date.now() + 2000 : 30000;
   clearTimeout(state.retryTimer);
+  if (!today) return; // days ahead: come back on the day, no camera every 30 s until then
+  const untilOpen = opensAt ? Date.parse(opensAt) - Date.now() + 2000 : 30000;
   state.retryTimer = setTimeout(retryJoin, Math.min(Math.max(untilOpen, 5000), 30000));
 }
+
+/** The waiting room's two faces: waiting for the clerk, or not open yet. */
+function setNotOpen(notOpen) {
+  state.notOpen = notOpen;
+  setI18n(byId('wait-heading'), notOpen ? 'wait.not_open_title' : 'wait.title');
+  show(byId('waiting-box'), !notOpen);
+  show(byId('wait-hints'), !notOpen);
+  show(byId('room-not-open'), notOpen);
+  if (!notOpen) announce(byId('room-ics-status'), null);
+}
+
+byId('room-ics').addEventListener('click', async () => {
+  // The calendar file needs the Bearer token, which a plain link cannot send.
+  try {
+    await downloadWithToken('/appointments/current/ics', token, `loket-${state.appt?.code || 'konsultasi'}.ics`);
+  } catch (err) {
+    showError(byId('room-ics-status'), err);
+  }
+});
+
+byId('room-check').addEventListener('click', () => {
+  clearTimeout(state.retryTimer);
+  setNotOpen(false);
+  startCheck();
+});
 
 async function retryJoin() {
   try {

@@ -2,7 +2,9 @@
 //
 // GET /services/{slug}/slots?from=YYYY-MM-DD&days=7 → {timezone, days: [{date, slots}]}.
 // A week at a time keeps the payload small on a 4G phone; days without a free time stay
-// visible but disabled, labelled "Penuh", so the citizen sees the week is not empty by mistake.
+// visible but disabled, so the citizen sees the week is not empty by mistake. They say why:
+// "Penuh" (every time taken), "Tutup" (closed: weekend, no hours, too late today) or "Libur"
+// with the holiday's name under the days (the API's `closed` and `holiday`).
 
 import { api } from './api.js';
 import { addDays, dayParts, setDate, setI18n, setSiteZone, todayYmd } from './i18n.js';
@@ -35,6 +37,7 @@ export class SlotPicker {
     });
     this.dayHeading = el('h3', { id: 'slot-days-heading', i18n: 'slots.days_heading' });
     this.dayList = el('ul', { class: 'day-list', attrs: { 'aria-labelledby': 'slot-days-heading' } });
+    this.holidayList = el('ul', { class: 'holiday-notes', id: 'slot-holidays' });
     this.timeHeading = el('h3', { id: 'slot-times-heading' });
     this.timeList = el('ul', { class: 'slot-list', attrs: { 'aria-labelledby': 'slot-times-heading' } });
     this.status = el('p', { id: 'slot-status', class: 'status', attrs: { role: 'status', 'aria-live': 'polite' } });
@@ -42,6 +45,7 @@ export class SlotPicker {
       el('div', { class: 'week-nav' }, [this.prev, this.next]),
       this.dayHeading,
       this.dayList,
+      this.holidayList,
       this.timeHeading,
       this.timeList,
       this.status,
@@ -94,24 +98,36 @@ export class SlotPicker {
       ...this.days.map((day) => {
         const p = dayParts(day.date);
         const free = day.slots?.length || 0;
+        const state = dayState(day);
         const btn = el('button', {
           type: 'button',
           class: 'day-button',
           disabled: free === 0,
-          data: { testid: 'day-button', date: day.date },
+          data: { testid: 'day-button', date: day.date, state },
           attrs: { 'aria-pressed': String(day.date === this.date) },
           on: { click: () => this.pickDay(day.date) },
         }, [
           el('span', { class: 'day-weekday', text: p.weekday }),
           el('span', { class: 'day-number', text: p.day }),
           el('span', { class: 'day-month', text: p.month }),
-          el('span', free ? { class: 'day-free', i18n: 'slots.free_count', params: { n: free } } : { class: 'day-free', i18n: 'slots.full' }),
+          el('span', free
+            ? { class: 'day-free', i18n: 'slots.free_count', params: { n: free } }
+            : { class: 'day-free', i18n: STATE_KEYS[state] }),
         ]);
         // The visible text is abbreviated; give screen readers the full date.
-        setAriaDay(btn, day.date, free);
+        setAriaDay(btn, day, free, state);
         return el('li', {}, btn);
       }),
     );
+    // Holidays by name under the days: too long for a day button.
+    const holidays = this.days.filter((d) => dayState(d) === 'holiday' && d.holiday);
+    this.holidayList.replaceChildren(...holidays.map((d) => el('li', { data: { testid: 'holiday-note', date: d.date } }, [
+      el('span', { i18n: 'slots.holiday_note', params: { day: { dt: d.date, f: 'day' } } }),
+      ' ',
+      // Holiday names come from the calendar in Indonesian only.
+      el('span', { text: d.holiday, attrs: { lang: 'id' } }),
+    ])));
+    show(this.holidayList, holidays.length > 0);
     this.renderTimes();
   }
 
@@ -163,15 +179,30 @@ export class SlotPicker {
   }
 }
 
+/** open | full | closed | holiday: what a day button says besides the date. */
+function dayState(day) {
+  if (day.slots?.length) return 'open';
+  if (day.closed === 'holiday') return 'holiday';
+  return day.closed ? 'closed' : 'full';
+}
+
+const STATE_KEYS = { full: 'slots.full', closed: 'slots.closed', holiday: 'slots.holiday' };
+const LABEL_KEYS = {
+  open: 'slots.day_label',
+  full: 'slots.day_label_full',
+  closed: 'slots.day_label_closed',
+  holiday: 'slots.day_label_holiday',
+};
+
 // The full label lives in a visually hidden span (not aria-label) so it is an ordinary
 // translated text node and follows language switches like everything else.
-function setAriaDay(btn, date, free) {
+function setAriaDay(btn, day, free, state) {
   for (const child of btn.children) child.setAttribute('aria-hidden', 'true');
-  btn.append(el('span', {
-    class: 'visually-hidden',
-    i18n: free ? 'slots.day_label' : 'slots.day_label_full',
-    params: { day: { dt: date, f: 'day' }, n: free },
-  }));
+  const label = el('span', { class: 'visually-hidden' }, [
+    el('span', { i18n: LABEL_KEYS[state], params: { day: { dt: day.date, f: 'day' }, n: free } }),
+  ]);
+  if (state === 'holiday' && day.holiday) label.append(' ', el('span', { text: day.holiday, attrs: { lang: 'id' } }));
+  btn.append(label);
 }
 
 const setDayHeading = (node, date) => setI18n(node, 'slots.times_heading', { day: { dt: date, f: 'day' } });

@@ -6,7 +6,7 @@
 // Auth is the HttpOnly session cookie set at login; the JSON token in the login
 // response is deliberately not stored anywhere script can read it back.
 
-import { initI18n, setI18n, setName, setDate, t, todayYmd, ymdOf, addDays, mondayOf, zonedIso } from './i18n.js';
+import { initI18n, setI18n, setName, setDate, t, todayYmd, ymdOf, addDays, mondayOf, isoWeekday, zonedIso } from './i18n.js';
 import { api } from './api.js';
 import { byId, el, show, focusHeading, showError, announce, statusBadge, setFieldError, problemKey, copyText } from './dom.js';
 import { CallSession } from './call.js';
@@ -23,7 +23,7 @@ const state = {
   view: 'today',
   today: [],
   week: [],
-  weekStart: mondayOf(todayYmd()),
+  weekStart: firstWeekShown(todayYmd()),
   team: [],
   filter: 'all',
   selectedId: null,
@@ -38,6 +38,14 @@ const state = {
   autoAdmit: false,
   notesFor: null, // appointment whose notes are in the notes box
 };
+
+/**
+ * The week the Week view opens on: this one, except on a Sunday, when this week is over (the
+ * mall is closed on Sundays) and the coming one is what a clerk plans.
+ */
+function firstWeekShown(today) {
+  return isoWeekday(today) === 7 ? addDays(today, 1) : mondayOf(today);
+}
 
 const isSupervisor = () => state.me?.role === 'supervisor' || state.me?.role === 'admin';
 const idKey = (id) => String(id);
@@ -393,7 +401,7 @@ async function loadWeek() {
     const items = list.filter((a) => ymdOf(a.starts_at) === day);
     const heading = el('h3', { class: 'week-day-title' });
     setDate(heading, day, 'day');
-    return el('section', { class: `week-day${day === today ? ' is-today' : ''}` }, [
+    return el('section', { class: `week-day${day === today ? ' is-today' : ''}`, data: { date: day } }, [
       heading,
       items.length
         ? el('ul', { class: 'week-items' }, items.map((a) => {
@@ -480,7 +488,7 @@ function renderPanel() {
     ...fact('common.when', when),
     ...fact('common.service', service),
     ...fact('common.code', a.code),
-    ...fact('common.phone', a.citizen?.phone_display),
+    ...fact('common.phone', a.citizen?.phone_display && el('span', { class: 'nowrap', text: a.citizen.phone_display })),
     ...fact('common.email', a.citizen?.email),
     ...fact('common.nik', a.citizen?.nik_masked),
     ...fact('common.clerk', isSupervisor() ? a.clerk?.name : null),
@@ -512,6 +520,12 @@ function precheckText(p) {
   if (p.path?.remote?.type === 'relay') parts.push('TURN');
   return parts.join(' — ');
 }
+
+// The connection test's summary is built from several strings: build it again in the new
+// language (everything else follows the switch by its data-i18n keys).
+document.addEventListener('langchange', () => {
+  if (state.selectedId !== null) renderPanel();
+});
 
 function renderReassign(a) {
   const field = byId('reassign-field');
@@ -750,8 +764,8 @@ function hoursRow(wd, starts = '08:00', ends = '12:00') {
   rowSeq += 1;
   const base = `hours-${wd}-${rowSeq}`;
   const row = el('div', { class: 'hours-row', data: { testid: 'hours-row', weekday: String(wd) } });
-  const start = el('input', { type: 'time', id: `${base}-start`, value: String(starts).slice(0, 5), step: 300, required: true, data: { testid: 'hours-start' } });
-  const end = el('input', { type: 'time', id: `${base}-end`, value: String(ends).slice(0, 5), step: 300, required: true, data: { testid: 'hours-end' } });
+  const start = timeInput(`${base}-start`, starts, 'hours-start');
+  const end = timeInput(`${base}-end`, ends, 'hours-end');
   row.append(
     el('div', { class: 'field field-inline' }, [el('label', { htmlFor: start.id, i18n: 'staff.hours_from' }), start]),
     el('div', { class: 'field field-inline' }, [el('label', { htmlFor: end.id, i18n: 'staff.hours_to' }), end]),
@@ -771,6 +785,28 @@ function hoursRow(wd, starts = '08:00', ends = '12:00') {
   );
   return row;
 }
+
+/**
+ * A time on the 24-hour clock as typed text ("08.00"; "8.00", "08:00" and "0800" are read too),
+ * the same in both languages; type=time showed AM/PM in an English browser.
+ */
+function timeInput(id, hm, testid) {
+  return el('input', {
+    type: 'text', id, class: 'time-input', value: showHm(hm), inputMode: 'numeric', maxLength: 5,
+    autocomplete: 'off', required: true, placeholder: '08.00',
+    attrs: { 'aria-describedby': 'hours-time-hint' }, data: { testid },
+  });
+}
+
+/** "8.00", "08:00", "0800" → "08:00" (what the API takes), or null when it is not a time. */
+function parseHm(text) {
+  const m = /^\s*(\d{1,2})[.:]?(\d{2})\s*$/.exec(text || '');
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) return null;
+  return `${m[1].padStart(2, '0')}:${m[2]}`;
+}
+
+/** "08:00" (or "08:00:00") → "08.00", as the pages write times. */
+const showHm = (hm) => String(hm || '').slice(0, 5).replace(':', '.');
 
 function addHoursRow(rows, wd) {
   const last = rows.lastElementChild;
@@ -792,7 +828,7 @@ function setRowError(row, key) {
     show(msg, false);
     for (const i of inputs) {
       i.removeAttribute('aria-invalid');
-      i.removeAttribute('aria-describedby');
+      i.setAttribute('aria-describedby', 'hours-time-hint');
     }
     return;
   }
@@ -800,7 +836,7 @@ function setRowError(row, key) {
   show(msg, true);
   for (const i of inputs) {
     i.setAttribute('aria-invalid', 'true');
-    i.setAttribute('aria-describedby', msg.id);
+    i.setAttribute('aria-describedby', `${msg.id} hours-time-hint`);
   }
 }
 
@@ -812,11 +848,11 @@ byId('hours-form').addEventListener('submit', async (ev) => {
   let bad = null;
   // The order sent is the order on screen, so "intervals[i]" in an error maps back to rows[i].
   const intervals = rows.map((row) => {
-    const starts = row.querySelector('[data-testid="hours-start"]').value;
-    const ends = row.querySelector('[data-testid="hours-end"]').value;
-    const ok = starts && ends && starts < ends;
-    setRowError(row, ok ? null : 'staff.hours_invalid_range');
-    if (!ok) bad ||= row;
+    const starts = parseHm(row.querySelector('[data-testid="hours-start"]').value);
+    const ends = parseHm(row.querySelector('[data-testid="hours-end"]').value);
+    const problem = !starts || !ends ? 'staff.time_invalid' : starts < ends ? null : 'staff.hours_invalid_range';
+    setRowError(row, problem);
+    if (problem) bad ||= row;
     return { weekday: Number(row.dataset.weekday), starts, ends };
   });
   if (bad) {
@@ -890,23 +926,31 @@ async function deleteClosure(c) {
 
 const closureInputs = {
   starts_at: byId('closure-starts'),
+  starts_time: byId('closure-starts-time'),
   ends_at: byId('closure-ends'),
+  ends_time: byId('closure-ends-time'),
   reason: byId('closure-reason'),
 };
 
-/** datetime-local gives wall-clock time; read it in the site's zone, not the PC's. */
+/** A date and a 24-hour time ("YYYY-MM-DDTHH:MM"), or '' with the field marked. */
+function readDateTime(dateInput, timeInput) {
+  const time = parseHm(timeInput.value);
+  if (!dateInput.value) setFieldError(dateInput, 'fields.required');
+  if (!time) setFieldError(timeInput, 'staff.time_invalid');
+  return dateInput.value && time ? `${dateInput.value}T${time}` : '';
+}
+
+/** Wall-clock "YYYY-MM-DDTHH:MM", read in the site's zone, not the PC's. */
 function localInputToIso(value) {
   const [day, time] = value.split('T');
-  return zonedIso(day, time.slice(0, 5));
+  return zonedIso(day, time);
 }
 
 byId('closure-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   for (const input of Object.values(closureInputs)) setFieldError(input, null);
-  const starts = closureInputs.starts_at.value;
-  const ends = closureInputs.ends_at.value;
-  if (!starts) setFieldError(closureInputs.starts_at, 'fields.required');
-  if (!ends) setFieldError(closureInputs.ends_at, 'fields.required');
+  const starts = readDateTime(closureInputs.starts_at, closureInputs.starts_time);
+  const ends = readDateTime(closureInputs.ends_at, closureInputs.ends_time);
   if (starts && ends && ends <= starts) setFieldError(closureInputs.ends_at, 'staff.leave_end_before_start');
   const invalid = Object.values(closureInputs).find((i) => i.getAttribute('aria-invalid') === 'true');
   if (invalid) {
