@@ -74,7 +74,7 @@ impl From<&FeedEvent> for Event {
 /// Starts the sender and the listener for this node and connects the hub to them.
 pub fn start(db_url: String, pool: DbPool, feed: &FeedHub) -> Uuid {
     let node = Uuid::new_v4();
-    let (tx, rx) = mpsc::channel::<Event>(QUEUE);
+    let (tx, rx) = mpsc::channel::<FeedEvent>(QUEUE);
     feed.forward_to(tx);
     tokio::spawn(send(rx, pool, node));
     tokio::spawn(listen(db_url, feed.clone(), node));
@@ -82,14 +82,16 @@ pub fn start(db_url: String, pool: DbPool, feed: &FeedHub) -> Uuid {
 }
 
 /// Sends queued events in batches, one statement each.
-async fn send(mut rx: mpsc::Receiver<Event>, pool: DbPool, node: Uuid) {
+async fn send(mut rx: mpsc::Receiver<FeedEvent>, pool: DbPool, node: Uuid) {
+    let mut queued: Vec<FeedEvent> = Vec::with_capacity(BATCH);
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH + 1);
     // Set when a batch could not be sent: the other nodes missed something and must reload.
     let mut missed = false;
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
+    while rx.recv_many(&mut queued, BATCH).await > 0 {
         if missed {
-            batch.insert(0, Event::Resync);
+            batch.push(Event::Resync);
         }
+        batch.extend(queued.drain(..).map(|f| Event::from(&f)));
         let payloads: Vec<String> = batch
             .drain(..)
             .filter_map(|e| serde_json::to_string(&Envelope { n: node, e }).ok())

@@ -41,7 +41,7 @@ pub struct FeedHub {
     tx: broadcast::Sender<FeedItem>,
     subscribers: Arc<AtomicUsize>,
     /// Where this node's own events also go (the other nodes), once `bus` is started.
-    forward: Arc<OnceLock<mpsc::Sender<crate::bus::Event>>>,
+    forward: Arc<OnceLock<mpsc::Sender<FeedEvent>>>,
 }
 
 impl Default for FeedHub {
@@ -61,14 +61,14 @@ impl FeedHub {
     }
 
     /// From now on, every event published here is also sent to the other nodes.
-    pub fn forward_to(&self, tx: mpsc::Sender<crate::bus::Event>) {
+    pub fn forward_to(&self, tx: mpsc::Sender<FeedEvent>) {
         let _ = self.forward.set(tx);
     }
 
     /// A change made on this node: to the readers here, and to the other nodes.
     pub fn publish(&self, event: FeedEvent) {
         if let Some(out) = self.forward.get()
-            && out.try_send(crate::bus::Event::from(&event)).is_err()
+            && out.try_send(event.clone()).is_err()
         {
             // The sender is far behind (the database is slow or gone): the other nodes miss
             // this one; the bus tells them to resync once it can send again.
