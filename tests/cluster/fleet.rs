@@ -298,6 +298,27 @@ impl Fleet {
         self.wait_ready(i).await;
     }
 
+    /// The process id of node `i`, while it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.nodes[i].child.as_ref().map(Child::id)
+    }
+
+    /// The Postgres postmaster's process id (its backends are its children).
+    pub fn postgres_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self._pg.socket_dir().join("data/postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The balancer's process id.
+    pub fn lb_pid(&self) -> Option<u32> {
+        self.lb.as_ref().map(Child::id)
+    }
+
     pub fn log_tail(&self, i: usize) -> String {
         let text = std::fs::read_to_string(&self.nodes[i].log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().rev().take(30).collect();
