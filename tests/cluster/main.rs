@@ -5,6 +5,7 @@
 //!
 //! Needs `haproxy` (scripts/test installs it).
 
+#[allow(dead_code)] // the process ids are for benches/cluster_load.rs, which shares this file
 mod fleet;
 
 use std::time::{Duration, Instant};
