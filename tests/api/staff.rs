@@ -1296,7 +1296,10 @@ async fn the_live_feed_shows_each_person_only_what_they_may_see() {
         "the clerk sees their own booking only: {seen:?}"
     );
     for e in &seen {
-        assert!(e.get("citizen").is_none() && !e.to_string().contains("+62"), "{e}");
+        assert!(
+            e.get("citizen").is_none() && !e.to_string().contains("+62"),
+            "{e}"
+        );
     }
     let agency = appointment_events_until(&mut spv_feed, completed).await;
     let mut staff = summary(&agency);
