@@ -258,8 +258,24 @@ mod tests {
             Email::parse(" Budi@Example.co.id ").unwrap().as_str(),
             "budi@example.co.id"
         );
-        for bad in ["budi", "budi@", "@x.id", "budi@x", "bu di@x.id", "a@b..id"] {
-            assert!(Email::parse(bad).is_err(), "{bad}");
+        for bad in [
+            "budi",
+            "budi@",
+            "@x.id",
+            "budi@x",
+            "bu di@x.id",
+            "a@b..id",
+            "a@.b.id",
+            "a@b.id.",
+            "a@b@c.id",
+            "<a>@b.id",
+        ] {
+            assert_eq!(Email::parse(bad), Err("invalid"), "{bad}");
         }
+        let long_local = format!("{}@b.id", "a".repeat(65));
+        assert_eq!(Email::parse(&long_local), Err("invalid"));
+        assert!(Email::parse(&format!("{}@b.id", "a".repeat(64))).is_ok());
+        let long = format!("a@{}.id", "b".repeat(250));
+        assert_eq!(Email::parse(&long), Err("too_long"));
     }
 }
