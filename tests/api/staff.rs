@@ -550,9 +550,28 @@ async fn replacing_the_hours_moves_the_free_times() {
     let token = app.login(&clerk).await;
     let day = next_working_day(3);
     let weekday = day.weekday().number_from_monday();
-    let same_weekday_next_week = day + Duration::days(7);
     let before = app.slots(&service, day).await;
     assert!(!before.is_empty());
+    // Two more days that have free times now: one on the same weekday a week or more later,
+    // one on another weekday (the first such after `day`; holidays are skipped by asking).
+    let mut same_weekday_later = None;
+    for weeks in 1..=3 {
+        let d = day + Duration::days(7 * weeks);
+        if !app.slots(&service, d).await.is_empty() {
+            same_weekday_later = Some(d);
+            break;
+        }
+    }
+    let same_weekday_later = same_weekday_later.expect("the same weekday has free times soon");
+    let mut other_day = None;
+    for n in 1..=14 {
+        let d = day + Duration::days(n);
+        if d.weekday() != day.weekday() && !app.slots(&service, d).await.is_empty() {
+            other_day = Some(d);
+            break;
+        }
+    }
+    let other_day = other_day.expect("another weekday has free times");
     let week = app.get_bearer(HOURS, &token).await.body["intervals"].clone();
     let without: Vec<Value> = week
         .as_array()
@@ -575,11 +594,8 @@ async fn replacing_the_hours_moves_the_free_times() {
         json!(without)
     );
     assert!(app.slots(&service, day).await.is_empty(), "no {day} slots");
-    assert!(app.slots(&service, same_weekday_next_week).await.is_empty());
-    let other_day = next_working_day((day - Utc::now().date_naive()).num_days() + 1);
-    if other_day.weekday() != day.weekday() {
-        assert!(!app.slots(&service, other_day).await.is_empty());
-    }
+    assert!(app.slots(&service, same_weekday_later).await.is_empty());
+    assert!(!app.slots(&service, other_day).await.is_empty());
     // A shorter day: mornings only.
     let mut mornings = without.clone();
     mornings.push(iv(weekday as u8, "09:00", "11:00"));
