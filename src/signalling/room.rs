@@ -682,6 +682,32 @@ mod tests {
         Room::new(appt(), Status::Booked, 4)
     }
 
+    /// What the registry reads from a room: its size, its status and who is in it.
+    #[test]
+    fn a_room_reports_its_members_status_and_actors() {
+        let mut r = booked_room();
+        assert!(r.is_empty());
+        assert_eq!(r.len(), 0);
+        join(&mut r, CITIZEN, Role::Citizen);
+        assert!(!r.is_empty());
+        assert_eq!(r.status(), Status::Waiting);
+        join(&mut r, CLERK, Role::Clerk);
+        assert_eq!(r.len(), 2);
+        let who: Vec<_> = r.participants().map(|p| (p.id.clone(), p.state)).collect();
+        assert_eq!(
+            who,
+            vec![
+                (id(Role::Citizen), ParticipantState::Waiting),
+                (id(Role::Clerk), ParticipantState::Admitted)
+            ]
+        );
+        assert_eq!(Actor::Citizen.audit(), "citizen");
+        assert_eq!(
+            Actor::Staff(clerk_staff()).audit(),
+            format!("staff:{}", clerk_staff())
+        );
+    }
+
     /// Citizen waiting, clerk present, citizen admitted.
     fn in_call() -> Room {
         let mut r = booked_room();
