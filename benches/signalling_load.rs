@@ -220,7 +220,12 @@ fn child_server() -> anyhow::Result<()> {
     let mut settings = loket::config::Settings::for_tests(std::env::temp_dir().join("loket-bench"));
     settings.demo_data = false;
     settings.db_pool_size = 32;
-    settings.heartbeat_timeout_secs = 120;
+    // Long by default (idle sockets must stay through the memory phase); the heartbeat phase
+    // sets its own.
+    settings.heartbeat_timeout_secs = std::env::var("LOKET_HEARTBEAT_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
     settings.signal_rate_per_sec = 100_000;
     actix_web::rt::System::new().block_on(async move {
         let app = loket::startup::Application::build_with_database(settings, &url, None).await?;
