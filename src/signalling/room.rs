@@ -1040,6 +1040,34 @@ mod tests {
         }
     }
 
+    /// 2,000 characters (not bytes) pass, the 2,001st is refused; blanks around are trimmed
+    /// first, so padding does not count.
+    #[test]
+    fn chat_length_is_counted_in_characters_up_to_exactly_the_limit() {
+        let mut r = booked_room();
+        join(&mut r, CITIZEN, Role::Citizen);
+        join(&mut r, CLERK, Role::Clerk);
+        let longest = "é".repeat(MAX_CHAT_CHARS);
+        let fx = say(
+            &mut r,
+            CLERK,
+            ClientMsg::Chat {
+                text: format!("  {longest}  "),
+            },
+        );
+        assert!(error_code(&to(&fx, CLERK)).is_none());
+        assert!(matches!(to(&fx, CITIZEN)[..], [ServerMsg::Chat { text, .. }] if *text == longest));
+        let fx = say(
+            &mut r,
+            CLERK,
+            ClientMsg::Chat {
+                text: format!("{longest}é"),
+            },
+        );
+        assert_eq!(error_code(&to(&fx, CLERK)), Some(ErrorCode::InvalidChat));
+        assert!(to(&fx, CITIZEN).is_empty());
+    }
+
     #[test]
     fn ping_gets_pong() {
         let mut r = booked_room();
