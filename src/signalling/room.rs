@@ -1068,6 +1068,32 @@ mod tests {
         assert!(to(&fx, CITIZEN).is_empty());
     }
 
+    /// The room moves the appointment only along the documented moves: with the status set
+    /// to `booked` under a waiting citizen (a command the registry does not send today, but
+    /// the room accepts), admitting them is not followed by `booked → in_call`, which the
+    /// rules forbid.
+    #[test]
+    fn the_room_never_asks_for_a_move_the_rules_forbid() {
+        let mut r = booked_room();
+        join(&mut r, CITIZEN, Role::Citizen);
+        join(&mut r, CLERK, Role::Clerk);
+        assert_eq!(r.status(), Status::Waiting);
+        let fx = r.apply(Command::AppointmentClosed {
+            status: Status::Booked,
+        });
+        assert!(fx.is_empty(), "an active status closes nothing: {fx:?}");
+        let fx = say(
+            &mut r,
+            CLERK,
+            ClientMsg::Admit {
+                participant: id(Role::Citizen),
+            },
+        );
+        assert_eq!(kinds(&to(&fx, CITIZEN)), ["admitted", "peer_joined"]);
+        assert_eq!(statuses(&fx), []);
+        assert_eq!(r.status(), Status::Booked);
+    }
+
     #[test]
     fn ping_gets_pong() {
         let mut r = booked_room();
