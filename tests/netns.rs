@@ -6,8 +6,10 @@
 //! Only private test addresses (10.203.x.y) inside namespaces created here are used; nothing
 //! leaves the machine. The namespaces are deleted on every exit path, panics included.
 //!
-//! Needs root, iproute2 and nftables (scripts/test installs them). Without them the tests fail
-//! with a message saying so; `LOKET_SKIP_NETNS=1` skips them explicitly and says that it did.
+//! Needs root, iproute2 and nftables (scripts/test installs them), so each test is marked
+//! `#[ignore]`: a plain `cargo test` lists them as ignored, and scripts/test runs them (with
+//! `--include-ignored`) when it runs as root. Run without root or the tools, they fail with a
+//! message saying what is missing.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,18 +25,14 @@ use webrtc::peer_connection::RTCIceServer;
 
 const SECRET: &str = "netns-turn-secret";
 
-/// `true` when the tests should run; panics with the reason when they cannot.
-fn netns_available() -> bool {
-    if std::env::var("LOKET_SKIP_NETNS").as_deref() == Ok("1") {
-        eprintln!("netns tests SKIPPED because LOKET_SKIP_NETNS=1");
-        return false;
-    }
+/// Panics with the reason when the tests cannot run here.
+fn assert_netns_available() {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
     assert_eq!(
         euid, 0,
         "the network-namespace tests need root (ip netns, veth, nftables); run scripts/test as \
-         root, or set LOKET_SKIP_NETNS=1 to skip them explicitly"
+         root, which runs them with --include-ignored"
     );
     for tool in ["ip", "nft"] {
         let ok = Command::new(tool)
@@ -46,7 +44,6 @@ fn netns_available() -> bool {
             "`{tool}` is missing: apt-get install iproute2 nftables (scripts/test does this)"
         );
     }
-    true
 }
 
 fn run(args: &[&str]) {
@@ -237,10 +234,9 @@ struct Side {
 }
 
 #[test]
+#[ignore = "needs root, iproute2 and nftables (network namespaces); scripts/test runs it as root"]
 fn two_peers_whose_direct_path_is_blocked_connect_through_the_builtin_turn() {
-    if !netns_available() {
-        return;
-    }
+    assert_netns_available();
     let t = Topology::new(10, true);
     let hub_ip = format!("{}.1", t.net_a);
     // Prove the block first: a cannot reach b, but reaches the hub.
@@ -327,10 +323,9 @@ fn two_peers_whose_direct_path_is_blocked_connect_through_the_builtin_turn() {
 // number: after such a jump SRTP's rollover-counter guess differs between the two ends and the
 // whole stream fails authentication (see `Client::rtp_clock` and docs/precheck.md).
 #[test]
+#[ignore = "needs root, iproute2 and nftables (network namespaces); scripts/test runs it as root"]
 fn a_peer_whose_address_changes_mid_call_recovers_after_an_ice_restart() {
-    if !netns_available() {
-        return;
-    }
+    assert_netns_available();
     let t = Topology::new(11, false);
     let (net_a, a_ns) = (t.net_a.clone(), t.a.clone());
 

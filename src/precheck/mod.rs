@@ -411,8 +411,10 @@ mod tests {
         assert!(s.max_seconds() <= 30);
         s.connect_secs = 15;
         s.measure_secs = 15;
-        assert!(s.check().is_err());
+        let e = s.check().expect_err("30 s of connect and measure");
+        assert!(e.to_string().contains("within 30 s"), "{e}");
         s.connect_secs = 0;
-        assert!(s.check().is_err());
+        let e = s.check().expect_err("no time to connect");
+        assert!(e.to_string().contains("must be 1..=20"), "{e}");
     }
 }

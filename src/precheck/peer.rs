@@ -644,11 +644,17 @@ mod tests {
                 video: true
             }
         );
-        assert!(inspect_offer("hello").is_err());
-        assert!(inspect_offer("v=0\r\n").is_err(), "no media");
-        assert!(inspect_offer(&"v=0\r\n".repeat(10_000)).is_err(), "too big");
+        let refused = |sdp: &str| match inspect_offer(sdp) {
+            Err(PeerError::BadOffer(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(refused("hello"), "not SDP");
+        assert_eq!(refused(&"v=0\r\n".repeat(10_000)), "too large");
         let many = format!("v=0\r\n{}", "m=audio 9 RTP/AVP 0\r\n".repeat(7));
-        assert!(inspect_offer(&many).is_err(), "too many sections");
+        assert_eq!(refused(&many), "too many media sections");
+        let most = format!("v=0\r\n{}", "m=audio 9 RTP/AVP 0\r\n".repeat(6));
+        assert!(inspect_offer(&most).is_ok(), "six sections are allowed");
+        assert_eq!(refused("v=0\r\n"), "no media sections");
     }
 
     #[test]

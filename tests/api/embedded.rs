@@ -193,6 +193,8 @@ async fn loket_keeps_serving_after_its_database_restarts() {
     })
     .await
     .unwrap();
+    // Past the pool's 2 s idle mark, so the dead connections are checked before reuse (the
+    // claim under test); this waits for time to pass, not for another task.
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
     // The very first requests succeed.

@@ -9,8 +9,10 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, spawn_app_with};
 
 /// Short checks for tests: connect within 5 s, measure 3 s.
+/// Shorter checks than the default (10 s to connect, 12 s of measuring): the measuring is what
+/// takes time; the connect window stays at 10 s, a bound it must meet at all, not a speed.
 pub fn quick(s: &mut loket::config::Settings) {
-    s.precheck.connect_secs = 5;
+    s.precheck.connect_secs = 10;
     s.precheck.measure_secs = 3;
     s.precheck.idle_secs = 2;
 }
@@ -94,7 +96,7 @@ async fn a_check_echoes_media_measures_the_path_and_stores_a_good_verdict() {
     assert!(started["max_seconds"].as_u64().unwrap_or(99) <= 30);
     client.accept(&answer).await.expect("answer");
     assert!(
-        client.wait_connected(Duration::from_secs(5)).await,
+        client.wait_connected(Duration::from_secs(10)).await,
         "connected"
     );
     let sent = client.send_media(Duration::from_secs(4), 500).await;
@@ -218,7 +220,7 @@ async fn audio_only_clients_are_told_to_keep_the_camera_off() {
     .expect("client");
     let (started, answer) = start_check(&app, &token, &client).await;
     client.accept(&answer).await.expect("answer");
-    assert!(client.wait_connected(Duration::from_secs(5)).await);
+    assert!(client.wait_connected(Duration::from_secs(10)).await);
     client.send_media(Duration::from_secs(4), 0).await;
     let body = wait_result(&app, &token, started["id"].as_str().expect("id")).await;
     assert_eq!(body["verdict"], "audio_only", "{body:#}");
@@ -327,7 +329,7 @@ async fn a_cancelled_appointment_gets_no_check() {
     let r = app
         .post_bearer("/api/v1/appointments/current/cancel", &token, &json!({}))
         .await;
-    assert!(r.status.is_success(), "{}", r.text);
+    assert_eq!(r.status, 200, "{}", r.text);
     let client = Client::new(ClientOptions::default()).await.expect("client");
     let offer = client.offer().await.expect("offer");
     let r = app
