@@ -154,9 +154,18 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::Unavailable { code: "busy" }
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => ApiError::Unavailable {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => ApiError::Unavailable {
                 code: "database_unavailable",
             },
+            Error::DatabaseError(_, info) if crate::db::is_server_going_away(info.message()) => {
+                tracing::warn!(error = %info.message(), "the database went away mid-request");
+                ApiError::Unavailable {
+                    code: "database_unavailable",
+                }
+            }
             _ => ApiError::Internal(anyhow::Error::new(e).context("database query")),
         }
     }

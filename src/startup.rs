@@ -42,7 +42,11 @@ impl Application {
     /// Connects (starting the embedded Postgres when no `DATABASE_URL` is set), migrates, loads
     /// demo data when configured, and binds.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let (url, cluster) = database(&settings).await?;
+        let (url, mut cluster) = database(&settings).await?;
+        // The embedded cluster is ours: if it dies under us, start it again.
+        if let Some(c) = cluster.as_mut() {
+            c.supervise();
+        }
         Self::build_with_database(settings, &url, cluster).await
     }
 
