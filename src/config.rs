@@ -53,6 +53,8 @@ pub struct Settings {
     pub precheck: crate::precheck::PrecheckSettings,
     /// The built-in TURN relay (`LOKET_TURN_LISTEN` and friends, src/turn); off by default.
     pub turn_relay: crate::turn::RelaySettings,
+    /// Seconds a request body may take to arrive (`LOKET_BODY_TIMEOUT_SECS`, routes::body).
+    pub body_timeout_secs: u64,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -139,6 +141,7 @@ impl Settings {
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
             precheck: crate::precheck::PrecheckSettings::from_env()?,
             turn_relay: crate::turn::RelaySettings::from_env()?,
+            body_timeout_secs: parse_var("LOKET_BODY_TIMEOUT_SECS", 10)?,
         };
         settings.check()?;
         Ok(settings)
@@ -167,6 +170,9 @@ impl Settings {
         }
         if !(1..=100_000).contains(&self.signal_rate_per_sec) {
             bail!("LOKET_SIGNAL_RATE_PER_SEC must be between 1 and 100000");
+        }
+        if !(1..=300).contains(&self.body_timeout_secs) {
+            bail!("LOKET_BODY_TIMEOUT_SECS must be between 1 and 300");
         }
         if !self.turn_urls.is_empty() && self.turn_secret.is_none() {
             bail!("LOKET_TURN_URLS needs LOKET_TURN_SECRET (the coturn static-auth-secret)");
@@ -209,6 +215,7 @@ impl Settings {
             heartbeat_timeout_secs: 30,
             precheck: Default::default(),
             turn_relay: Default::default(),
+            body_timeout_secs: 10,
         }
     }
 

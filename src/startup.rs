@@ -205,6 +205,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     let query_cfg = web::QueryConfig::default().error_handler(routes::query_error);
     let path_cfg = web::PathConfig::default().error_handler(routes::path_error);
     let web_dir = state.settings.web_dir.clone();
+    let public_url = state.settings.public_url.clone();
     let server = HttpServer::new(move || {
         let cache_state = state.clone();
         App::new()
@@ -235,7 +236,8 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                     Ok(res)
                 }
             })
-            .wrap(routes::pages::security_headers())
+            .wrap(actix_web::middleware::from_fn(routes::edge::edge))
+            .wrap(routes::pages::security_headers(&public_url))
             .wrap(TracingLogger::<LoketRootSpan>::new())
             .app_data(state.clone())
             .app_data(json_cfg.clone())

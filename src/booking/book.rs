@@ -53,10 +53,9 @@ pub struct Booked {
     pub links: Links,
 }
 
+/// A start time as sent (RFC 3339, within the years `domain::dates` accepts).
 pub fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(raw.trim())
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    crate::domain::dates::parse_instant(raw).ok()
 }
 
 /// The token and links of a stored appointment. The token is a function of the row, so a

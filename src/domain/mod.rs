@@ -4,6 +4,7 @@
 
 pub mod appointment;
 pub mod citizen;
+pub mod dates;
 pub mod ics;
 pub mod ids;
 pub mod participant;

@@ -3,7 +3,9 @@
 
 pub mod admin;
 pub mod appointments;
+pub mod body;
 pub mod catalog;
+pub mod edge;
 pub mod extract;
 pub mod feed;
 pub mod health;
@@ -37,8 +39,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, web_dir: &std::path::Path) {
         .configure(|c| pages::configure(c, web_dir));
 }
 
-async fn api_not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found("no_such_endpoint"))
+/// No route took the request: 405 with `Allow` when the path exists with other methods (the
+/// API description knows every path and its methods), else 404.
+async fn api_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let allowed = openapi::methods_at(req.path());
+    if allowed.is_empty() {
+        return Err(ApiError::not_found("no_such_endpoint"));
+    }
+    let allow = allowed.join(", ");
+    let body = crate::error::ErrorBody {
+        error: "method_not_allowed".into(),
+        message: format!("This address answers {allow} only."),
+        fields: Default::default(),
+    };
+    Ok(actix_web::HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, allow))
+        .json(body))
 }
 
 pub fn json_error(err: error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
@@ -51,8 +67,9 @@ pub fn json_error(err: error::JsonPayloadError, _: &HttpRequest) -> actix_web::E
             "unsupported_content_type",
             "Send JSON with Content-Type: application/json.",
         ),
+        // serde's message quotes the value sent (a NIK, a password): never pass it on.
         error::JsonPayloadError::Deserialize(d) if d.is_data() => {
-            ApiError::unprocessable("invalid_body", format!("The body does not fit: {d}"))
+            ApiError::unprocessable("invalid_body", "The body does not fit the expected shape.")
         }
         _ => ApiError::bad_request("malformed_json", "The body is not valid JSON."),
     };
@@ -60,9 +77,11 @@ pub fn json_error(err: error::JsonPayloadError, _: &HttpRequest) -> actix_web::E
 }
 
 pub fn query_error(err: error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    // The parser's message may quote what was sent; the answer does not.
+    let _ = err;
     ApiError::bad_request(
         "invalid_query",
-        format!("The query string does not fit: {err}"),
+        "The query string does not fit: a parameter has the wrong form.",
     )
     .into()
 }

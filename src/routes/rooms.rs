@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::body::OptionalJson;
 use super::extract::Citizen;
 use crate::auth::StaffSession;
 use crate::db::tickets::Ticket;
@@ -108,9 +109,9 @@ fn refuse(e: RoomError) -> actix_web::Error {
 pub async fn create_ticket(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: Option<web::Json<TicketIn>>,
+    body: OptionalJson<TicketIn>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let named = body.and_then(|b| b.into_inner().appointment);
+    let named = body.into_inner().and_then(|b| b.appointment);
     let staff;
     let who = match Citizen::extract(&req).await {
         Ok(citizen) => ticket::Requester::Citizen {
@@ -166,7 +167,7 @@ fn invalid_ticket() -> ApiError {
 #[utoipa::path(get, path = "/api/v1/rooms/ws", tag = "rooms",
     params(("ticket" = String, Query, description = "A ticket from POST /api/v1/rooms/ticket")),
     responses((status = 101, description = "Switching to the signalling WebSocket"),
-        (status = 400, description = "not a WebSocket handshake"),
+        (status = 400, description = "not_websocket: not a WebSocket handshake"),
         (status = 401, description = "invalid_ticket: missing, unknown, used or expired"),
         (status = 409, description = "the appointment was closed since the ticket was issued"),
         (status = 503, description = "too_many_joins: the ticket queues are full; database_unavailable")))]
@@ -184,7 +185,12 @@ pub async fn ws(
         .ok_or_else(invalid_ticket)?;
     // The handshake is checked first so a plain GET cannot burn a ticket; nothing is sent to
     // the client until the response is returned.
-    let (response, ws_session, stream) = actix_ws::handle(&req, body)?;
+    let (response, ws_session, stream) = actix_ws::handle(&req, body).map_err(|_| {
+        ApiError::bad_request(
+            "not_websocket",
+            "This address speaks WebSocket only: open it with a WebSocket handshake.",
+        )
+    })?;
     let arrival = arrive(&state.redeemer, &state.settings, &ticket)
         .await
         .map_err(|e| match e {

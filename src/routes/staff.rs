@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::body::{Json, OptionalJson};
 use super::extract::SESSION_COOKIE;
 use super::views::{self, StaffAppointmentOut};
 use crate::accounts::{self, AccountError};
@@ -164,7 +165,7 @@ fn session_cookie(state: &AppState, value: String, max_age: CookieDuration) -> C
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<LoginIn>,
+    body: Json<LoginIn>,
 ) -> ApiResult<HttpResponse> {
     let email = body.email.as_deref().unwrap_or("").trim().to_lowercase();
     let pw = body.password.as_deref().unwrap_or("");
@@ -259,8 +260,7 @@ pub struct RangeQuery {
 fn local_date(raw: Option<&str>, field: &str, default: NaiveDate) -> ApiResult<NaiveDate> {
     match raw {
         None | Some("") => Ok(default),
-        Some(r) => NaiveDate::parse_from_str(r, "%Y-%m-%d")
-            .map_err(|_| ApiError::field(field, "invalid_date")),
+        Some(r) => crate::domain::dates::parse_date(r).map_err(|p| ApiError::field(field, p)),
     }
 }
 
@@ -306,9 +306,9 @@ async fn outcome(
     me: &StaffSession,
     id: Uuid,
     outcome: Outcome,
-    body: Option<web::Json<OutcomeIn>>,
+    body: OptionalJson<OutcomeIn>,
 ) -> ApiResult<HttpResponse> {
-    let notes = body.and_then(|b| b.into_inner().notes);
+    let notes = body.into_inner().and_then(|b| b.notes);
     let view = outcome::record(&state.ctx, me, AppointmentId(id), outcome, notes.as_deref())
         .await
         .map_err(refused)?;
@@ -322,7 +322,7 @@ pub async fn complete(
     state: web::Data<AppState>,
     me: StaffSession,
     id: web::Path<Uuid>,
-    body: Option<web::Json<OutcomeIn>>,
+    body: OptionalJson<OutcomeIn>,
 ) -> ApiResult<HttpResponse> {
     outcome(&state, &me, *id, Outcome::Completed, body).await
 }
@@ -334,7 +334,7 @@ pub async fn no_show(
     state: web::Data<AppState>,
     me: StaffSession,
     id: web::Path<Uuid>,
-    body: Option<web::Json<OutcomeIn>>,
+    body: OptionalJson<OutcomeIn>,
 ) -> ApiResult<HttpResponse> {
     outcome(&state, &me, *id, Outcome::NoShow, body).await
 }
@@ -346,9 +346,9 @@ pub async fn cancel(
     state: web::Data<AppState>,
     me: StaffSession,
     id: web::Path<Uuid>,
-    body: Option<web::Json<OutcomeIn>>,
+    body: OptionalJson<OutcomeIn>,
 ) -> ApiResult<HttpResponse> {
-    let notes = body.and_then(|b| b.into_inner().notes);
+    let notes = body.into_inner().and_then(|b| b.notes);
     let view = booking::manage::change_status(
         &state.ctx,
         &me,
@@ -375,7 +375,7 @@ pub async fn reassign(
     state: web::Data<AppState>,
     me: StaffSession,
     id: web::Path<Uuid>,
-    body: web::Json<ReassignIn>,
+    body: Json<ReassignIn>,
 ) -> ApiResult<HttpResponse> {
     let view =
         booking::reassign::reassign(&state.ctx, &me, AppointmentId(*id), body.staff.map(StaffId))
@@ -425,7 +425,7 @@ pub async fn get_hours(state: web::Data<AppState>, me: StaffSession) -> ApiResul
 pub async fn put_hours(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<HoursBody>,
+    body: Json<HoursBody>,
 ) -> ApiResult<HttpResponse> {
     if body.intervals.len() > 7 * crate::domain::schedule::MAX_INTERVALS_PER_DAY {
         return Err(ApiError::field("intervals", "too_many"));
@@ -482,7 +482,7 @@ pub async fn list_closures(
 pub async fn add_closure(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<ClosureForm>,
+    body: Json<ClosureForm>,
 ) -> ApiResult<HttpResponse> {
     let added = calendar::closures::add_leave(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({
@@ -544,7 +544,7 @@ pub async fn list_holidays(
 pub async fn add_holiday(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<ClosureForm>,
+    body: Json<ClosureForm>,
 ) -> ApiResult<HttpResponse> {
     let (id, interval, reason) = calendar::closures::add_holiday(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Created().json(ClosureOut {
@@ -585,7 +585,7 @@ pub struct NewStaffIn {
 pub async fn add_staff(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<NewStaffIn>,
+    body: Json<NewStaffIn>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let input = accounts::StaffInput {

@@ -496,3 +496,74 @@ async fn logs_carry_request_ids_but_no_personal_data_tokens_or_tickets() {
         );
     }
 }
+
+/// A client's mistakes are 4xx and stay out of the log's error level, and the values they sent
+/// stay out of the log altogether: a NUL in a path or a body, a NIK or a password sent as a
+/// number, a date from before the calendar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_never_logged_as_an_error_nor_echoed_into_the_log() {
+    let app = crate::helpers::spawn_app().await;
+    let log_path =
+        std::env::temp_dir().join(format!("loket-log-{}.jsonl", uuid::Uuid::new_v4().simple()));
+    let loket = spawn_loket(
+        &[
+            ("DATABASE_URL", &app.db_url),
+            ("LOKET_SECRET", "log-test-secret-log-test-secret-0123456789"),
+            ("LOKET_DEMO_DATA", "false"),
+            ("LOKET_LOG", "info"),
+        ],
+        Stdio::from(std::fs::File::create(&log_path).unwrap()),
+    );
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("{}{path}", loket.url)).send();
+    let mut statuses = vec![];
+    for path in [
+        "/api/v1/services/x%00",
+        "/api/v1/services?q=a%00",
+        "/api/v1/services/pbg/slots?from=-4714-11-24",
+    ] {
+        statuses.push(get(path).await.unwrap().status().as_u16());
+    }
+    for (path, body) in [
+        (
+            "/api/v1/appointments",
+            json!({"service": "akta-kelahiran", "consent": true,
+                   "citizen": {"name": "Budi", "phone": "081234567890", "nik": 3271014506900077_u64}}),
+        ),
+        (
+            "/api/v1/appointments",
+            json!({"service": "pbg\u{0}", "citizen": {"name": "Budi\u{0}"}}),
+        ),
+        (
+            "/api/v1/staff/session",
+            json!({"email": "admin@loket.example", "password": 918273645546_u64}),
+        ),
+    ] {
+        let r = client
+            .post(format!("{}{path}", loket.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    stop(loket);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    assert!(
+        statuses.iter().all(|s| (400..500).contains(s)),
+        "{statuses:?}"
+    );
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON lines");
+        assert_ne!(v["level"], "ERROR", "{line}");
+    }
+    for leaked in [
+        "3271014506900077",
+        "918273645546",
+        "backtrace",
+        "invalid type",
+    ] {
+        assert!(!log.contains(leaked), "the log contains {leaked:?}:\n{log}");
+    }
+}
