@@ -55,6 +55,9 @@ pub struct Settings {
     pub turn_relay: crate::turn::RelaySettings,
     /// Seconds a request body may take to arrive (`LOKET_BODY_TIMEOUT_SECS`, routes::body).
     pub body_timeout_secs: u64,
+    /// In production `/metrics` and `/api/v1/openapi.json` answer only with
+    /// `Authorization: Bearer <LOKET_METRICS_TOKEN>` (and not at all without one).
+    pub metrics_token: Option<Secret>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -113,6 +116,24 @@ impl Settings {
         {
             bail!("LOKET_SECRET must be at least 32 characters");
         }
+        if let Some(s) = &secret
+            && !s.is_strong()
+        {
+            // It signs every token and derives the NIK key: a guessable one is no key.
+            if env == Environment::Production {
+                bail!(
+                    "LOKET_SECRET has too little entropy (repeated, patterned or guessable); use \
+                     32 or more random characters, e.g. the output of `openssl rand -hex 32`"
+                );
+            }
+            tracing::warn!("LOKET_SECRET has too little entropy; production would refuse it");
+        }
+        if env == Environment::Production && !public_url.starts_with("https://") {
+            bail!(
+                "LOKET_PUBLIC_URL must be the https:// address citizens use when \
+                 LOKET_ENV=production (tokens, cookies and links depend on it)"
+            );
+        }
         let settings = Settings {
             env,
             bind,
@@ -135,13 +156,15 @@ impl Settings {
             turn_secret: var("LOKET_TURN_SECRET").map(Secret::new),
             turn_ttl_seconds: parse_var("LOKET_TURN_TTL_SECONDS", 3600)?,
             db_pool_size: parse_var("LOKET_DB_POOL_SIZE", 16)?,
-            demo_data: parse_var("LOKET_DEMO_DATA", true)?,
+            // Demo accounts in production only when asked for by name.
+            demo_data: parse_var("LOKET_DEMO_DATA", env == Environment::Development)?,
             web_dir: PathBuf::from(var("LOKET_WEB_DIR").unwrap_or_else(default_web_dir)),
             max_sockets_per_room: parse_var("LOKET_MAX_SOCKETS_PER_ROOM", 4)?,
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
             precheck: crate::precheck::PrecheckSettings::from_env()?,
             turn_relay: crate::turn::RelaySettings::from_env()?,
             body_timeout_secs: parse_var("LOKET_BODY_TIMEOUT_SECS", 10)?,
+            metrics_token: var("LOKET_METRICS_TOKEN").map(Secret::new),
         };
         settings.check()?;
         Ok(settings)
@@ -216,6 +239,7 @@ impl Settings {
             precheck: Default::default(),
             turn_relay: Default::default(),
             body_timeout_secs: 10,
+            metrics_token: None,
         }
     }
 

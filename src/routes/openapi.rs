@@ -55,7 +55,7 @@ impl utoipa::Modify for Security {
 }
 
 #[get("/openapi.json")]
-pub async fn openapi_json() -> HttpResponse {
+pub async fn openapi_json(_: super::extract::OpsAccess) -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
 

@@ -66,9 +66,6 @@ impl From<CalendarError> for ApiError {
             CalendarError::NotSupervisor => ApiError::Forbidden {
                 code: "not_supervisor",
             },
-            CalendarError::NotYourAgency => ApiError::Forbidden {
-                code: "not_your_agency",
-            },
             CalendarError::UnknownStaff => ApiError::not_found("unknown_staff"),
             CalendarError::ClosureNotFound => ApiError::not_found("closure_not_found"),
             CalendarError::HolidayNotFound => ApiError::not_found("holiday_not_found"),
@@ -266,7 +263,8 @@ fn local_date(raw: Option<&str>, field: &str, default: NaiveDate) -> ApiResult<N
 
 /// Appointments in a date range: one's own, or (supervisors) the agency's or a colleague's.
 #[utoipa::path(get, path = "/api/v1/staff/appointments", tag = "staff", params(RangeQuery),
-    responses((status = 200, body = [StaffAppointmentOut]), (status = 403, description = "not your agency")))]
+    responses((status = 200, body = [StaffAppointmentOut]),
+        (status = 404, description = "unknown_staff: no such staff member, or one of another agency")))]
 #[get("/staff/appointments")]
 pub async fn list_appointments(
     state: web::Data<AppState>,

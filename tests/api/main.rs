@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod abuse;
 mod admin;
 mod architecture;
 mod auth;
@@ -11,6 +12,7 @@ mod embedded;
 mod input;
 mod operations;
 mod precheck;
+mod production;
 mod rooms;
 mod self_service;
 mod staff;
