@@ -32,6 +32,9 @@ pub struct Settings {
     pub join_grace_minutes: i64,
     pub booking_rate_per_minute: u32,
     pub max_active_bookings: i64,
+    /// Bookings of one service on one local day per phone or NIK
+    /// (`LOKET_MAX_BOOKINGS_PER_SERVICE_DAY`).
+    pub max_bookings_per_service_day: i64,
     pub demo_password: Option<Secret>,
     pub max_frame_bytes: usize,
     /// Messages per second one signalling socket may send (bursts of twice that).
@@ -58,6 +61,11 @@ pub struct Settings {
     /// In production `/metrics` and `/api/v1/openapi.json` answer only with
     /// `Authorization: Bearer <LOKET_METRICS_TOKEN>` (and not at all without one).
     pub metrics_token: Option<Secret>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`LOKET_TRUSTED_PROXIES`, CIDRs).
+    pub trusted_proxies: Vec<crate::domain::net::Cidr>,
+    /// `LOKET_TRUST_PROXY=1`: the connecting peer is a trusted proxy, whatever its address
+    /// (kept for deployments configured before `LOKET_TRUSTED_PROXIES`).
+    pub trust_peer_proxy: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -148,6 +156,7 @@ impl Settings {
             join_grace_minutes: parse_var("LOKET_JOIN_GRACE_MINUTES", 30)?,
             booking_rate_per_minute: parse_var("LOKET_BOOKING_RATE_PER_MINUTE", 20)?,
             max_active_bookings: parse_var("LOKET_MAX_ACTIVE_BOOKINGS", 2)?,
+            max_bookings_per_service_day: parse_var("LOKET_MAX_BOOKINGS_PER_SERVICE_DAY", 1)?,
             demo_password: var("LOKET_DEMO_PASSWORD").map(Secret::new),
             max_frame_bytes: parse_var("LOKET_MAX_FRAME_BYTES", 65_536)?,
             signal_rate_per_sec: parse_var("LOKET_SIGNAL_RATE_PER_SEC", 50)?,
@@ -165,6 +174,12 @@ impl Settings {
             turn_relay: crate::turn::RelaySettings::from_env()?,
             body_timeout_secs: parse_var("LOKET_BODY_TIMEOUT_SECS", 10)?,
             metrics_token: var("LOKET_METRICS_TOKEN").map(Secret::new),
+            trusted_proxies: list_var("LOKET_TRUSTED_PROXIES")
+                .iter()
+                .map(|c| crate::domain::net::Cidr::parse(c))
+                .collect::<Result<_, _>>()
+                .map_err(|e| anyhow::anyhow!("LOKET_TRUSTED_PROXIES: {e}"))?,
+            trust_peer_proxy: var("LOKET_TRUST_PROXY").as_deref() == Some("1"),
         };
         settings.check()?;
         Ok(settings)
@@ -184,6 +199,9 @@ impl Settings {
         }
         if !(1..=100).contains(&self.max_active_bookings) {
             bail!("LOKET_MAX_ACTIVE_BOOKINGS must be between 1 and 100");
+        }
+        if !(1..=100).contains(&self.max_bookings_per_service_day) {
+            bail!("LOKET_MAX_BOOKINGS_PER_SERVICE_DAY must be between 1 and 100");
         }
         if !(1024..=1 << 20).contains(&self.max_frame_bytes) {
             bail!("LOKET_MAX_FRAME_BYTES must be between 1024 and 1048576");
@@ -224,6 +242,9 @@ impl Settings {
             join_grace_minutes: 30,
             booking_rate_per_minute: 0,
             max_active_bookings: 2,
+            // Tests book several times of one service and day from one phone; the tests of
+            // this limit set it themselves.
+            max_bookings_per_service_day: 100,
             demo_password: None,
             max_frame_bytes: 65_536,
             signal_rate_per_sec: 50,
@@ -240,6 +261,8 @@ impl Settings {
             turn_relay: Default::default(),
             body_timeout_secs: 10,
             metrics_token: None,
+            trusted_proxies: vec![],
+            trust_peer_proxy: false,
         }
     }
 

@@ -7,4 +7,6 @@ pub struct Metrics {
     pub bookings: AtomicU64,
     pub slot_taken: AtomicU64,
     pub logins_failed: AtomicU64,
+    /// Sign-in tries refused without checking the password (`domain::login_throttle`).
+    pub logins_throttled: AtomicU64,
 }

@@ -17,6 +17,10 @@ use crate::routes;
 use crate::state::AppState;
 use crate::telemetry::LoketRootSpan;
 
+/// Room tickets one citizen token or staff member may ask for per minute. An unexpired,
+/// unredeemed ticket is handed out again, so only joins that were redeemed cost a new one.
+const TICKETS_PER_MINUTE: u32 = 30;
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -100,6 +104,8 @@ impl Application {
             turn,
             booking_limiter: RateLimiter::per_minute(settings.booking_rate_per_minute),
             login_limiter: RateLimiter::per_minute(10),
+            login_throttle: Default::default(),
+            ticket_limiter: RateLimiter::per_minute(TICKETS_PER_MINUTE),
             rooms: crate::signalling::Rooms::start(
                 ctx.pool.clone(),
                 ctx.feed.clone(),

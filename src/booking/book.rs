@@ -201,7 +201,12 @@ pub async fn book(
         request_hash: Some(request_hash.clone()),
     };
     let limit = ctx.settings.max_active_bookings;
-    match db::appointments::book(&mut conn, new, &candidates, limit).await {
+    let limits = db::appointments::Limits {
+        max_active: limit,
+        max_per_service_day: ctx.settings.max_bookings_per_service_day,
+        day: db::schedule::range(local_day(ctx, starts_at)),
+    };
+    match db::appointments::book(&mut conn, new, &candidates, &limits).await {
         Ok(row) => {
             ctx.metrics
                 .bookings
@@ -226,6 +231,8 @@ pub async fn book(
             Err(BookingError::SlotTaken)
         }
         Err(BookError::TooManyActive) => Err(BookingError::TooManyActive { limit }),
+        Err(BookError::TooManyActiveForNik) => Err(BookingError::TooManyActiveForNik { limit }),
+        Err(BookError::ServiceDayTaken) => Err(BookingError::ServiceDayTaken),
         Err(BookError::KeyUsed(id)) => {
             let existing = db::appointments::view(&mut conn, id)
                 .await?
@@ -235,6 +242,21 @@ pub async fn book(
         Err(BookError::Busy) => Err(BookingError::Busy),
         Err(BookError::Db(e)) => Err(e.into()),
     }
+}
+
+/// The local day (in the site's zone) that `at` falls on, as UTC bounds.
+fn local_day(ctx: &Ctx, at: DateTime<Utc>) -> Interval {
+    use chrono::TimeZone;
+    let tz = ctx.settings.timezone;
+    let date = at.with_timezone(&tz).date_naive();
+    let midnight = |d: chrono::NaiveDate| {
+        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let start = midnight(date).unwrap_or(at - Duration::days(1));
+    let end = midnight(date + Duration::days(1)).unwrap_or(at + Duration::days(1));
+    Interval { start, end }
 }
 
 /// The first answer again, if this is the same request.

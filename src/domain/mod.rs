@@ -7,6 +7,8 @@ pub mod citizen;
 pub mod dates;
 pub mod ics;
 pub mod ids;
+pub mod login_throttle;
+pub mod net;
 pub mod participant;
 pub mod schedule;
 pub mod search;

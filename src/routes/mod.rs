@@ -91,18 +91,32 @@ pub fn path_error(err: error::PathError, _: &HttpRequest) -> actix_web::Error {
     ApiError::not_found("not_found").into()
 }
 
-/// The client's address for rate limits. Behind a reverse proxy set LOKET_TRUST_PROXY=1 so the
-/// `X-Forwarded-For` / `Forwarded` address counts instead of the proxy's.
+/// The client's address for rate limits: the peer, or behind trusted proxies the right-most
+/// `X-Forwarded-For` address that is not one of them (`domain::net`; docs/operations.md).
 pub fn client_ip(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    if std::env::var("LOKET_TRUST_PROXY").as_deref() == Ok("1") {
-        if let Some(ip) = info.realip_remote_addr() {
-            return ip.to_string();
-        }
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    let Some(state) = req.app_data::<web::Data<crate::state::AppState>>() else {
+        return peer.to_string();
+    };
+    let settings = &state.settings;
+    if settings.trusted_proxies.is_empty() && !settings.trust_peer_proxy {
+        return peer.to_string();
     }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    crate::domain::net::client_address(
+        peer,
+        &forwarded,
+        &settings.trusted_proxies,
+        settings.trust_peer_proxy,
+    )
+    .to_string()
 }
 
 /// A booking use-case's refusal as the API says it; `slot_taken` is the message for a time that
@@ -115,6 +129,14 @@ pub fn booking_error(e: crate::booking::BookingError, slot_taken: &'static str) 
         E::TooManyActive { limit } => ApiError::conflict(
             "too_many_active_bookings",
             format!("This phone number already has {limit} active bookings."),
+        ),
+        E::TooManyActiveForNik { limit } => ApiError::conflict(
+            "too_many_active_bookings_for_nik",
+            format!("This NIK already has {limit} active bookings."),
+        ),
+        E::ServiceDayTaken => ApiError::conflict(
+            "already_booked_that_day",
+            "This phone number or NIK already has this service booked on that day.",
         ),
         E::IdempotencyKeyReused => ApiError::unprocessable(
             "idempotency_key_reused",

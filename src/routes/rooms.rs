@@ -103,7 +103,8 @@ fn refuse(e: RoomError) -> actix_web::Error {
         (status = 403, description = "not_your_appointment (a citizen naming another booking)"),
         (status = 404, description = "appointment_not_found (or not one this staff member may serve)"),
         (status = 409, description = "appointment_cancelled / appointment_completed / appointment_closed / room_closed; room_not_open with `opens_at`"),
-        (status = 422, description = "staff without `appointment`")))]
+        (status = 422, description = "staff without `appointment`"),
+        (status = 429, description = "rate_limited: too many tickets for this token or staff member")))]
 #[post("/rooms/ticket")]
 #[tracing::instrument(name = "rooms.ticket", skip_all)]
 pub async fn create_ticket(
@@ -126,6 +127,17 @@ pub async fn create_ticket(
             }
         }
     };
+    // Per citizen token or staff member: with reuse, only redeemed tickets cost a new one.
+    let key = match &who {
+        ticket::Requester::Citizen { appointment, .. } => format!("c:{}", appointment.0),
+        ticket::Requester::Staff { me, .. } => format!("s:{}", me.id.0),
+    };
+    if let Err(wait) = state.ticket_limiter.check(&key) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: wait,
+        }
+        .into());
+    }
     let issued = ticket::issue(&state.ctx, who).await.map_err(refuse)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

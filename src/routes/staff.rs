@@ -20,6 +20,7 @@ use crate::calendar::{self, CalendarError, closures::ClosureForm, day::Whose};
 use crate::db;
 use crate::domain::appointment::Status;
 use crate::domain::ids::{AppointmentId, ClosureId, StaffId};
+use crate::domain::login_throttle::Verdict;
 use crate::domain::schedule::{Role, WorkInterval};
 use crate::error::{ApiError, ApiResult};
 use crate::rooms::outcome::{self, Outcome};
@@ -177,16 +178,36 @@ pub async fn login(
         return Err(ApiError::validation(fields));
     }
     let ip = super::client_ip(&req);
-    if let Err(wait) = state
-        .login_limiter
-        .check(&ip)
-        .and_then(|_| state.login_limiter.check(&format!("email:{email}")))
-    {
+    if let Err(wait) = state.login_limiter.check(&ip) {
         return Err(ApiError::TooManyRequests {
             retry_after_secs: wait,
         });
     }
-    let (token, profile) = accounts::login(&state.ctx, &email, pw).await?;
+    // Per (email, address) with backoff, and a guard per email that slows a spray from many
+    // addresses without locking the owner out (domain::login_throttle).
+    let verdict = match state.login_throttle.lock() {
+        Ok(mut t) => t.before(&email, &ip, std::time::Instant::now()),
+        Err(_) => Verdict::Go,
+    };
+    match verdict {
+        Verdict::Go => {}
+        Verdict::After(wait) => tokio::time::sleep(wait).await,
+        Verdict::Refuse(wait) => {
+            state
+                .metrics
+                .logins_throttled
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            });
+        }
+    }
+    let result = accounts::login(&state.ctx, &email, pw, &ip).await;
+    let failed = matches!(result, Err(AccountError::InvalidCredentials));
+    if let Ok(mut t) = state.login_throttle.lock() {
+        t.after(&email, &ip, !failed, std::time::Instant::now());
+    }
+    let (token, profile) = result?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(
             &state,
