@@ -32,6 +32,8 @@ pub struct Settings {
     pub join_grace_minutes: i64,
     pub booking_rate_per_minute: u32,
     pub max_active_bookings: i64,
+    /// Active bookings one NIK may hold, whatever the phone (`LOKET_MAX_ACTIVE_BOOKINGS_PER_NIK`).
+    pub max_active_bookings_per_nik: i64,
     /// Bookings of one service on one local day per phone or NIK
     /// (`LOKET_MAX_BOOKINGS_PER_SERVICE_DAY`).
     pub max_bookings_per_service_day: i64,
@@ -157,6 +159,7 @@ impl Settings {
             booking_rate_per_minute: parse_var("LOKET_BOOKING_RATE_PER_MINUTE", 20)?,
             max_active_bookings: parse_var("LOKET_MAX_ACTIVE_BOOKINGS", 2)?,
             max_bookings_per_service_day: parse_var("LOKET_MAX_BOOKINGS_PER_SERVICE_DAY", 1)?,
+            max_active_bookings_per_nik: parse_var("LOKET_MAX_ACTIVE_BOOKINGS_PER_NIK", 2)?,
             demo_password: var("LOKET_DEMO_PASSWORD").map(Secret::new),
             max_frame_bytes: parse_var("LOKET_MAX_FRAME_BYTES", 65_536)?,
             signal_rate_per_sec: parse_var("LOKET_SIGNAL_RATE_PER_SEC", 50)?,
@@ -200,6 +203,9 @@ impl Settings {
         if !(1..=100).contains(&self.max_active_bookings) {
             bail!("LOKET_MAX_ACTIVE_BOOKINGS must be between 1 and 100");
         }
+        if !(1..=100).contains(&self.max_active_bookings_per_nik) {
+            bail!("LOKET_MAX_ACTIVE_BOOKINGS_PER_NIK must be between 1 and 100");
+        }
         if !(1..=100).contains(&self.max_bookings_per_service_day) {
             bail!("LOKET_MAX_BOOKINGS_PER_SERVICE_DAY must be between 1 and 100");
         }
@@ -242,9 +248,10 @@ impl Settings {
             join_grace_minutes: 30,
             booking_rate_per_minute: 0,
             max_active_bookings: 2,
-            // Tests book several times of one service and day from one phone; the tests of
-            // this limit set it themselves.
+            // Tests book several times of one service and day from one phone, and share one
+            // demo NIK; the tests of these limits set them themselves.
             max_bookings_per_service_day: 100,
+            max_active_bookings_per_nik: 100,
             demo_password: None,
             max_frame_bytes: 65_536,
             signal_rate_per_sec: 50,

@@ -1,5 +1,5 @@
 -- Back to the booking function of 2026-11-28-000004 (per-phone limit only).
-DROP FUNCTION loket_book(bigint, bigint, tstzrange, boolean, uuid, text, uuid, uuid, tstzrange,
+DROP FUNCTION loket_book(bigint, bigint, bigint, tstzrange, boolean, uuid, text, uuid, uuid, tstzrange,
     timestamptz, text, text, text, bytea, text, text, bytea, text, bytea);
 DROP INDEX appointments_active_nik_idx;
 DROP INDEX room_tickets_appointment_idx;

@@ -1,6 +1,6 @@
 -- Touts (calo) held many slots with made-up phone numbers and one NIK: the per-phone limit alone
 -- did not stop them. The booking function now also limits
--- - the active bookings of one NIK (its keyed hash, `nik_hash`), to the same number as a phone;
+-- - the active bookings of one NIK (its keyed hash, `nik_hash`), to `p_max_active_nik`;
 -- - bookings of one service on one local day, per phone and per NIK (`p_day` is that day's
 --   bounds in the site's zone, computed by the caller), to `p_max_per_service_day`.
 -- Locks in one order: the phone's, the NIK's, then the clerk's — no cycle. Error texts carry no
@@ -11,7 +11,8 @@ CREATE INDEX appointments_active_nik_idx ON appointments (nik_hash)
 DROP FUNCTION loket_book(bigint, boolean, uuid, text, uuid, uuid, tstzrange, timestamptz, text, text, text, bytea, text, text, bytea, text, bytea);
 
 CREATE FUNCTION loket_book(
-    p_max_active bigint, p_max_per_service_day bigint, p_day tstzrange, p_wait_for_clerk boolean,
+    p_max_active bigint, p_max_active_nik bigint, p_max_per_service_day bigint, p_day tstzrange,
+    p_wait_for_clerk boolean,
     p_id uuid, p_code text, p_service uuid, p_staff uuid, p_period tstzrange,
     p_ends_at timestamptz, p_name text, p_phone text, p_email text, p_nik_cipher bytea,
     p_nik_last4 text, p_nik_masked text, p_nik_hash bytea, p_idempotency_key text,
@@ -34,7 +35,7 @@ BEGIN
     END IF;
     IF p_nik_hash IS NOT NULL THEN
         SELECT count(*) INTO n FROM appointments WHERE nik_hash = p_nik_hash AND active;
-        IF n >= p_max_active THEN
+        IF n >= p_max_active_nik THEN
             RAISE EXCEPTION 'too many active bookings for one NIK'
                 USING ERRCODE = 'check_violation', CONSTRAINT = 'appointments_active_per_nik';
         END IF;

@@ -203,6 +203,7 @@ pub async fn book(
     let limit = ctx.settings.max_active_bookings;
     let limits = db::appointments::Limits {
         max_active: limit,
+        max_active_nik: ctx.settings.max_active_bookings_per_nik,
         max_per_service_day: ctx.settings.max_bookings_per_service_day,
         day: db::schedule::range(local_day(ctx, starts_at)),
     };
@@ -231,7 +232,9 @@ pub async fn book(
             Err(BookingError::SlotTaken)
         }
         Err(BookError::TooManyActive) => Err(BookingError::TooManyActive { limit }),
-        Err(BookError::TooManyActiveForNik) => Err(BookingError::TooManyActiveForNik { limit }),
+        Err(BookError::TooManyActiveForNik) => Err(BookingError::TooManyActiveForNik {
+            limit: limits.max_active_nik,
+        }),
         Err(BookError::ServiceDayTaken) => Err(BookingError::ServiceDayTaken),
         Err(BookError::KeyUsed(id)) => {
             let existing = db::appointments::view(&mut conn, id)

@@ -241,6 +241,7 @@ async fn clerk_free(
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_active: i64,
+    pub max_active_nik: i64,
     pub max_per_service_day: i64,
     /// The local day the booking starts on, as UTC bounds.
     pub day: Range,
@@ -330,6 +331,7 @@ diesel::define_sql_function! {
     #[allow(clippy::too_many_arguments)]
     fn loket_book(
         max_active: diesel::sql_types::BigInt,
+        max_active_nik: diesel::sql_types::BigInt,
         max_per_service_day: diesel::sql_types::BigInt,
         day: diesel::sql_types::Range<diesel::sql_types::Timestamptz>,
         wait_for_clerk: diesel::sql_types::Bool,
@@ -361,6 +363,7 @@ async fn insert(
 ) -> QueryResult<Appointment> {
     let created_at: DateTime<Utc> = diesel::select(loket_book(
         limits.max_active,
+        limits.max_active_nik,
         limits.max_per_service_day,
         &limits.day,
         wait_for_clerk,

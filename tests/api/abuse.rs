@@ -307,6 +307,7 @@ async fn room_tickets_are_reused_until_redeemed_and_rate_limited() {
 async fn one_nik_and_one_service_day_are_limited_beside_one_phone() {
     let app = crate::helpers::spawn_app_with(|s| {
         s.max_active_bookings = 2;
+        s.max_active_bookings_per_nik = 2;
         s.max_bookings_per_service_day = 1;
     })
     .await;
