@@ -7,9 +7,48 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CitizenName(String);
 
+/// Characters that change how text around them is shown without being seen themselves:
+/// bidirectional overrides and isolates (U+202E turns "Budi \u{202e}amsuK" into "Budi Kusma"
+/// on a clerk's screen). A name with one is refused.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Invisible characters a name can carry without meaning anything (zero-width space, joiner
+/// and non-joiner, word joiner, byte-order mark, soft hyphen): removed.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}' | '\u{00AD}'
+    )
+}
+
+/// More combining marks in a row than any written name needs (Vietnamese stacks two):
+/// "Zalgo" text that spills over the lines around it.
+const MAX_COMBINING_RUN: usize = 2;
+
+/// A person's name as shown to others (citizens to clerks, staff to each other): invisible
+/// characters removed, whitespace collapsed; bidirectional controls and long runs of combining
+/// marks refused as `invalid_characters`.
+pub fn clean_name(raw: &str) -> Result<String, &'static str> {
+    use unicode_normalization::char::is_combining_mark;
+    let mut run = 0;
+    for c in raw.chars() {
+        if is_bidi_control(c) {
+            return Err("invalid_characters");
+        }
+        run = if is_combining_mark(c) { run + 1 } else { 0 };
+        if run > MAX_COMBINING_RUN {
+            return Err("invalid_characters");
+        }
+    }
+    let visible: String = raw.chars().filter(|c| !is_invisible(*c)).collect();
+    Ok(visible.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 impl CitizenName {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let name: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let name = clean_name(raw)?;
         let len = name.chars().count();
         if len == 0 {
             return Err("required");
@@ -118,9 +157,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && !e
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+            && !e.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || is_bidi_control(c) || c == '<' || c == '>'
+            })
             && !domain.contains('@');
         if !ok {
             return Err("invalid");
@@ -399,6 +438,39 @@ mod tests {
         assert_eq!(PROVINCES.len(), 38, "Indonesia has 38 provinces");
         // A woman's NIK: day + 40.
         assert!(Nik::parse("3271995505900001").is_ok());
+    }
+
+    #[test]
+    fn names_lose_invisible_characters_and_refuse_bidi_controls_and_zalgo() {
+        assert_eq!(
+            CitizenName::parse("Budi\u{200B} San\u{200D}toso\u{FEFF}")
+                .unwrap()
+                .as_str(),
+            "Budi Santoso"
+        );
+        assert_eq!(
+            CitizenName::parse("Budi \u{202E}amsuK"),
+            Err("invalid_characters")
+        );
+        assert_eq!(
+            CitizenName::parse("Budi \u{2067}x"),
+            Err("invalid_characters")
+        );
+        assert_eq!(
+            CitizenName::parse("Bu\u{0301}\u{0302}\u{0303}di"),
+            Err("invalid_characters")
+        );
+        // Names written with marks stay as they are.
+        assert_eq!(
+            CitizenName::parse("Nguye\u{0302}\u{0303}n Thi\u{0323}")
+                .unwrap()
+                .as_str(),
+            "Nguye\u{0302}\u{0303}n Thi\u{0323}"
+        );
+        assert_eq!(
+            CitizenName::parse("Zoë Müller").unwrap().as_str(),
+            "Zoë Müller"
+        );
     }
 
     #[test]

@@ -6,8 +6,11 @@
 pub mod appointment;
 pub mod citizen;
 pub mod closed;
+pub mod dates;
 pub mod ics;
 pub mod ids;
+pub mod login_throttle;
+pub mod net;
 pub mod participant;
 pub mod schedule;
 pub mod search;

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::body::Json;
 use super::views::{self, ServiceDetail};
 use crate::auth::StaffSession;
 use crate::catalogue::manage::{self, AgencyForm, ServiceForm};
@@ -31,7 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn add_agency(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<AgencyForm>,
+    body: Json<AgencyForm>,
 ) -> ApiResult<HttpResponse> {
     let agency = manage::add_agency(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Created().json(views::AgencyOut::from(&agency)))
@@ -78,7 +79,7 @@ pub async fn list_services(
 pub async fn add_service(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<ServiceForm>,
+    body: Json<ServiceForm>,
 ) -> ApiResult<HttpResponse> {
     let added = manage::add_service(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Created().json(admin_service_out(&added)))
@@ -92,7 +93,7 @@ pub async fn edit_service(
     state: web::Data<AppState>,
     me: StaffSession,
     slug: web::Path<String>,
-    body: web::Json<ServiceForm>,
+    body: Json<ServiceForm>,
 ) -> ApiResult<HttpResponse> {
     let changed = manage::edit_service(&state.ctx, &me, &slug, &body).await?;
     Ok(HttpResponse::Ok().json(admin_service_out(&changed)))
@@ -112,9 +113,9 @@ pub struct ReportQuery {
 pub fn query_date(raw: Option<&str>, name: &str) -> ApiResult<Option<NaiveDate>> {
     match raw {
         None | Some("") => Ok(None),
-        Some(r) => NaiveDate::parse_from_str(r, "%Y-%m-%d")
+        Some(r) => crate::domain::dates::parse_date(r)
             .map(Some)
-            .map_err(|_| ApiError::field(name, "invalid_date")),
+            .map_err(|p| ApiError::field(name, p)),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod abuse;
 mod admin;
 mod architecture;
 mod auth;
@@ -9,10 +10,12 @@ mod backup;
 mod booking;
 mod catalog;
 mod embedded;
+mod input;
 mod nodes;
 mod operations;
 mod precheck;
 mod privacy;
+mod production;
 mod rooms;
 mod self_service;
 mod staff;
