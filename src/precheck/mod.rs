@@ -11,6 +11,7 @@
 pub mod client;
 pub mod meter;
 pub mod peer;
+pub mod probe;
 pub mod verdict;
 
 use std::collections::HashMap;
@@ -60,6 +61,9 @@ pub struct PrecheckSettings {
     pub public_ip: Option<IpAddr>,
     /// `LOKET_PRECHECK_TCP`: also offer ICE-TCP candidates (default on).
     pub tcp: bool,
+    /// `LOKET_PRECHECK_PROBE_KBPS`: the rate of the bandwidth probe's train (0 = no probe: the
+    /// camera's bitrate is judged instead, as before the probe existed).
+    pub probe_kbps: u32,
 }
 
 impl Default for PrecheckSettings {
@@ -74,6 +78,7 @@ impl Default for PrecheckSettings {
             ip: None,
             public_ip: None,
             tcp: true,
+            probe_kbps: probe::DEFAULT_PROBE_KBPS,
         }
     }
 }
@@ -117,6 +122,7 @@ impl PrecheckSettings {
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("LOKET_PRECHECK_PUBLIC_IP: {e}"))?,
             tcp: parse("LOKET_PRECHECK_TCP", d.tcp)?,
+            probe_kbps: parse("LOKET_PRECHECK_PROBE_KBPS", d.probe_kbps)?,
         };
         s.check()?;
         Ok(s)
@@ -134,6 +140,12 @@ impl PrecheckSettings {
         }
         if !(1..=20).contains(&self.idle_secs) {
             bail!("LOKET_PRECHECK_IDLE_SECONDS must be 1..=20");
+        }
+        // Slower than twice the verdict's threshold, a train could not show a path is fast
+        // enough; faster than 5 Mbit/s, it would cost more than a call does.
+        let min = 2 * verdict::BANDWIDTH_MIN_KBPS as u32;
+        if self.probe_kbps != 0 && !(min..=5000).contains(&self.probe_kbps) {
+            bail!("LOKET_PRECHECK_PROBE_KBPS must be 0 (off) or {min}..=5000");
         }
         Ok(())
     }
@@ -231,6 +243,7 @@ impl Prechecks {
             public_ip: settings.public_ip,
             tcp: settings.tcp,
             gather_timeout: GATHER_TIMEOUT,
+            probe_kbps: settings.probe_kbps,
         };
         Prechecks {
             permits: Arc::new(Semaphore::new(settings.max_concurrent)),
@@ -413,5 +426,16 @@ mod tests {
         assert!(s.check().is_err());
         s.connect_secs = 0;
         assert!(s.check().is_err());
+        let mut s = PrecheckSettings::default();
+        for (kbps, ok) in [
+            (0, true),
+            (1200, true),
+            (5000, true),
+            (300, false),
+            (9000, false),
+        ] {
+            s.probe_kbps = kbps;
+            assert_eq!(s.check().is_ok(), ok, "probe {kbps} kbit/s");
+        }
     }
 }

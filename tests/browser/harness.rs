@@ -194,7 +194,22 @@ impl Browser {
         Browser::open(who, DESK).await
     }
 
-    async fn open(who: &'static str, (width, height): (u32, u32)) -> Browser {
+    /// A phone-sized window whose fake camera shows the frames of `y4m` (looped; one frame is
+    /// a still picture) instead of Chromium's moving test pattern.
+    pub async fn phone_with_camera(who: &'static str, y4m: &Path) -> Browser {
+        let arg = format!("--use-file-for-fake-video-capture={}", y4m.display());
+        Browser::open_with(who, PHONE, &[arg]).await
+    }
+
+    async fn open(who: &'static str, size: (u32, u32)) -> Browser {
+        Browser::open_with(who, size, &[]).await
+    }
+
+    async fn open_with(
+        who: &'static str,
+        (width, height): (u32, u32),
+        extra: &[String],
+    ) -> Browser {
         let url = chromedriver();
         let profile = tempdir("loket-chromium");
         if let Ok(mut left) = PROFILES.lock() {
@@ -245,6 +260,9 @@ impl Browser {
         }
         caps.add_arg(&format!("--user-data-dir={}", profile.display()))
             .expect("arg");
+        for arg in extra {
+            caps.add_arg(arg).expect("arg");
+        }
         let driver = WebDriver::new(url, caps)
             .await
             .unwrap_or_else(|e| panic!("{who}: opening a Chromium session: {e}"));
