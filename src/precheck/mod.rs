@@ -179,8 +179,11 @@ pub struct PrecheckResult {
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum CheckState {
-    Running { id: Uuid },
-    Finished(PrecheckResult),
+    Running {
+        id: Uuid,
+    },
+    /// Boxed: a result is many times the size of the running state.
+    Finished(Box<PrecheckResult>),
 }
 
 struct Entry {
@@ -352,7 +355,7 @@ impl Prechecks {
         let e = self.entries.lock().ok()?;
         let entry = e.get(&id).filter(|v| v.appointment == appointment)?;
         Some(match &entry.result {
-            Some(r) => CheckState::Finished(r.clone()),
+            Some(r) => CheckState::Finished(Box::new(r.clone())),
             None => CheckState::Running { id },
         })
     }

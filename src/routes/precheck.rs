@@ -194,5 +194,5 @@ pub async fn result(
         .ok_or(ApiError::not_found("precheck_not_found"))?;
     let result: PrecheckResult = serde_json::from_value(stored.result)
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored precheck")))?;
-    Ok(HttpResponse::Ok().json(CheckState::Finished(result)))
+    Ok(HttpResponse::Ok().json(CheckState::Finished(Box::new(result))))
 }

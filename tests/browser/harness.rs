@@ -281,6 +281,38 @@ impl Browser {
         self.driver.as_ref().expect("session open")
     }
 
+    /// From the next page load on, every RTCPeerConnection the page makes is kept in
+    /// `window.__pcs` so the test can read its statistics; with `policy` its
+    /// `iceTransportPolicy` is forced too (the browser's own setting). The page is unchanged.
+    pub async fn keep_connections(&self, policy: Option<&str>) {
+        let force = policy
+            .map(|p| format!("config = {{ ...(config || {{}}), iceTransportPolicy: '{p}' }};"))
+            .unwrap_or_default();
+        let source = format!(
+            "(() => {{\
+               const Native = window.RTCPeerConnection;\
+               window.__pcs = [];\
+               const Wrapped = function (config, ...rest) {{\
+                 {force}\
+                 const pc = new Native(config, ...rest);\
+                 window.__pcs.push(pc);\
+                 return pc;\
+               }};\
+               Wrapped.prototype = Native.prototype;\
+               Object.setPrototypeOf(Wrapped, Native);\
+               window.RTCPeerConnection = Wrapped;\
+             }})();"
+        );
+        self.driver()
+            .cdp()
+            .send_raw(
+                "Page.addScriptToEvaluateOnNewDocument",
+                json!({ "source": source }),
+            )
+            .await
+            .expect("inject the connection keeper");
+    }
+
     /// Quits the session (at the end of a test; a dropped Browser that was not quit is
     /// cleaned up in the background).
     pub async fn quit(&self) {
