@@ -544,7 +544,7 @@ fn a_still_picture_on_a_throttled_path_is_audio_only() {
         return;
     }
     let t = Topology::new(13, false);
-    throttle(&t, "200kbit");
+    throttle(&t, "150kbit");
     let (v, reasons, m) = precheck_across(&t, 24);
     assert!(m.connected, "{m:?}");
     // The little the still picture sends fits through: audio and video arrive intact.
