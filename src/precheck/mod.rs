@@ -6,7 +6,8 @@
 //! This module owns the limits: how many checks run at once (a semaphore; the excess gets 503),
 //! how often one appointment and one address may start one (token buckets), how long a check may
 //! live (≤ 30 s, ends early when idle), and the bounded table of recent results the browser polls.
-//! [`peer`] owns the WebRTC side, [`verdict`] the judgement, [`meter`] the per-stream arithmetic.
+//! [`peer`] owns the WebRTC side, [`verdict`] the judgement, [`meter`] the per-stream arithmetic,
+//! [`probe`] the measurement of the path's bandwidth.
 
 pub mod client;
 pub mod meter;

@@ -1,6 +1,7 @@
 //! Loket's side of one pre-call check: a webrtc-rs peer that answers the browser's offer
 //! (non-trickle: the answer carries every candidate), echoes the audio and video it receives back
-//! on the same connection, meters each incoming stream, reads the selected candidate pair and its
+//! on the same connection, meters each incoming stream, sends the bandwidth probe's train between
+//! the echoed video frames ([`super::probe`]), reads the selected candidate pair and its
 //! round-trip time from the stats, and closes.
 //!
 //! Ownership: a [`LiveCheck`] owns the peer connection and every task it spawned; `finish` (or,
@@ -218,10 +219,8 @@ struct Shared {
     /// Sequence numbers and the last timestamp of each echoed stream. Loket numbers what it
     /// sends itself, so the probe's padding packets fit between the echoed ones.
     clocks: Mutex<HashMap<RtpCodecKind, OutClock>>,
-    /// The browser's transport-wide feedback on what Loket sent (the probe's measurement).
+    /// The browser's transport-wide feedback on what Loket sent during the probe's train.
     feedback: FeedbackLog,
-    /// When the probe's train started and (once done) ended.
-    probe_window: Mutex<Option<(Instant, Option<Instant>)>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     data_channel: Mutex<Option<Arc<dyn DataChannel>>>,
     state: watch::Sender<RTCPeerConnectionState>,
@@ -416,7 +415,6 @@ pub async fn answer(offer_sdp: &str, cfg: &PeerConfig) -> Result<(String, LiveCh
         last_packet_ms: AtomicU64::new(0),
         clocks: Mutex::default(),
         feedback,
-        probe_window: Mutex::default(),
         tasks: Mutex::default(),
         data_channel: Mutex::default(),
         state: state_tx,
@@ -559,7 +557,7 @@ impl LiveCheck {
             let (path, rtt) = self.path_and_rtt().await;
             m.path = path;
             m.rtt_ms = rtt;
-            m.bandwidth = self.probe_result();
+            m.bandwidth = self.shared.feedback.summary();
         }
         if let Ok(meters) = self.shared.meters.lock() {
             m.audio = meters.get(&RtpCodecKind::Audio).map(StreamMeter::summary);
@@ -591,9 +589,7 @@ impl LiveCheck {
             };
             let payload_type = codec_for(RtpCodecKind::Video).payload_type;
             let start = Instant::now();
-            if let Ok(mut w) = shared.probe_window.lock() {
-                *w = Some((start, None));
-            }
+            shared.feedback.open(start);
             let per_packet = (probe::PROBE_PACKET_BYTES * 8) as f64;
             let mut sent = 0u64;
             let mut tick = tokio::time::interval(Duration::from_millis(5));
@@ -614,21 +610,8 @@ impl LiveCheck {
                     sent += 1;
                 }
             }
-            if let Ok(mut w) = shared.probe_window.lock() {
-                *w = Some((start, Some(Instant::now())));
-            }
+            shared.feedback.close(Instant::now());
         });
-    }
-
-    /// What the browser's feedback says about the train (None: no train, or no feedback).
-    fn probe_result(&self) -> Option<probe::BandwidthSummary> {
-        let (from, to) = (*self.shared.probe_window.lock().ok()?)?;
-        probe::summarize(
-            &self
-                .shared
-                .feedback
-                .window(from, to.unwrap_or_else(Instant::now)),
-        )
     }
 
     async fn path_and_rtt(&self) -> (Option<PathInfo>, Option<f64>) {

@@ -12,8 +12,9 @@
 //! Three pieces plug into webrtc-rs's interceptor chain, whose send-side congestion-control slot
 //! is public in 0.21.1 ([`configure`]):
 //! - the TWCC sender numbers every outgoing packet (webrtc-rs's own);
-//! - [`FeedbackLog`], a `BandwidthEstimator` behind webrtc-rs's congestion-control interceptor,
-//!   which joins the browser's feedback with what was sent and keeps the result for [`summarize`];
+//! - a recorder in the estimator slot of webrtc-rs's congestion-control interceptor, which joins
+//!   the browser's feedback with what was sent; the packets that left during the train go into a
+//!   [`FeedbackLog`] for [`summarize`];
 //! - [`Stuffer`], which gives each padding packet its size. webrtc-rs writes at most 4 bytes of
 //!   RTP padding (`rtp::Packet::marshal` pads to a 32-bit boundary only), so the bulk is RFC 8285
 //!   header-extension padding (zero bytes, which every receiver skips), added below the sender's
@@ -48,8 +49,8 @@ pub const PROBE_DURATION: Duration = Duration::from_millis(1500);
 pub const PROBE_PACKET_BYTES: usize = 1000;
 /// Fewer acknowledged packets than this measure nothing.
 const MIN_REPORTS: usize = 10;
-/// Reports kept per check (a train is ~225 packets, the echo ~100 a second).
-const MAX_REPORTS: usize = 8192;
+/// Reports kept per check: a train is ~225 packets, and the echo beside it 100-400 a second.
+const MAX_REPORTS: usize = 4096;
 /// Where the stuffer sits: wire-ward of the NACK responder, which therefore keeps padding packets
 /// small and whose retransmissions of them the stuffer sees (and drops); application-ward of the
 /// TWCC sender and the send history, so the size the history records is the size that left.
@@ -78,37 +79,56 @@ pub struct BandwidthSummary {
     pub packets: u64,
 }
 
-/// The feedback Loket received, shared between the interceptor chain and the check.
+/// The browser's feedback on the packets that left during the train, shared between the
+/// interceptor chain (which fills it) and the check (which opens and closes the window and
+/// reads the result). Packets outside the window are not kept.
 #[derive(Clone, Default)]
-pub struct FeedbackLog(Arc<Mutex<VecDeque<Sent>>>);
+pub struct FeedbackLog(Arc<Mutex<Window>>);
+
+#[derive(Default)]
+struct Window {
+    from: Option<Instant>,
+    to: Option<Instant>,
+    sent: Vec<Sent>,
+}
 
 impl FeedbackLog {
-    /// The packets that left within `[from, to)` and that the browser reported on.
-    pub fn window(&self, from: Instant, to: Instant) -> Vec<Sent> {
-        self.0
-            .lock()
-            .map(|l| {
-                l.iter()
-                    .filter(|s| s.departure >= from && s.departure < to)
-                    .copied()
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// Keeps what leaves from `at` on.
+    pub fn open(&self, at: Instant) {
+        if let Ok(mut w) = self.0.lock() {
+            w.from = Some(at);
+        }
+    }
+
+    /// Keeps nothing that leaves from `at` on (feedback on earlier packets still counts).
+    pub fn close(&self, at: Instant) {
+        if let Ok(mut w) = self.0.lock() {
+            w.to = Some(at);
+        }
+    }
+
+    /// What the feedback so far says (None: no window opened, or too little feedback).
+    pub fn summary(&self) -> Option<BandwidthSummary> {
+        summarize(&self.0.lock().ok()?.sent)
     }
 
     fn push(&self, reports: &[PacketReport]) {
-        let Ok(mut log) = self.0.lock() else {
+        let Ok(mut w) = self.0.lock() else {
             return;
         };
+        let Some(from) = w.from else {
+            return;
+        };
+        let to = w.to;
         for r in reports {
-            if log.len() >= MAX_REPORTS {
-                log.pop_front();
+            let inside = r.departure >= from && to.is_none_or(|to| r.departure < to);
+            if inside && w.sent.len() < MAX_REPORTS {
+                w.sent.push(Sent {
+                    departure: r.departure,
+                    arrival: if r.arrived { r.arrival } else { None },
+                    bytes: r.size,
+                });
             }
-            log.push_back(Sent {
-                departure: r.departure,
-                arrival: if r.arrived { r.arrival } else { None },
-                bytes: r.size,
-            });
         }
     }
 }
@@ -344,6 +364,45 @@ mod tests {
         .expect("summary");
         assert!(lossy.loss_pct > 45.0 && lossy.loss_pct < 55.0, "{lossy:?}");
         assert!(lossy.downlink_kbps < 150.0, "{lossy:?}");
+    }
+
+    #[test]
+    fn the_log_keeps_only_what_left_during_the_train() {
+        let t0 = Instant::now();
+        let report = |ms: u64| PacketReport {
+            ssrc: 1,
+            id: ms,
+            rtp_sequence_number: ms as u16,
+            is_twcc: true,
+            twcc_sequence_number: ms as u16,
+            size: 1000,
+            arrived: true,
+            departure: t0 + Duration::from_millis(ms),
+            arrival: Some(Duration::from_millis(ms)),
+            ecn: rtc::rtcp::transport_feedbacks::cc_feedback_report::Ecn::NotEct,
+        };
+        let log = FeedbackLog::default();
+        log.push(&[report(0)]);
+        assert_eq!(log.0.lock().expect("log").sent.len(), 0, "no window yet");
+        log.open(t0 + Duration::from_millis(10));
+        log.push(&(0..25).map(|i| report(i * 8)).collect::<Vec<_>>());
+        log.close(t0 + Duration::from_millis(200));
+        // Feedback on a packet sent inside the window counts even when it comes late.
+        log.push(&(25..40).map(|i| report(i * 8)).collect::<Vec<_>>());
+        log.push(&[report(199)]);
+        let kept: Vec<u128> = log
+            .0
+            .lock()
+            .expect("log")
+            .sent
+            .iter()
+            .map(|s| s.departure.duration_since(t0).as_millis())
+            .collect();
+        assert_eq!(kept.first(), Some(&16));
+        assert_eq!(kept.last(), Some(&199));
+        assert!(kept.iter().all(|ms| (10..200).contains(ms)), "{kept:?}");
+        let s = log.summary().expect("summary");
+        assert!((s.downlink_kbps - 1000.0).abs() < 50.0, "{s:?}");
     }
 
     #[test]
