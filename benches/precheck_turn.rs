@@ -91,9 +91,9 @@ async fn precheck_capacity(steps: &[usize]) {
     };
     println!("\n## Concurrent pre-call checks (500 kbit/s video + 32 kbit/s audio each, echoed)\n");
     println!(
-        "| checks | connected | good | video loss at Loket p50 / p95 / max (%) | video kbit/s at Loket p50 (min) | echo back to client p50 (min) | CPU (of 2 cores) | reasons |"
+        "| checks | connected | good | video loss at Loket p50 / p95 / max (%) | video kbit/s at Loket p50 (min) | probe estimate kbit/s p50 (min) | echo back to client p50 (min) | CPU (of 2 cores) | reasons |"
     );
-    println!("|---:|---:|---:|---|---|---|---:|---|");
+    println!("|---:|---:|---:|---|---|---|---|---:|---|");
     for &n in steps {
         let cpu0 = cpu_secs();
         let t0 = Instant::now();
@@ -133,6 +133,12 @@ async fn precheck_capacity(steps: &[usize]) {
             .filter_map(|(r, ..)| r.measurements.video.map(|v| v.bitrate_kbps))
             .collect();
         kbps.sort_by(f64::total_cmp);
+        // The bandwidth probe's estimate towards each client (1200 kbit/s train + the echo).
+        let mut probe: Vec<f64> = results
+            .iter()
+            .filter_map(|(r, ..)| r.measurements.bandwidth.map(|b| b.downlink_kbps))
+            .collect();
+        probe.sort_by(f64::total_cmp);
         // Echo delivered: packets back at the client over packets it sent (the echo stops when
         // the check ends, so slightly under 100 % is the end of the check, not loss).
         let mut echo: Vec<f64> = results
@@ -153,12 +159,14 @@ async fn precheck_capacity(steps: &[usize]) {
             .collect::<Vec<_>>()
             .join(", ");
         println!(
-            "| {n} | {connected} | {good} | {:.2} / {:.2} / {:.2} | {:.0} ({:.0}) | {:.1} % ({:.1} %) | {cpu:.0} % | {other} |",
+            "| {n} | {connected} | {good} | {:.2} / {:.2} / {:.2} | {:.0} ({:.0}) | {:.0} ({:.0}) | {:.1} % ({:.1} %) | {cpu:.0} % | {other} |",
             pct(&loss, 0.5),
             pct(&loss, 0.95),
             loss.last().copied().unwrap_or(f64::NAN),
             pct(&kbps, 0.5),
             kbps.first().copied().unwrap_or(f64::NAN),
+            pct(&probe, 0.5),
+            probe.first().copied().unwrap_or(f64::NAN),
             pct(&echo, 0.5),
             echo.first().copied().unwrap_or(f64::NAN),
         );

@@ -4,8 +4,9 @@
 //! The browser's video bitrate measures the scene, not the network: a camera facing a still wall
 //! sends a few dozen kbit/s on a perfect path. So Loket sends a short train of its own packets —
 //! padding-only RTP on the echoed video stream, which a receiver drops unseen — and reads where
-//! each one arrived from the browser's transport-wide congestion control feedback (TWCC, which
-//! every current browser sends). Packets leaving faster than the path can carry them arrive
+//! each one arrived from the browser's transport-wide congestion control feedback (TWCC: Chromium
+//! sends it, and so does webrtc-rs; a browser that does not gets no estimate, and the camera's
+//! bitrate is judged as before). Packets leaving faster than the path can carry them arrive
 //! spread out to the path's rate: the delivered rate of the train is the capacity, up to the rate
 //! it was sent at.
 //!
