@@ -8,7 +8,8 @@
 //!    client allocates on each and pushes UDP through the relay to a loopback receiver.
 //!
 //! Run: `cargo bench --bench precheck_turn` (release). `LOKET_BENCH_STEPS=10,20,40` picks the
-//! check counts; `LOKET_BENCH_SECS` the TURN run length.
+//! check counts; `LOKET_BENCH_SECS` the TURN run length; `LOKET_BENCH_PROBE_KBPS` the bandwidth
+//! probe's rate (0 = off, for a comparison).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -81,6 +82,11 @@ async fn precheck_capacity(steps: &[usize]) {
         measure_secs: measure.as_secs(),
         idle_secs: 5,
         tcp: false,
+        // `LOKET_BENCH_PROBE_KBPS=0` runs the same steps without the bandwidth probe (A/B).
+        probe_kbps: std::env::var("LOKET_BENCH_PROBE_KBPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(loket::precheck::probe::DEFAULT_PROBE_KBPS),
         ..Default::default()
     };
     let svc = Arc::new(Prechecks::new(settings, [127, 0, 0, 1].into()));
@@ -89,7 +95,10 @@ async fn precheck_capacity(steps: &[usize]) {
         println!("cannot build a pool");
         return;
     };
-    println!("\n## Concurrent pre-call checks (500 kbit/s video + 32 kbit/s audio each, echoed)\n");
+    println!(
+        "\n## Concurrent pre-call checks (500 kbit/s video + 32 kbit/s audio each, echoed; probe {} kbit/s)\n",
+        svc.settings().probe_kbps
+    );
     println!(
         "| checks | connected | good | video loss at Loket p50 / p95 / max (%) | video kbit/s at Loket p50 (min) | probe estimate kbit/s p50 (min) | echo back to client p50 (min) | CPU (of 2 cores) | reasons |"
     );
