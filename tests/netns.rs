@@ -534,7 +534,10 @@ fn a_still_picture_on_a_clean_path_is_good() {
     assert!(video < 150.0, "the scene sends little: {video} kbit/s");
     let bw = m.bandwidth.expect("the probe measured the path");
     eprintln!("clean path: video {video} kbit/s, probe {bw:?}");
-    assert!(bw.downlink_kbps >= 1000.0, "the path is fast: {bw:?}");
+    assert!(
+        bw.downlink_kbps >= verdict::BANDWIDTH_MIN_KBPS,
+        "the path is fast: {bw:?}"
+    );
     assert_eq!((v, reasons), (Verdict::Good, vec![]), "{m:?}");
 }
 

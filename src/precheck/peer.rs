@@ -591,13 +591,17 @@ impl LiveCheck {
             let start = Instant::now();
             shared.feedback.open(start);
             let per_packet = (probe::PROBE_PACKET_BYTES * 8) as f64;
+            let train = (rate * probe::PROBE_DURATION.as_secs_f64() / per_packet).ceil() as u64;
             let mut sent = 0u64;
             let mut tick = tokio::time::interval(Duration::from_millis(5));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            while start.elapsed() < probe::PROBE_DURATION {
+            // The whole train goes out even when this machine is too busy to keep its pace (the
+            // estimate is then capped by the slower rate it left at), within a bound.
+            while sent < train && start.elapsed() < 3 * probe::PROBE_DURATION {
                 tick.tick().await;
                 // Packets owed by the clock: a late wake-up or a frame in the way catches up.
-                let due = (start.elapsed().as_secs_f64() * rate / per_packet) as u64 + 1;
+                let due =
+                    ((start.elapsed().as_secs_f64() * rate / per_packet) as u64 + 1).min(train);
                 while sent < due {
                     // Between frames only; what is owed goes out once the frame is complete.
                     let Some((seq, ts)) = shared.number(RtpCodecKind::Video, None) else {

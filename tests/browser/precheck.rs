@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use loket::precheck::verdict::BANDWIDTH_MIN_KBPS;
 use serde_json::{Value, json};
 
 use crate::harness::{Browser, stored, wait_until};
@@ -96,7 +97,11 @@ async fn a_still_camera_picture_on_a_good_path_gets_a_good_verdict() {
         "the still picture sends little video ({video} kbit/s): {m}"
     );
     let downlink = m["bandwidth"]["downlink_kbps"].as_f64().unwrap_or(0.0);
-    assert!(downlink >= 1000.0, "the probe finds loopback fast: {m}");
+    // ~1250 kbit/s on an idle machine; a busy one may send the train slower.
+    assert!(
+        downlink >= BANDWIDTH_MIN_KBPS,
+        "the probe finds loopback fast: {m}"
+    );
     assert_eq!(result["verdict"], "good", "{result:#}");
     assert_eq!(result["reasons"], json!([]));
 }
@@ -109,7 +114,7 @@ async fn the_probe_leaves_the_echo_of_a_moving_picture_playing() {
     b.quit().await;
     let m = &result["measurements"];
     assert!(
-        m["bandwidth"]["downlink_kbps"].as_f64().unwrap_or(0.0) >= 1000.0,
+        m["bandwidth"]["downlink_kbps"].as_f64().unwrap_or(0.0) >= BANDWIDTH_MIN_KBPS,
         "the probe ran: {m}"
     );
     // Padding sent in the middle of a frame left Chromium's frame assembly incomplete: the echo
