@@ -16,6 +16,7 @@ mod harness;
 mod a11y;
 mod call;
 mod citizen;
+mod precheck;
 mod layout;
 mod relay;
 mod screenshots;
