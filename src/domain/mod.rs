@@ -6,6 +6,8 @@ pub mod appointment;
 pub mod citizen;
 pub mod ics;
 pub mod ids;
+pub mod messages;
+pub mod notify;
 pub mod participant;
 pub mod schedule;
 pub mod search;
