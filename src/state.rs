@@ -20,6 +20,10 @@ pub struct AppState {
     pub precheck: crate::precheck::Prechecks,
     /// The built-in TURN relay, when `LOKET_TURN_LISTEN` is set (src/turn).
     pub turn: Option<Arc<crate::turn::TurnRelay>>,
+    /// Link recovery, per client address (requests and guesses alike).
+    pub recovery_limiter: RateLimiter,
+    /// This process's outbox workers (src/notify), stopped on shutdown.
+    pub outbox: std::sync::Mutex<Option<crate::notify::Workers>>,
 }
 
 impl std::ops::Deref for AppState {

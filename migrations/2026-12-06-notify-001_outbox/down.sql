@@ -35,6 +35,7 @@ BEGIN
     RETURN created;
 END
 $$;
+DROP FUNCTION loket_outbox_record(uuid[], text[], timestamptz[], text[], text[], text[], text[], integer[]);
 DROP FUNCTION loket_outbox_claim(integer, integer);
 DROP FUNCTION loket_outbox_apply(text, uuid, text, jsonb, text[], jsonb);
 DROP TABLE recovery_codes;

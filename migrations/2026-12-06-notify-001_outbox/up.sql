@@ -31,7 +31,7 @@ CREATE TABLE outbox (
     address       text NOT NULL CHECK (length(address) BETWEEN 3 AND 254),
     lang          text NOT NULL DEFAULT 'id' CHECK (lang IN ('id', 'en')),
     -- Values a subject without its own table row needs (an OTP, a queue number). Emptied once
-    -- the message is final.
+    -- the message is final (kept while `sent`: an SMS fallback may still need them).
     params        jsonb NOT NULL DEFAULT '{}'::jsonb,
     status        text NOT NULL DEFAULT 'pending'
                   CHECK (status IN ('pending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'cancelled')),
@@ -148,6 +148,40 @@ BEGIN
                         attempts = o.attempts + 1
       FROM c WHERE o.id = c.id
     RETURNING o.id, c.was_locked IS NOT NULL;
+END
+$$;
+
+-- The outcomes of many sends in one statement: each attempt is recorded, and each message
+-- takes its new status (only if still pending: a status report or a cancel that came first
+-- wins), its next due time for a retry, the provider's id and the preview; its lease ends.
+CREATE FUNCTION loket_outbox_record(p_ids uuid[], p_statuses text[], p_due timestamptz[],
+                                    p_provider text[], p_preview text[], p_outcome text[],
+                                    p_detail text[], p_took integer[])
+RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    INSERT INTO outbox_attempts (outbox_id, outcome, detail, took_ms)
+    SELECT v.id, v.outcome, left(v.detail, 500), v.took
+      FROM unnest(p_ids, p_outcome, p_detail, p_took) AS v(id, outcome, detail, took);
+    WITH v AS (SELECT * FROM unnest(p_ids, p_statuses, p_due, p_provider, p_preview, p_detail)
+                   AS v(id, status, due, provider, preview, detail)),
+         u AS (UPDATE outbox o SET
+                   status = CASE WHEN o.status = 'pending' THEN v.status ELSE o.status END,
+                   status_at = CASE WHEN o.status = 'pending' AND v.status <> 'pending'
+                                    THEN now() ELSE o.status_at END,
+                   due_at = coalesce(v.due, o.due_at),
+                   provider_id = coalesce(o.provider_id, v.provider),
+                   preview = coalesce(v.preview, o.preview),
+                   last_error = CASE WHEN v.status = 'sent' THEN NULL ELSE left(v.detail, 500) END,
+                   locked_until = NULL,
+                   params = CASE WHEN v.status IN ('pending', 'sent') THEN o.params ELSE '{}'::jsonb END
+                 FROM v WHERE o.id = v.id
+               RETURNING 1)
+    SELECT count(*) INTO n FROM u;
+    RETURN n;
 END
 $$;
 

@@ -92,12 +92,14 @@ pub async fn reschedule(
             period,
             starts_at + duration,
             "citizen",
-            "rescheduled",
+            db::appointments::Move::Rescheduled,
+            &ctx.settings.notify_rules(),
         )
         .await
         {
             Ok(row) => {
                 ctx.feed.publish_appointment(&row);
+                ctx.wake_outbox();
                 return load(&mut conn, id).await;
             }
             Err(ChangeError::SlotTaken) => continue,
@@ -110,9 +112,18 @@ pub async fn reschedule(
 /// The citizen cancels (only before the call starts).
 pub async fn cancel(ctx: &Ctx, id: AppointmentId) -> Result<AppointmentView, BookingError> {
     let mut conn = ctx.conn().await?;
-    let row =
-        db::appointments::transition(&mut conn, id, Status::Cancelled, "citizen", None).await?;
+    let rules = ctx.settings.notify_rules();
+    let row = db::appointments::transition(
+        &mut conn,
+        id,
+        Status::Cancelled,
+        "citizen",
+        None,
+        Some(&rules),
+    )
+    .await?;
     ctx.feed.publish_appointment(&row);
+    ctx.wake_outbox();
     load(&mut conn, id).await
 }
 
@@ -130,8 +141,11 @@ pub async fn change_status(
     }
     let mut conn = ctx.conn().await?;
     for_staff(&mut conn, me, id).await?;
-    let row = db::appointments::transition(&mut conn, id, to, &me.id.actor(), notes).await?;
+    let rules = ctx.settings.notify_rules();
+    let row = db::appointments::transition(&mut conn, id, to, &me.id.actor(), notes, Some(&rules))
+        .await?;
     ctx.feed.publish_appointment(&row);
+    ctx.wake_outbox();
     for_staff(&mut conn, me, id).await
 }
 
@@ -153,12 +167,23 @@ pub async fn calendar_file(
     let a = &view.appointment;
     let events = db::events::counts(&mut conn, &[a.id]).await?;
     let join = format!("{}/join#t={}", ctx.settings.public_url, token.trim());
+    let body = calendar_text(&view, &join, db::events::sequence(events.get(&a.id)));
+    Ok(CalendarFile {
+        filename: format!("loket-{}.ics", a.code),
+        body,
+    })
+}
+
+/// The appointment as an iCalendar file whose join link is `join` (the citizen's, with their
+/// token). `sequence` grows with every change (`db::events::sequence`).
+pub fn calendar_text(view: &AppointmentView, join: &str, sequence: i64) -> String {
+    let a = &view.appointment;
     let summary = format!("Konsultasi Loket: {}", view.service_name);
     let description = format!(
         "Kode booking / booking code: {}\nPetugas / clerk: {}\nGabung / join: {}",
         a.code, view.clerk_name, join
     );
-    let body = ics::calendar(
+    ics::calendar(
         "Loket",
         &[ics::IcsEvent {
             uid: format!("{}@loket", a.id),
@@ -166,16 +191,12 @@ pub async fn calendar_file(
             ends_at: a.ends_at,
             summary: &summary,
             description: &description,
-            url: Some(&join),
+            url: Some(join),
             cancelled: a.status() == Status::Cancelled,
-            sequence: db::events::sequence(events.get(&a.id)),
+            sequence,
             stamp: a.updated_at,
         }],
-    );
-    Ok(CalendarFile {
-        filename: format!("loket-{}.ics", a.code),
-        body,
-    })
+    )
 }
 
 /// Stores the satisfaction survey (IKM) once the consultation has taken place; once only.

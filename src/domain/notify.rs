@@ -502,6 +502,25 @@ pub fn plan(
     }
 }
 
+/// One message of `kind` on each of the recipient's first channels, planned by the system at
+/// `now` (an OTP, a queue call): no reminders, nothing cancelled.
+pub fn single(kind: Kind, to: &Recipient, round: i32, rules: &Rules, now: DateTime<Utc>) -> Plan {
+    Plan {
+        cancel: vec![],
+        add: to
+            .channels()
+            .into_iter()
+            .map(|(channel, address)| Planned {
+                kind,
+                channel,
+                address,
+                due_at: due(kind, Actor::System, now, rules),
+                round,
+            })
+            .collect(),
+    }
+}
+
 /// Whether a message about an appointment is still worth sending at `now` (checked just
 /// before sending, so what a change forgot to cancel is still not sent).
 pub fn still_relevant(
@@ -521,6 +540,32 @@ pub fn still_relevant(
         Kind::Cancelled => status == Status::Cancelled,
         Kind::Completed => status == Status::Completed,
         Kind::Otp | Kind::QueueNear | Kind::QueueCalled => true,
+    }
+}
+
+/// When the fallback of a message (first due at `first_due`) goes out: at once while the
+/// message is fresh, otherwise (a WhatsApp message that never arrived) after the quiet hours
+/// unless it is urgent.
+pub fn fallback_due(
+    kind: Kind,
+    first_due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    rules: &Rules,
+) -> DateTime<Utc> {
+    if now - first_due < Duration::minutes(15) {
+        now
+    } else {
+        due(kind, Actor::System, now, rules)
+    }
+}
+
+/// How long a WhatsApp message may stay without `delivered` before its SMS goes too: the
+/// configured wait, and at most a minute for what is useless later (an OTP, the room opening).
+pub fn delivery_timeout(kind: Kind, configured: Duration) -> Duration {
+    if kind.urgent() {
+        configured.min(Duration::minutes(1))
+    } else {
+        configured
     }
 }
 
@@ -1016,6 +1061,31 @@ mod tests {
         ));
         assert!(!still_relevant(Kind::Booked, Status::Cancelled, s, s));
         assert!(still_relevant(Kind::Cancelled, Status::Cancelled, s, s));
+    }
+
+    #[test]
+    fn a_fallback_of_a_fresh_message_goes_at_once_and_of_a_stale_one_after_the_quiet_hours() {
+        let late = wib(2026, 12, 8, 23, 0);
+        assert_eq!(
+            fallback_due(Kind::Booked, late - Duration::minutes(1), late, &rules()),
+            late
+        );
+        assert_eq!(
+            fallback_due(Kind::Booked, late - Duration::minutes(30), late, &rules()),
+            wib(2026, 12, 9, 6, 0)
+        );
+        assert_eq!(
+            fallback_due(Kind::Otp, late - Duration::minutes(30), late, &rules()),
+            late
+        );
+        assert_eq!(
+            delivery_timeout(Kind::Otp, Duration::minutes(5)),
+            Duration::minutes(1)
+        );
+        assert_eq!(
+            delivery_timeout(Kind::Booked, Duration::minutes(5)),
+            Duration::minutes(5)
+        );
     }
 
     #[test]

@@ -33,11 +33,13 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "# TYPE loket_bookings_total counter\nloket_bookings_total {}\n\
          # TYPE loket_slot_taken_total counter\nloket_slot_taken_total {}\n\
          # TYPE loket_logins_failed_total counter\nloket_logins_failed_total {}\n\
+         # TYPE loket_notifications_sent_total counter\nloket_notifications_sent_total {}\n\
          # TYPE loket_db_pool_size gauge\nloket_db_pool_size {}\n\
          # TYPE loket_db_pool_available gauge\nloket_db_pool_available {}\n",
         m.bookings.load(Ordering::Relaxed),
         m.slot_taken.load(Ordering::Relaxed),
         m.logins_failed.load(Ordering::Relaxed),
+        m.notifications_sent.load(Ordering::Relaxed),
         pool.size,
         pool.available,
     );
