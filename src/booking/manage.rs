@@ -13,6 +13,7 @@ use crate::domain::appointment::Status;
 use crate::domain::ics;
 use crate::domain::ids::{AgencyId, AppointmentId, ServiceId};
 use crate::domain::schedule::Interval;
+use crate::domain::slots::Slot;
 use crate::domain::survey::{MAX_COMMENT_CHARS, SurveyAnswers};
 
 /// Longest outcome note a clerk may keep.
@@ -60,7 +61,10 @@ pub async fn reschedule(
         return Err(BookingError::InvalidState(a.status()));
     }
     let (service, _) = db::catalog::service_by_id(&mut conn, ServiceId(a.service_id)).await?;
-    let rules = availability::rules(&ctx.settings, &service, Utc::now());
+    let mut rules = availability::rules(&ctx.settings, &service, Utc::now());
+    if a.needs_new_time_since.is_some() {
+        rules = rules.with_priority();
+    }
     let mut cal = availability::load_around(
         &mut conn,
         &ctx.directory,
@@ -107,6 +111,59 @@ pub async fn reschedule(
         }
     }
     Err(BookingError::SlotTaken)
+}
+
+/// How many times [`offers`] proposes, and how far ahead it looks.
+pub const OFFERS: usize = 6;
+const OFFER_DAYS: u32 = 14;
+
+/// The nearest free times of the booking's own service, soonest first — what a citizen whose
+/// booking leave or a holiday took is offered (with priority: see `SlotRules::with_priority`),
+/// and what anyone moving a booking may pick from.
+pub async fn offers(ctx: &Ctx, id: AppointmentId) -> Result<Vec<Slot>, BookingError> {
+    let mut conn = ctx.conn().await?;
+    let view = load(&mut conn, id).await?;
+    let a = &view.appointment;
+    if !a.status().can_reschedule() {
+        return Err(BookingError::InvalidState(a.status()));
+    }
+    let (service, _) = db::catalog::service_by_id(&mut conn, ServiceId(a.service_id)).await?;
+    let mut rules = availability::rules(&ctx.settings, &service, Utc::now());
+    if a.needs_new_time_since.is_some() {
+        rules = rules.with_priority();
+    }
+    let from = Utc::now()
+        .with_timezone(&ctx.settings.timezone)
+        .date_naive();
+    let days = OFFER_DAYS.min(ctx.settings.horizon_days as u32 + 1);
+    let window = availability::window(&ctx.settings, from, days);
+    let staffing = ctx
+        .directory
+        .staffing(&mut conn, ServiceId(service.id))
+        .await?;
+    let mut cal =
+        availability::load(&mut conn, &staffing, ServiceId(service.id), window, None).await?;
+    let own = db::schedule::interval(&a.period);
+    for c in cal.clerks.iter_mut().filter(|c| c.staff_id == a.staff()) {
+        c.busy.retain(|b| Some(*b) != own);
+    }
+    Ok(availability::slots(rules, &cal, from, days)
+        .into_iter()
+        .flat_map(|d| d.slots)
+        .filter(|s| Some(s.starts_at) != own.map(|o| o.start))
+        .take(OFFERS)
+        .collect())
+}
+
+/// The appointment a citizen token names, with the messages about it.
+pub async fn current_with_notices(
+    ctx: &Ctx,
+    id: AppointmentId,
+) -> Result<(AppointmentView, Vec<db::outbox::Notice>), BookingError> {
+    let mut conn = ctx.conn().await?;
+    let view = load(&mut conn, id).await?;
+    let notices = db::outbox::notices(&mut conn, &[view.appointment.id]).await?;
+    Ok((view, notices))
 }
 
 /// The citizen cancels (only before the call starts).

@@ -203,46 +203,41 @@ pub async fn whatsapp_statuses(
     Ok(moved)
 }
 
-/// What a citizen or clerk sees of one message.
-#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct NoticeOut {
-    pub kind: Kind,
-    pub channel: Channel,
-    pub status: Delivery,
-    /// When it reached this status.
-    pub at: DateTime<Utc>,
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("admins only")]
+    InsufficientRole,
+    #[error(transparent)]
+    Fault(#[from] Fault),
 }
+crate::fault_from!(OutboxError);
 
-/// The messages of each appointment, oldest first.
-pub async fn notices(
-    conn: &mut AsyncPgConnection,
-    appointments: &[uuid::Uuid],
-) -> Result<std::collections::HashMap<uuid::Uuid, Vec<NoticeOut>>, Fault> {
-    let mut out: std::collections::HashMap<uuid::Uuid, Vec<NoticeOut>> = Default::default();
-    for n in db::outbox::notices(conn, appointments).await? {
-        let (Some(kind), Some(channel), Some(status)) = (
-            Kind::parse(&n.kind),
-            Channel::parse(&n.channel),
-            Delivery::parse(&n.status),
-        ) else {
-            continue;
-        };
-        out.entry(n.subject_id).or_default().push(NoticeOut {
-            kind,
-            channel,
-            status,
-            at: n.at,
-        });
-    }
-    Ok(out)
-}
-
-/// The newest messages first, as the admin's Outbox page lists them.
+/// The newest messages first (at most 500), as the admin's Outbox page lists them: what Loket
+/// sent, or would have sent through a channel without settings.
 pub async fn outbox_entries(
     ctx: &Ctx,
+    me: &crate::auth::StaffSession,
     status: Option<Delivery>,
     limit: i64,
-) -> Result<Vec<db::outbox::OutboxEntry>, Fault> {
+) -> Result<Vec<db::outbox::OutboxEntry>, OutboxError> {
+    if !me.has_role(&[crate::domain::schedule::Role::Admin]) {
+        return Err(OutboxError::InsufficientRole);
+    }
     let mut conn = ctx.conn().await?;
     Ok(db::outbox::entries(&mut conn, status, limit.clamp(1, 500)).await?)
+}
+
+/// An address with most of it hidden: `+62812****7890`, `bu***@example.org`.
+pub fn masked_address(a: &str) -> String {
+    if let Some((local, domain)) = a.split_once('@') {
+        let keep: String = local.chars().take(2).collect();
+        return format!("{keep}***@{domain}");
+    }
+    let chars: Vec<char> = a.chars().collect();
+    if chars.len() <= 8 {
+        return "****".into();
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
 }
