@@ -8,6 +8,7 @@ mod auth;
 mod booking;
 mod catalog;
 mod embedded;
+mod notify;
 mod operations;
 mod precheck;
 mod rooms;
