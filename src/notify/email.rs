@@ -8,7 +8,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::channels::{Outgoing, Sender};
+use super::sender::{Outgoing, Sender};
 use crate::config::SmtpSettings;
 use crate::domain::notify::SendResult;
 
@@ -19,7 +19,7 @@ pub struct Email {
 
 impl Email {
     pub fn new(settings: &SmtpSettings, timeout: Duration) -> anyhow::Result<Email> {
-        super::channels::install_tls_provider();
+        super::sender::install_tls_provider();
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(settings.url.expose())
             .map_err(|e| anyhow::anyhow!("LOKET_SMTP_URL: {e}"))?
             .timeout(Some(timeout))

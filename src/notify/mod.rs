@@ -11,6 +11,7 @@ pub mod channels;
 pub mod compose;
 pub mod email;
 pub mod recover;
+pub mod sender;
 pub mod sms;
 pub mod whatsapp;
 pub mod worker;

@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::channels::{Outgoing, Sender, http_result, transport_error};
+use super::sender::{Outgoing, Sender, http_result, transport_error};
 use crate::config::SmsSettings;
 use crate::domain::notify::SendResult;
 

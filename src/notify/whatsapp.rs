@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
 
-use super::channels::{Outgoing, Sender, http_result, transport_error};
+use super::sender::{Outgoing, Sender, http_result, transport_error};
 use crate::config::WhatsappSettings;
 use crate::domain::notify::SendResult;
 

@@ -20,8 +20,9 @@ use diesel_async::AsyncConnection;
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use super::channels::{Channels, Outgoing};
+use super::channels::Channels;
 use super::compose::{self, Compose};
+use super::sender::Outgoing;
 use crate::context::Ctx;
 use crate::db::outbox::{self, Claimed, Message, Outcome};
 use crate::domain::notify::{self, Channel, Delivery, Next, SendResult};
@@ -105,13 +106,25 @@ pub async fn tick(ctx: &Ctx, channels: &Channels) -> Result<usize, Fault> {
             (c, comp)
         })
         .collect();
-    let results: Vec<(Outcome, Option<Fallback>)> = futures_util::stream::iter(jobs)
-        .map(|(c, comp)| handle(ctx, channels, c, comp))
-        .buffer_unordered(s.concurrency)
-        .collect()
-        .await;
-    let outcomes: Vec<Outcome> = results.iter().map(|(o, _)| o.clone()).collect();
-    let fallbacks: Vec<Fallback> = results.into_iter().filter_map(|(_, f)| f).collect();
+    // Outcomes are recorded as they come (whatever is ready at once goes in one statement), so a
+    // slow provider does not hold back the record of the others, and a crash leaves in doubt
+    // only what was really in flight.
+    let mut results = std::pin::pin!(
+        futures_util::stream::iter(jobs)
+            .map(|(c, comp)| handle(ctx, channels, c, comp))
+            .buffer_unordered(s.concurrency)
+            .ready_chunks(s.batch as usize)
+    );
+    while let Some(chunk) = results.next().await {
+        record(ctx, chunk).await?;
+    }
+    Ok(n)
+}
+
+/// Stores what a group of sends came to, with their fallbacks, in one transaction.
+async fn record(ctx: &Ctx, results: Vec<(Outcome, Option<Fallback>)>) -> Result<(), Fault> {
+    let (outcomes, fallbacks): (Vec<Outcome>, Vec<Option<Fallback>>) = results.into_iter().unzip();
+    let fallbacks: Vec<Fallback> = fallbacks.into_iter().flatten().collect();
     let mut conn = ctx.conn().await?;
     conn.transaction::<_, diesel::result::Error, _>(async |c| {
         outbox::record(c, &outcomes).await?;
@@ -131,7 +144,7 @@ pub async fn tick(ctx: &Ctx, channels: &Channels) -> Result<usize, Fault> {
     if !fallbacks.is_empty() {
         ctx.wake_outbox();
     }
-    Ok(n)
+    Ok(())
 }
 
 /// A message to try on another channel.

@@ -10,9 +10,9 @@ use serde_json::json;
 
 use crate::helpers::next_working_day;
 
-struct Loket {
-    child: Child,
-    url: String,
+pub(crate) struct Loket {
+    pub(crate) child: Child,
+    pub(crate) url: String,
 }
 
 fn start(data_dir: &std::path::Path) -> Loket {
@@ -28,7 +28,7 @@ fn start(data_dir: &std::path::Path) -> Loket {
 
 /// Starts the real binary with these variables (and no DATABASE_URL unless given) and waits
 /// for the address it prints.
-fn spawn_loket(env: &[(&str, &str)], stderr: Stdio) -> Loket {
+pub(crate) fn spawn_loket(env: &[(&str, &str)], stderr: Stdio) -> Loket {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_loket"));
     cmd.arg("serve")
         .env_remove("DATABASE_URL")

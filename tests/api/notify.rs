@@ -1332,3 +1332,107 @@ async fn a_holiday_over_bookings_asks_each_citizen_for_a_new_time() {
     until_status(&app, &id, "needs_new_time", "whatsapp", "sent").await;
     assert!(app.events(&id).await.ends_with("needs_new_time@system"));
 }
+
+/// The real binary, sending through the fake WhatsApp, on this test's database.
+fn loket_binary(
+    app: &TestApp,
+    provider: &Provider,
+    data_dir: &std::path::Path,
+) -> crate::embedded::Loket {
+    let api = format!("{}/v21.0", provider.base);
+    crate::embedded::spawn_loket(
+        &[
+            ("DATABASE_URL", app.db_url.as_str()),
+            ("LOKET_DATA_DIR", data_dir.to_str().unwrap()),
+            (
+                "LOKET_SECRET",
+                "test-secret-test-secret-test-secret-0123456789",
+            ),
+            ("LOKET_LOG", "warn"),
+            ("LOKET_WHATSAPP_API_URL", api.as_str()),
+            ("LOKET_WHATSAPP_PHONE_NUMBER_ID", PHONE_ID),
+            ("LOKET_WHATSAPP_TOKEN", "wa-token"),
+            ("LOKET_WHATSAPP_APP_SECRET", APP_SECRET),
+            ("LOKET_QUIET_HOURS", "off"),
+            ("LOKET_OUTBOX_POLL_MS", "100"),
+            ("LOKET_OUTBOX_SEND_TIMEOUT_MS", "2500"),
+            ("LOKET_OUTBOX_LEASE_MS", "5000"),
+            ("LOKET_WHATSAPP_CONFIRM_GRACE_SECS", "8"),
+        ],
+        std::process::Stdio::null(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loket_killed_mid_send_and_restarted_sends_nothing_twice() {
+    let provider = Provider::start().await;
+    // This in-process Loket serves the citizens and takes WhatsApp's webhooks; it sends
+    // nothing itself. The real binary does the sending.
+    let app = spawn_app_with(|s| {
+        with_providers(s, &provider, None);
+        s.notify.workers = 0;
+    })
+    .await;
+    let dir = std::env::temp_dir().join(format!("loket-kill-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // WhatsApp takes 1.5 s to answer, and reports each message's status ten seconds after it
+    // took it: after the dead sender's lease (5 s) has run out and the restarted one has found
+    // the message interrupted, within the 8 s it then waits before sending again.
+    provider.set_hold(Duration::from_millis(1500));
+    provider.report_to(
+        &app.address,
+        &["sent", "delivered"],
+        Duration::from_secs(10),
+    );
+    let (service, _, _) = nik_service(&app).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let b = book_with(&app, &service, &format!("08123457000{i}"), json!({})).await;
+        ids.push(b["appointment"]["id"].as_str().unwrap().to_string());
+    }
+    let mut first = loket_binary(&app, &provider, &dir);
+    provider
+        .until_whatsapp("the first sends", |m| {
+            m.iter()
+                .filter(|x| x["template"]["name"] == "loket_booked")
+                .count()
+                == 3
+        })
+        .await;
+    // Killed while WhatsApp holds all three requests: they reached WhatsApp, no answer was stored.
+    first.child.kill().expect("kill -9");
+    let _ = first.child.wait();
+    for id in &ids {
+        assert_eq!(
+            status_of(&app, id, "booked", "whatsapp").await.as_deref(),
+            Some("pending")
+        );
+    }
+    let mut second = loket_binary(&app, &provider, &dir);
+    for id in &ids {
+        until_status(&app, id, "booked", "whatsapp", "delivered").await;
+    }
+    // Delivered rows are never claimed again (only pending ones are), so nothing more can go.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let booked: Vec<Value> = provider
+        .whatsapp()
+        .into_iter()
+        .filter(|x| x["template"]["name"] == "loket_booked")
+        .collect();
+    assert_eq!(
+        booked.len(),
+        3,
+        "each booking's message reached WhatsApp once"
+    );
+    let interrupted = app
+        .scalar("SELECT count(*) FROM outbox_attempts WHERE outcome = 'interrupted'")
+        .await;
+    assert_eq!(
+        interrupted.as_deref(),
+        Some("3"),
+        "the restarted sender found all three in flight"
+    );
+    let _ = second.child.kill();
+    let _ = second.child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
