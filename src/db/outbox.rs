@@ -488,29 +488,54 @@ pub async fn entries(
 pub struct ChannelCounts {
     pub channel: String,
     pub total: i64,
+    /// Accepted by the provider (including those since delivered or read).
     pub sent: i64,
+    /// Reported delivered or read.
     pub delivered: i64,
     pub failed: i64,
     pub skipped: i64,
     pub pending: i64,
 }
 
-/// Per channel: how many messages were due in `[from, to)` and where they are now; and how many
-/// reminders did not arrive (failed, skipped, still pending an hour after they were due, or a
-/// WhatsApp one never reported delivered).
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = Text)]
+    channel: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Missed {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Per channel: how many messages about appointments (of one agency, or all) were due in
+/// `[from, to)` and where they are now; and how many reminders did not arrive — due over an
+/// hour ago, not cancelled, and on no channel delivered (or, for email and SMS, which report no
+/// delivery, accepted).
 pub async fn delivery_counts(
     conn: &mut AsyncPgConnection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    agency: Option<Uuid>,
 ) -> QueryResult<(Vec<ChannelCounts>, i64)> {
-    let rows: Vec<(String, String, i64)> = outbox::table
-        .filter(outbox::due_at.ge(from))
-        .filter(outbox::due_at.lt(to))
-        .filter(outbox::status.ne(Delivery::Cancelled.as_str()))
-        .group_by((outbox::channel, outbox::status))
-        .select((outbox::channel, outbox::status, diesel::dsl::count_star()))
-        .load(conn)
-        .await?;
+    let scope = "FROM outbox o JOIN appointments a ON a.id = o.subject_id \
+                 JOIN staff s ON s.id = a.staff_id \
+                 WHERE o.subject_kind = 'appointment' AND o.due_at >= $1 AND o.due_at < $2 \
+                   AND ($3::uuid IS NULL OR s.agency_id = $3)";
+    let rows: Vec<CountRow> = diesel::sql_query(format!(
+        "SELECT o.channel, o.status, count(*) AS n {scope} AND o.status <> 'cancelled' \
+         GROUP BY o.channel, o.status"
+    ))
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(agency)
+    .load(conn)
+    .await?;
     let mut out: Vec<ChannelCounts> = Channel::ALL
         .iter()
         .map(|c| ChannelCounts {
@@ -518,41 +543,36 @@ pub async fn delivery_counts(
             ..Default::default()
         })
         .collect();
-    for (channel, status, n) in rows {
-        let Some(c) = out.iter_mut().find(|c| c.channel == channel) else {
+    for r in rows {
+        let Some(c) = out.iter_mut().find(|c| c.channel == r.channel) else {
             continue;
         };
-        c.total += n;
-        match Delivery::parse(&status) {
-            Some(Delivery::Sent) => c.sent += n,
+        c.total += r.n;
+        match Delivery::parse(&r.status) {
+            Some(Delivery::Sent) => c.sent += r.n,
             Some(Delivery::Delivered | Delivery::Read) => {
-                c.sent += n;
-                c.delivered += n;
+                c.sent += r.n;
+                c.delivered += r.n;
             }
-            Some(Delivery::Failed) => c.failed += n,
-            Some(Delivery::Skipped) => c.skipped += n,
-            Some(Delivery::Pending) => c.pending += n,
+            Some(Delivery::Failed) => c.failed += r.n,
+            Some(Delivery::Skipped) => c.skipped += r.n,
+            Some(Delivery::Pending) => c.pending += r.n,
             Some(Delivery::Cancelled) | None => {}
         }
     }
-    let reminders: Vec<&str> = Kind::REMINDERS.iter().map(|k| k.as_str()).collect();
-    let hour_ago = Utc::now() - chrono::Duration::hours(1);
-    let missed: i64 = outbox::table
-        .filter(outbox::due_at.ge(from))
-        .filter(outbox::due_at.lt(to))
-        .filter(outbox::kind.eq_any(reminders))
-        .filter(
-            outbox::status
-                .eq_any(["failed", "skipped"])
-                .or(outbox::status
-                    .eq("pending")
-                    .and(outbox::due_at.lt(hour_ago)))
-                .or(outbox::status
-                    .eq("sent")
-                    .and(outbox::channel.eq(Channel::Whatsapp.as_str()))),
-        )
-        .count()
-        .get_result(conn)
-        .await?;
-    Ok((out, missed))
+    let missed: Missed = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM (SELECT 1 {scope} \
+           AND o.kind IN ('reminder_day_before', 'reminder_soon', 'room_open') \
+           AND o.due_at < now() - interval '1 hour' \
+         GROUP BY o.subject_id, o.kind, o.round \
+         HAVING bool_and(o.status <> 'cancelled') \
+            AND NOT bool_or(o.status IN ('delivered', 'read') \
+                            OR (o.status = 'sent' AND o.channel <> 'whatsapp'))) x"
+    ))
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(agency)
+    .get_result(conn)
+    .await?;
+    Ok((out, missed.n))
 }

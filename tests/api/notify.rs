@@ -513,7 +513,7 @@ async fn a_booking_sends_its_whatsapp_template_and_an_email_with_the_calendar_in
         mail.contains(&format!("Subject: Booking Loket {code}")),
         "{mail}"
     );
-    assert!(mail.contains(&format!("Message-ID: <")), "{mail}");
+    assert!(mail.contains("Message-ID: <"), "{mail}");
     assert!(
         text.contains("BEGIN:VCALENDAR"),
         "the calendar file is attached: {text}"
@@ -1435,4 +1435,73 @@ async fn loket_killed_mid_send_and_restarted_sends_nothing_twice() {
     let _ = second.child.kill();
     let _ = second.child.wait();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_report_counts_deliveries_per_channel_and_reminders_that_did_not_arrive() {
+    let provider = Provider::start().await;
+    let app = spawn_app_with(|s| with_providers(s, &provider, None)).await;
+    provider.report_to(&app.address, &["sent", "delivered"], Duration::ZERO);
+    let (service, _, _) = nik_service(&app).await;
+    let booked = book_with(&app, &service, "081234560019", json!({})).await;
+    let id = booked["appointment"]["id"].as_str().unwrap().to_string();
+    until_status(&app, &id, "booked", "whatsapp", "delivered").await;
+    until_status(&app, &id, "booked", "email", "skipped").await;
+    // Two reminders that came due two hours ago: one failed everywhere, one arrived by SMS.
+    app.exec(&format!(
+        "UPDATE outbox SET due_at = now() - interval '2 hours', status = 'failed' \
+         WHERE subject_id = '{id}' AND kind = 'reminder_day_before'"
+    ))
+    .await;
+    for sql in [
+        format!(
+            "UPDATE outbox SET due_at = now() - interval '2 hours', status = 'failed' \
+                 WHERE subject_id = '{id}' AND kind = 'reminder_soon' AND channel = 'whatsapp'"
+        ),
+        format!(
+            "INSERT INTO outbox (id, subject_kind, subject_id, kind, channel, round, address, status, due_at) \
+                 VALUES (gen_random_uuid(), 'appointment', '{id}', 'reminder_soon', 'sms', 0, '+6281234560019', 'sent', now() - interval '2 hours')"
+        ),
+        format!(
+            "UPDATE outbox SET due_at = now() - interval '2 hours' WHERE subject_id = '{id}' \
+                 AND kind = 'reminder_soon' AND channel = 'email'"
+        ),
+    ] {
+        app.exec(&sql).await;
+    }
+    let admin = app.login("admin@loket.example").await;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .date_naive();
+    let r = app
+        .get_bearer(
+            &format!(
+                "/api/v1/admin/reports?from={}&to={}",
+                today - chrono::Duration::days(1),
+                today
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let d = &r.body["deliveries"];
+    let wa = d["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel"] == "whatsapp")
+        .unwrap();
+    assert!(
+        wa["sent"].as_i64().unwrap() >= 1 && wa["delivered"].as_i64().unwrap() >= 1,
+        "{wa}"
+    );
+    assert!(wa["failed"].as_i64().unwrap() >= 2, "{wa}");
+    let email = d["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel"] == "email")
+        .unwrap();
+    assert!(email["skipped"].as_i64().unwrap() >= 1, "{email}");
+    assert_eq!(d["reminders_not_arrived"], 1, "{d}");
 }
