@@ -355,6 +355,7 @@ pub struct Notice {
     pub kind: String,
     pub channel: String,
     pub status: String,
+    /// When it will go (pending) or when it reached its status.
     pub at: DateTime<Utc>,
 }
 
@@ -364,7 +365,8 @@ pub async fn notices(conn: &mut AsyncPgConnection, subjects: &[Uuid]) -> QueryRe
     if subjects.is_empty() {
         return Ok(vec![]);
     }
-    let rows: Vec<(Uuid, String, String, String, DateTime<Utc>)> = outbox::table
+    type Row = (Uuid, String, String, String, DateTime<Utc>, DateTime<Utc>);
+    let rows: Vec<Row> = outbox::table
         .filter(outbox::subject_id.eq_any(subjects))
         .filter(outbox::kind.ne(Kind::Otp.as_str()))
         .order((outbox::subject_id, outbox::due_at.asc(), outbox::kind))
@@ -374,19 +376,27 @@ pub async fn notices(conn: &mut AsyncPgConnection, subjects: &[Uuid]) -> QueryRe
             outbox::channel,
             outbox::status,
             outbox::status_at,
+            outbox::due_at,
         ))
         .limit(2000)
         .load(conn)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(subject_id, kind, channel, status, at)| Notice {
-            subject_id,
-            kind,
-            channel,
-            status,
-            at,
-        })
+        .map(
+            |(subject_id, kind, channel, status, status_at, due_at)| Notice {
+                subject_id,
+                // A message still waiting shows when it will go; the others when they got there.
+                at: if status == Delivery::Pending.as_str() {
+                    due_at
+                } else {
+                    status_at
+                },
+                kind,
+                channel,
+                status,
+            },
+        )
         .collect())
 }
 

@@ -11,6 +11,7 @@ mod embedded;
 mod notify;
 mod operations;
 mod precheck;
+mod providers;
 mod rooms;
 mod self_service;
 mod staff;

@@ -12,9 +12,14 @@ mod helpers;
 
 mod harness;
 
+#[path = "../api/providers.rs"]
+#[allow(dead_code)]
+mod providers;
+
 mod a11y;
 mod call;
 mod citizen;
+mod notify;
 mod relay;
 mod staff;
 
