@@ -40,13 +40,17 @@ async fn messages(stub: web::Data<Shared>, body: web::Json<Value>) -> HttpRespon
     let n = {
         let mut s = stub.lock().expect("stub");
         s.total += 1;
-        let id = body["biz_opaque_callback_data"].as_str().unwrap_or("").to_string();
+        let id = body["biz_opaque_callback_data"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         *s.per_message.entry(id).or_default() += 1;
         let to = body["to"].as_str().unwrap_or("").to_string();
         s.first_at.entry(to).or_insert(now);
         s.total
     };
-    HttpResponse::Ok().json(json!({"messaging_product": "whatsapp", "messages": [{"id": format!("wamid.B{n}")}]}))
+    HttpResponse::Ok()
+        .json(json!({"messaging_product": "whatsapp", "messages": [{"id": format!("wamid.B{n}")}]}))
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -71,7 +75,10 @@ async fn scalar(url: &str, sql: &str) -> i64 {
         n: i64,
     }
     let mut c = AsyncPgConnection::establish(url).await.expect("connect");
-    let r: Row = diesel::sql_query(sql).get_result(&mut c).await.expect("scalar");
+    let r: Row = diesel::sql_query(sql)
+        .get_result(&mut c)
+        .await
+        .expect("scalar");
     r.n
 }
 
@@ -122,7 +129,10 @@ async fn run(cluster: &Cluster, dir: &std::path::Path) {
 
     let stub: Shared = Default::default();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind stub");
-    let stub_url = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+    let stub_url = format!(
+        "http://127.0.0.1:{}",
+        listener.local_addr().expect("addr").port()
+    );
     let data = web::Data::new(stub.clone());
     tokio::spawn(
         HttpServer::new(move || {
@@ -165,10 +175,13 @@ async fn run(cluster: &Cluster, dir: &std::path::Path) {
         // 24 half-hour starts a day from 07.00, twenty clerks each.
         let d = day + chrono::Duration::days((i / (24 * CLERKS)) as i64);
         let k = (i / CLERKS) % 24;
-        tz.from_local_datetime(&d.and_hms_opt(7 + (k / 2) as u32, 30 * (k % 2) as u32, 0).expect("time"))
-            .earliest()
-            .expect("local time")
-            .with_timezone(&chrono::Utc)
+        tz.from_local_datetime(
+            &d.and_hms_opt(7 + (k / 2) as u32, 30 * (k % 2) as u32, 0)
+                .expect("time"),
+        )
+        .earliest()
+        .expect("local time")
+        .with_timezone(&chrono::Utc)
     };
     let book = |i: usize| {
         let ctx = ctx.clone();
@@ -185,7 +198,9 @@ async fn run(cluster: &Cluster, dir: &std::path::Path) {
                 consent: Some(true),
                 lang: None,
             };
-            loket::booking::book(&ctx, form, None).await.map(|b| b.view.appointment.id)
+            loket::booking::book(&ctx, form, None)
+                .await
+                .map(|b| b.view.appointment.id)
         }
     };
     let subject = book(0).await.expect("the first booking");
@@ -214,10 +229,19 @@ async fn run(cluster: &Cluster, dir: &std::path::Path) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (sent, dups) = {
         let s = stub.lock().expect("stub");
-        (s.total - before, s.per_message.values().filter(|&&n| n > 1).count())
+        (
+            s.total - before,
+            s.per_message.values().filter(|&&n| n > 1).count(),
+        )
     };
-    let left = scalar(&url, "SELECT count(*) AS n FROM outbox WHERE status = 'pending' AND due_at <= now()").await;
-    println!("== outbox dispatch: {messages} messages due at once, {workers} worker(s), 32 concurrent sends ==");
+    let left = scalar(
+        &url,
+        "SELECT count(*) AS n FROM outbox WHERE status = 'pending' AND due_at <= now()",
+    )
+    .await;
+    println!(
+        "== outbox dispatch: {messages} messages due at once, {workers} worker(s), 32 concurrent sends =="
+    );
     println!(
         "  {sent} requests in {:.2} s = {:.0} messages/s; duplicates: {dups}; left pending: {left}",
         took.as_secs_f64(),
@@ -277,7 +301,13 @@ async fn run(cluster: &Cluster, dir: &std::path::Path) {
         ms(pct(&lower, 0.9)),
         ms(pct(&lower, 0.99))
     );
-    let dups = stub.lock().expect("stub").per_message.values().filter(|&&n| n > 1).count();
+    let dups = stub
+        .lock()
+        .expect("stub")
+        .per_message
+        .values()
+        .filter(|&&n| n > 1)
+        .count();
     println!("  duplicates over the whole run: {dups}");
     w.shutdown().await;
 }

@@ -13,7 +13,7 @@ use crate::domain::appointment::Status;
 use crate::domain::ics;
 use crate::domain::ids::{AgencyId, AppointmentId, ServiceId};
 use crate::domain::schedule::Interval;
-use crate::domain::slots::Slot;
+use crate::domain::slots::{Slot, SlotRules};
 use crate::domain::survey::{MAX_COMMENT_CHARS, SurveyAnswers};
 
 /// Longest outcome note a clerk may keep.
@@ -48,6 +48,26 @@ pub async fn for_staff(
     Ok(view)
 }
 
+/// A booking that may still move, its service, and the slot rules its moves run under (with
+/// priority when leave or a holiday took its time).
+async fn movable(
+    ctx: &Ctx,
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: AppointmentId,
+) -> Result<(AppointmentView, db::catalog::Service, SlotRules), BookingError> {
+    let view = load(conn, id).await?;
+    let a = &view.appointment;
+    if !a.status().can_reschedule() {
+        return Err(BookingError::InvalidState(a.status()));
+    }
+    let (service, _) = db::catalog::service_by_id(conn, ServiceId(a.service_id)).await?;
+    let mut rules = availability::rules(&ctx.settings, &service, Utc::now());
+    if a.needs_new_time_since.is_some() {
+        rules = rules.with_priority();
+    }
+    Ok((view, service, rules))
+}
+
 /// Moves the appointment to another free time, keeping the same clerk when they are free.
 pub async fn reschedule(
     ctx: &Ctx,
@@ -55,16 +75,8 @@ pub async fn reschedule(
     starts_at: DateTime<Utc>,
 ) -> Result<AppointmentView, BookingError> {
     let mut conn = ctx.conn().await?;
-    let view = load(&mut conn, id).await?;
+    let (view, service, rules) = movable(ctx, &mut conn, id).await?;
     let a = &view.appointment;
-    if !a.status().can_reschedule() {
-        return Err(BookingError::InvalidState(a.status()));
-    }
-    let (service, _) = db::catalog::service_by_id(&mut conn, ServiceId(a.service_id)).await?;
-    let mut rules = availability::rules(&ctx.settings, &service, Utc::now());
-    if a.needs_new_time_since.is_some() {
-        rules = rules.with_priority();
-    }
     let mut cal = availability::load_around(
         &mut conn,
         &ctx.directory,
@@ -122,16 +134,8 @@ const OFFER_DAYS: u32 = 14;
 /// and what anyone moving a booking may pick from.
 pub async fn offers(ctx: &Ctx, id: AppointmentId) -> Result<Vec<Slot>, BookingError> {
     let mut conn = ctx.conn().await?;
-    let view = load(&mut conn, id).await?;
+    let (view, service, rules) = movable(ctx, &mut conn, id).await?;
     let a = &view.appointment;
-    if !a.status().can_reschedule() {
-        return Err(BookingError::InvalidState(a.status()));
-    }
-    let (service, _) = db::catalog::service_by_id(&mut conn, ServiceId(a.service_id)).await?;
-    let mut rules = availability::rules(&ctx.settings, &service, Utc::now());
-    if a.needs_new_time_since.is_some() {
-        rules = rules.with_priority();
-    }
     let from = Utc::now()
         .with_timezone(&ctx.settings.timezone)
         .date_naive();

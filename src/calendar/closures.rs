@@ -227,11 +227,11 @@ async fn close(
     ctx: &Ctx,
     staff: Option<crate::domain::ids::StaffId>,
     scope: Scope,
-    interval: Interval,
-    reason: &str,
+    (interval, reason): (Interval, String),
     audit: (&str, &str, &str),
     dry_run: bool,
-) -> Result<(ClosureId, Vec<Affected>), CalendarError> {
+) -> Result<ClosureAdded, CalendarError> {
+    let reason = reason.as_str();
     let mut conn = ctx.conn().await?;
     let (actor, kind, subject) = audit;
     let result = conn
@@ -246,7 +246,7 @@ async fn close(
             Ok((id, affected, changed))
         })
         .await;
-    match result {
+    let (id, affected) = match result {
         Ok((id, affected, changed)) => {
             for row in &changed {
                 ctx.feed.publish_appointment(row);
@@ -254,11 +254,18 @@ async fn close(
             if !changed.is_empty() {
                 ctx.wake_outbox();
             }
-            Ok((id, affected))
+            (id, affected)
         }
-        Err(Stop::DryRun(id, affected)) => Ok((id, affected)),
-        Err(Stop::Db(e)) => Err(CalendarError::Fault(e.into())),
-    }
+        Err(Stop::DryRun(id, affected)) => (id, affected),
+        Err(Stop::Db(e)) => return Err(CalendarError::Fault(e.into())),
+    };
+    Ok(ClosureAdded {
+        id,
+        interval,
+        reason: reason.to_string(),
+        affected,
+        dry_run,
+    })
 }
 
 /// The caller's leave from 30 days ago on.
@@ -275,25 +282,17 @@ pub async fn add_leave(
     form: &ClosureForm,
     dry_run: bool,
 ) -> Result<LeaveAdded, CalendarError> {
-    let (interval, reason) = form.parse()?;
     let actor = me.id.actor();
-    let (id, affected) = close(
+    let audit = (actor.as_str(), "leave_added", actor.as_str());
+    close(
         ctx,
         Some(me.id),
         Scope::Staff(me.id),
-        interval,
-        &reason,
-        (&actor, "leave_added", &actor),
+        form.parse()?,
+        audit,
         dry_run,
     )
-    .await?;
-    Ok(ClosureAdded {
-        id,
-        interval,
-        reason,
-        affected,
-        dry_run,
-    })
+    .await
 }
 
 /// Removes the caller's own leave.
@@ -337,25 +336,9 @@ pub async fn add_holiday(
     if !me.has_role(&[Role::Admin]) {
         return Err(CalendarError::InsufficientRole);
     }
-    let (interval, reason) = form.parse()?;
     let actor = me.id.actor();
-    let (id, affected) = close(
-        ctx,
-        None,
-        Scope::All,
-        interval,
-        &reason,
-        (&actor, "holiday_added", "mall"),
-        dry_run,
-    )
-    .await?;
-    Ok(ClosureAdded {
-        id,
-        interval,
-        reason,
-        affected,
-        dry_run,
-    })
+    let audit = (actor.as_str(), "holiday_added", "mall");
+    close(ctx, None, Scope::All, form.parse()?, audit, dry_run).await
 }
 
 /// Booked appointments still waiting for their citizen to pick a new time: a clerk's own, a

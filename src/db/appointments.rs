@@ -204,6 +204,22 @@ pub async fn view_by_code(
         .map(|r| r.map(into_view))
 }
 
+/// Narrows a boxed `view_query!` to a scope and loads it as views.
+macro_rules! load_in_scope {
+    ($q:expr, $scope:expr, $conn:expr) => {{
+        let q = match $scope {
+            Scope::Staff(s) => $q.filter(appointments::staff_id.eq(s.0)),
+            Scope::Agency(a) => $q.filter(staff::agency_id.eq(a.0)),
+            Scope::All => $q,
+        };
+        Ok(q.load::<ViewRow>($conn)
+            .await?
+            .into_iter()
+            .map(into_view)
+            .collect())
+    }};
+}
+
 /// Whose appointments a list shows.
 pub enum Scope {
     Staff(StaffId),
@@ -222,16 +238,7 @@ pub async fn list(
         .order(appointments::period.asc())
         .limit(2000)
         .into_boxed();
-    let q = match scope {
-        Scope::Staff(s) => q.filter(appointments::staff_id.eq(s.0)),
-        Scope::Agency(a) => q.filter(staff::agency_id.eq(a.0)),
-        Scope::All => q,
-    };
-    Ok(q.load::<ViewRow>(conn)
-        .await?
-        .into_iter()
-        .map(into_view)
-        .collect())
+    load_in_scope!(q, scope, conn)
 }
 
 /// A booking about to be inserted (through `loket_book`).
@@ -733,16 +740,7 @@ pub async fn needing_new_time(
         .order(appointments::needs_new_time_since.asc())
         .limit(500)
         .into_boxed();
-    let q = match scope {
-        Scope::Staff(s) => q.filter(appointments::staff_id.eq(s.0)),
-        Scope::Agency(a) => q.filter(staff::agency_id.eq(a.0)),
-        Scope::All => q,
-    };
-    Ok(q.load::<ViewRow>(conn)
-        .await?
-        .into_iter()
-        .map(into_view)
-        .collect())
+    load_in_scope!(q, scope, conn)
 }
 
 /// The active appointment with this code and phone, if any (link recovery).

@@ -401,7 +401,7 @@ pub async fn notices(conn: &mut AsyncPgConnection, subjects: &[Uuid]) -> QueryRe
 }
 
 /// One row of the admin's Outbox page.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Queryable)]
 pub struct OutboxEntry {
     pub id: Uuid,
     pub kind: String,
@@ -430,67 +430,21 @@ pub async fn entries(
     if let Some(s) = status {
         q = q.filter(outbox::status.eq(s.as_str()));
     }
-    type Row = (
-        Uuid,
-        String,
-        String,
-        String,
-        String,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        i32,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = q
-        .select((
-            outbox::id,
-            outbox::kind,
-            outbox::channel,
-            outbox::status,
-            outbox::address,
-            outbox::due_at,
-            outbox::status_at,
-            outbox::attempts,
-            outbox::last_error,
-            outbox::preview,
-            appointments::code.nullable(),
-        ))
-        .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                kind,
-                channel,
-                status,
-                address,
-                due_at,
-                status_at,
-                attempts,
-                last_error,
-                preview,
-                code,
-            )| {
-                OutboxEntry {
-                    id,
-                    kind,
-                    channel,
-                    status,
-                    address,
-                    due_at,
-                    status_at,
-                    attempts,
-                    last_error,
-                    preview,
-                    code,
-                }
-            },
-        )
-        .collect())
+    q.select((
+        outbox::id,
+        outbox::kind,
+        outbox::channel,
+        outbox::status,
+        outbox::address,
+        outbox::due_at,
+        outbox::status_at,
+        outbox::attempts,
+        outbox::last_error,
+        outbox::preview,
+        appointments::code.nullable(),
+    ))
+    .load(conn)
+    .await
 }
 
 /// Delivery per channel for messages due in a window.

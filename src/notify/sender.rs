@@ -63,6 +63,15 @@ pub fn http_result(
     }
 }
 
+/// Sends a request: its status and body, or (no HTTP answer) the send result to record.
+pub async fn answer(
+    req: reqwest::RequestBuilder,
+) -> Result<(reqwest::StatusCode, String), SendResult> {
+    let res = req.send().await.map_err(|e| transport_error(&e))?;
+    let status = res.status();
+    Ok((status, res.text().await.unwrap_or_default()))
+}
+
 /// A request that got no HTTP answer: a timeout or a connection problem, worth retrying.
 pub fn transport_error(e: &reqwest::Error) -> SendResult {
     let what = if e.is_timeout() {

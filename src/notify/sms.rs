@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::sender::{Outgoing, Sender, http_result, transport_error};
+use super::sender::{Outgoing, Sender, answer, http_result};
 use crate::config::SmsSettings;
 use crate::domain::notify::SendResult;
 
@@ -31,20 +31,16 @@ struct Answer {
 #[async_trait::async_trait]
 impl Sender for Sms {
     async fn send(&self, m: &Outgoing<'_>) -> SendResult {
-        let res = self
+        let req = self
             .http
             .post(&self.settings.url)
             .bearer_auth(self.settings.token.expose())
             .header("Idempotency-Key", m.id.to_string())
-            .json(&json!({"to": m.to, "text": m.rendered.text, "reference": m.id}))
-            .send()
-            .await;
-        let res = match res {
-            Ok(r) => r,
-            Err(e) => return transport_error(&e),
+            .json(&json!({"to": m.to, "text": m.rendered.text, "reference": m.id}));
+        let (status, text) = match answer(req).await {
+            Ok(a) => a,
+            Err(r) => return r,
         };
-        let status = res.status();
-        let text = res.text().await.unwrap_or_default();
         let id = serde_json::from_str::<Answer>(&text)
             .ok()
             .and_then(|a| a.id)

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
 
-use super::sender::{Outgoing, Sender, http_result, transport_error};
+use super::sender::{Outgoing, Sender, answer, http_result};
 use crate::config::WhatsappSettings;
 use crate::domain::notify::SendResult;
 
@@ -83,19 +83,15 @@ impl Sender for WhatsApp {
             "{}/{}/messages",
             self.settings.api_url, self.settings.phone_number_id
         );
-        let res = self
+        let req = self
             .http
             .post(url)
             .bearer_auth(self.settings.token.expose())
-            .json(&body(m))
-            .send()
-            .await;
-        let res = match res {
-            Ok(r) => r,
-            Err(e) => return transport_error(&e),
+            .json(&body(m));
+        let (status, text) = match answer(req).await {
+            Ok(a) => a,
+            Err(r) => return r,
         };
-        let status = res.status();
-        let text = res.text().await.unwrap_or_default();
         if status.is_success() {
             let id = serde_json::from_str::<Accepted>(&text)
                 .ok()

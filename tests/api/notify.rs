@@ -52,6 +52,21 @@ async fn until_status(app: &TestApp, appointment: &str, kind: &str, channel: &st
     }
 }
 
+/// A Loket sending to fresh fake providers (no email), and the NIK service to book.
+async fn setup() -> (Provider, TestApp, String) {
+    let provider = Provider::start().await;
+    let app = spawn_app_with(|s| with_providers(s, &provider, None)).await;
+    let (service, _, _) = nik_service(&app).await;
+    (provider, app, service)
+}
+
+fn id_of(booked: &Value) -> String {
+    booked["appointment"]["id"]
+        .as_str()
+        .expect("an appointment id")
+        .to_string()
+}
+
 /// A service that needs a NIK: (slug, its Indonesian name, its agency's name).
 async fn nik_service(app: &TestApp) -> (String, String, String) {
     let row = app
@@ -108,7 +123,7 @@ async fn a_booking_sends_its_whatsapp_template_and_an_email_with_the_calendar_in
     let (service, service_name, agency) = nik_service(&app).await;
     let booked = book_with(&app, &service, "081234560001", json!({})).await;
     let code = booked["appointment"]["code"].as_str().unwrap().to_string();
-    let id = booked["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&booked);
 
     let sent = provider
         .until_whatsapp("the booked message", |m| !m.is_empty())
@@ -200,9 +215,7 @@ async fn a_booking_sends_its_whatsapp_template_and_an_email_with_the_calendar_in
 
 #[tokio::test]
 async fn a_booking_made_in_english_is_answered_in_english() {
-    let provider = Provider::start().await;
-    let app = spawn_app_with(|s| with_providers(s, &provider, None)).await;
-    let (service, _, _) = nik_service(&app).await;
+    let (provider, app, service) = setup().await;
     let name_en = app
         .scalar(&format!(
             "SELECT name_en FROM services WHERE slug = '{service}'"
@@ -252,7 +265,7 @@ async fn webhooks_need_the_right_signature_and_move_statuses_only_forward() {
 
     let (service, _, _) = nik_service(&app).await;
     let booked = book_with(&app, &service, "081234560004", json!({})).await;
-    let id = booked["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&booked);
     until_status(&app, &id, "booked", "whatsapp", "sent").await;
     let wamid = app
         .scalar(&format!("SELECT provider_id FROM outbox WHERE subject_id = '{id}' AND kind = 'booked' AND channel = 'whatsapp'"))
@@ -310,7 +323,7 @@ async fn the_database_refuses_every_status_move_the_rules_call_backwards() {
     let app = spawn_app_with(|_| {}).await;
     let (service, _, _) = nik_service(&app).await;
     let booked = book_with(&app, &service, "081234560005", json!({})).await;
-    let id = booked["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&booked);
     let mut round = 100;
     for from in Delivery::ALL {
         for to in Delivery::ALL {
@@ -349,7 +362,7 @@ async fn a_provider_error_is_retried_with_backoff_until_it_goes_through() {
     let app = spawn_app_with(|s| with_providers(s, &provider, None)).await;
     let (service, _, _) = nik_service(&app).await;
     let booked = book_with(&app, &service, "081234560006", json!({})).await;
-    let id = booked["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&booked);
     until_status(&app, &id, "booked", "whatsapp", "sent").await;
     let booked_requests = provider
         .whatsapp()
@@ -389,7 +402,7 @@ async fn a_permanent_error_fails_at_once_and_the_sms_follows() {
     let app = spawn_app_with(|s| with_providers(s, &provider, None)).await;
     let (service, _, _) = nik_service(&app).await;
     let booked = book_with(&app, &service, "081234560007", json!({})).await;
-    let id = booked["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&booked);
     let code = booked["appointment"]["code"].as_str().unwrap().to_string();
     until_status(&app, &id, "booked", "whatsapp", "failed").await;
     let sms = provider
@@ -429,7 +442,7 @@ async fn a_number_without_whatsapp_gets_an_sms_and_so_does_one_never_delivered()
     .await;
     let (service, _, _) = nik_service(&app).await;
     let first = book_with(&app, &service, "081234560008", json!({})).await;
-    let first_id = first["appointment"]["id"].as_str().unwrap().to_string();
+    let first_id = id_of(&first);
     until_status(&app, &first_id, "booked", "sms", "sent").await;
     assert_eq!(
         status_of(&app, &first_id, "booked", "whatsapp")
@@ -439,7 +452,7 @@ async fn a_number_without_whatsapp_gets_an_sms_and_so_does_one_never_delivered()
     );
     // Accepted by WhatsApp but never reported delivered: the SMS goes after the timeout.
     let second = book_with(&app, &service, "081234560009", json!({})).await;
-    let second_id = second["appointment"]["id"].as_str().unwrap().to_string();
+    let second_id = id_of(&second);
     until_status(&app, &second_id, "booked", "whatsapp", "sent").await;
     until_status(&app, &second_id, "booked", "sms", "sent").await;
     let sms = provider.sms();
@@ -454,7 +467,7 @@ async fn without_provider_settings_messages_are_skipped_and_readable_on_the_outb
     let app = spawn_app_with(quick).await;
     let (service, service_name, _) = nik_service(&app).await;
     let booked = book_with(&app, &service, "081234560010", json!({})).await;
-    let id = booked["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&booked);
     let code = booked["appointment"]["code"].as_str().unwrap().to_string();
     until_status(&app, &id, "booked", "whatsapp", "skipped").await;
     until_status(&app, &id, "booked", "sms", "skipped").await;
@@ -502,7 +515,7 @@ async fn two_nodes_with_several_workers_send_each_message_once() {
     .await;
     let (service, _, _) = nik_service(&a).await;
     let booked = book_with(&a, &service, "081234560011", json!({})).await;
-    let id = booked["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&booked);
     until_status(&a, &id, "booked", "whatsapp", "sent").await;
     // 300 messages due at once, for the six workers of two nodes to fight over.
     a.exec(&format!(
@@ -549,7 +562,7 @@ async fn reminders_come_due_after_a_restart_and_go_once() {
     let first = spawn_app_with(|s| with_providers(s, &provider, None)).await;
     let (service, _, _) = nik_service(&first).await;
     let booked = book_with(&first, &service, "081234560012", json!({})).await;
-    let id = booked["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&booked);
     until_status(&first, &id, "booked", "whatsapp", "sent").await;
     first.stop.stop();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -582,11 +595,9 @@ async fn reminders_come_due_after_a_restart_and_go_once() {
 
 #[tokio::test]
 async fn a_reschedule_moves_the_reminders_and_a_cancel_makes_them_moot() {
-    let provider = Provider::start().await;
-    let app = spawn_app_with(|s| with_providers(s, &provider, None)).await;
-    let (service, _, _) = nik_service(&app).await;
+    let (provider, app, service) = setup().await;
     let booked = book_with(&app, &service, "081234560013", json!({})).await;
-    let id = booked["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&booked);
     let token = booked["token"].as_str().unwrap().to_string();
     until_status(&app, &id, "booked", "whatsapp", "sent").await;
     let day = next_working_day(4);
@@ -657,9 +668,7 @@ async fn a_reschedule_moves_the_reminders_and_a_cancel_makes_them_moot() {
 
 #[tokio::test]
 async fn recovery_sends_a_code_only_for_a_real_booking_and_the_code_opens_it() {
-    let provider = Provider::start().await;
-    let app = spawn_app_with(|s| with_providers(s, &provider, None)).await;
-    let (service, _, _) = nik_service(&app).await;
+    let (provider, app, service) = setup().await;
     let booked = book_with(&app, &service, "081234560014", json!({})).await;
     let code = booked["appointment"]["code"].as_str().unwrap().to_string();
     provider
@@ -756,9 +765,7 @@ async fn recovery_sends_a_code_only_for_a_real_booking_and_the_code_opens_it() {
 
 #[tokio::test]
 async fn a_recovery_code_allows_five_guesses_and_a_booking_three_codes_an_hour() {
-    let provider = Provider::start().await;
-    let app = spawn_app_with(|s| with_providers(s, &provider, None)).await;
-    let (service, _, _) = nik_service(&app).await;
+    let (provider, app, service) = setup().await;
     let booked = book_with(&app, &service, "081234560015", json!({})).await;
     let code = booked["appointment"]["code"].as_str().unwrap().to_string();
     let otps = || {
@@ -832,7 +839,7 @@ async fn leave_moves_a_booking_to_a_free_colleague_after_showing_it_first() {
     let service = two_clerk_service(&app).await;
     let (_, body) = app.book_first(&service, "081234560016").await;
     let code = body["appointment"]["code"].as_str().unwrap().to_string();
-    let id = body["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&body);
     let clerk = app.clerk_of(&code).await;
     let staff = app.login(&clerk).await;
     let leave = leave_over(next_working_day(3));
@@ -888,7 +895,7 @@ async fn leave_with_nobody_free_asks_the_citizen_for_a_new_time_with_priority() 
     let app = spawn_app_with(|s| with_providers(s, &provider, None)).await;
     let (service, clerk) = app.single_clerk_service().await;
     let (token, body) = app.book_first(&service, "081234560017").await;
-    let id = body["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&body);
     let code = body["appointment"]["code"].as_str().unwrap().to_string();
     let staff = app.login(&clerk).await;
     let saved = app
@@ -952,7 +959,7 @@ async fn a_holiday_over_bookings_asks_each_citizen_for_a_new_time() {
     let app = spawn_app_with(|s| with_providers(s, &provider, None)).await;
     let service = two_clerk_service(&app).await;
     let (_, body) = app.book_first(&service, "081234560018").await;
-    let id = body["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&body);
     let admin = app.login("admin@loket.example").await;
     let holiday = leave_over(next_working_day(3));
     let dry = app
@@ -1079,7 +1086,7 @@ async fn the_report_counts_deliveries_per_channel_and_reminders_that_did_not_arr
     provider.report_to(&app.address, &["sent", "delivered"], Duration::ZERO);
     let (service, _, _) = nik_service(&app).await;
     let booked = book_with(&app, &service, "081234560019", json!({})).await;
-    let id = booked["appointment"]["id"].as_str().unwrap().to_string();
+    let id = id_of(&booked);
     until_status(&app, &id, "booked", "whatsapp", "delivered").await;
     until_status(&app, &id, "booked", "email", "skipped").await;
     // Two reminders that came due two hours ago: one failed everywhere, one arrived by SMS.
