@@ -35,7 +35,7 @@ struct Stub {
 
 type Shared = Arc<Mutex<Stub>>;
 
-async fn messages(stub: web::Data<Shared>, body: web::Json<Value>) -> HttpResponse {
+async fn whatsapp_messages(stub: web::Data<Shared>, body: web::Json<Value>) -> HttpResponse {
     let now = Instant::now();
     let n = {
         let mut s = stub.lock().expect("stub");
@@ -139,7 +139,7 @@ async fn run(cluster: &Cluster, dir: &std::path::Path) {
             App::new()
                 .app_data(data.clone())
                 .app_data(web::JsonConfig::default().limit(64 * 1024))
-                .route("/v21.0/{phone}/messages", web::post().to(messages))
+                .route("/v21.0/{phone}/messages", web::post().to(whatsapp_messages))
         })
         .workers(1)
         .listen(listener)
@@ -219,7 +219,7 @@ async fn run(cluster: &Cluster, dir: &std::path::Path) {
     let deadline = started + Duration::from_secs(600);
     loop {
         let done = stub.lock().expect("stub").total - before;
-        if done >= messages + 1 || Instant::now() > deadline {
+        if done > messages || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
