@@ -315,6 +315,35 @@ mod tests {
     }
 
     #[test]
+    fn no_template_has_a_place_for_the_nik_or_a_phone() {
+        let allowed = [
+            "name",
+            "service",
+            "agency",
+            "clerk",
+            "time",
+            "code",
+            "join",
+            "manage",
+            "home",
+            "requirements",
+            "survey",
+            "otp",
+            "ticket",
+            "minutes",
+            "counter",
+            "status",
+        ];
+        for kind in Kind::ALL {
+            for lang in [Lang::Id, Lang::En] {
+                for p in placeholders(template(kind, lang)) {
+                    assert!(allowed.contains(&p), "{kind:?} {lang:?} uses {{{p}}}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_missing_value_is_an_error_not_a_hole() {
         let mut v = all_vars();
         v.remove("code");

@@ -10,6 +10,7 @@
 pub mod channels;
 pub mod compose;
 pub mod email;
+pub mod otp;
 pub mod recover;
 pub mod sender;
 pub mod sms;

@@ -11,15 +11,15 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use diesel_async::AsyncConnection;
-use serde_json::json;
 
 use crate::booking::book::{Booked, booked};
 use crate::context::Ctx;
 use crate::db::{self, outbox::Subject, recovery::Check};
 use crate::domain::appointment::BookingCode;
 use crate::domain::citizen::Phone;
-use crate::domain::notify::Kind;
 use crate::fault::Fault;
+
+use super::otp;
 
 pub const CODE_MINUTES: i64 = 10;
 pub const MAX_TRIES: i32 = 5;
@@ -35,11 +35,8 @@ pub enum RecoverError {
 }
 crate::fault_from!(RecoverError);
 
-fn code_hash(ctx: &Ctx, appointment: uuid::Uuid, otp: &str) -> Vec<u8> {
-    ctx.keys.mac(
-        &ctx.keys.request_hash,
-        format!("recovery:{appointment}:{otp}").as_bytes(),
-    )
+fn code_hash(ctx: &Ctx, appointment: uuid::Uuid, code: &str) -> Vec<u8> {
+    otp::hash(ctx, "recovery", appointment, code)
 }
 
 /// Starts a recovery and returns at once; see the module doc.
@@ -72,21 +69,12 @@ pub async fn issue(ctx: &Ctx, code: &BookingCode, phone: &Phone) -> Result<bool,
             if recent >= CODES_PER_HOUR {
                 return Ok(false);
             }
-            let otp = format!("{:06}", rand::random_range(0..1_000_000u32));
+            let code = otp::generate();
             let expires = Utc::now() + Duration::minutes(CODE_MINUTES);
             let round =
-                db::recovery::insert(c, row.id, &code_hash(ctx, row.id, &otp), expires).await?;
-            super::enqueue(
-                c,
-                ctx,
-                Subject::appointment(row.id),
-                Kind::Otp,
-                &row.recipient(),
-                row.lang(),
-                &json!({"otp": otp}),
-                round,
-            )
-            .await?;
+                db::recovery::insert(c, row.id, &code_hash(ctx, row.id, &code), expires).await?;
+            let subject = Subject::appointment(row.id);
+            otp::send(c, ctx, subject, &row.recipient(), row.lang(), &code, round).await?;
             Ok(true)
         })
         .await?;
@@ -99,7 +87,7 @@ pub async fn verify(ctx: &Ctx, code: &str, phone: &str, otp: &str) -> Result<Boo
     let (Some(code), Ok(phone)) = (BookingCode::parse(code), Phone::parse(phone)) else {
         return Err(RecoverError::Invalid);
     };
-    if otp.len() != 6 || !otp.bytes().all(|b| b.is_ascii_digit()) {
+    if !otp::well_formed(otp) {
         return Err(RecoverError::Invalid);
     }
     let mut conn = ctx.conn().await?;
