@@ -75,6 +75,185 @@ pub struct Settings {
     /// `LOKET_TRUST_PROXY=1`: the connecting peer is a trusted proxy, whatever its address
     /// (kept for deployments configured before `LOKET_TRUSTED_PROXIES`).
     pub trust_peer_proxy: bool,
+    /// Messages to citizens (`LOKET_WHATSAPP_*`, `LOKET_SMTP_URL`, `LOKET_SMS_*`, the outbox's
+    /// timings; src/notify).
+    pub notify: NotifySettings,
+}
+
+/// WhatsApp Business Cloud API (DESIGN §9).
+#[derive(Clone, Debug)]
+pub struct WhatsappSettings {
+    /// `https://graph.facebook.com/v21.0` unless set.
+    pub api_url: String,
+    pub phone_number_id: String,
+    pub token: Secret,
+}
+
+/// An SMTP relay.
+#[derive(Clone, Debug)]
+pub struct SmtpSettings {
+    /// `smtp://host:port` (STARTTLS when offered), `smtps://user:pass@host`.
+    pub url: Secret,
+    pub from: String,
+}
+
+/// A generic HTTP SMS gateway: `POST {url}` with a bearer token and JSON `{to, text, reference}`.
+#[derive(Clone, Debug)]
+pub struct SmsSettings {
+    pub url: String,
+    pub token: Secret,
+}
+
+/// The outbox and its channels. A channel whose settings are missing records `skipped`.
+#[derive(Clone, Debug)]
+pub struct NotifySettings {
+    pub whatsapp: Option<WhatsappSettings>,
+    /// Checks the webhook handshake (`hub.verify_token`).
+    pub whatsapp_verify_token: Option<Secret>,
+    /// Signs the webhook bodies (`X-Hub-Signature-256`).
+    pub whatsapp_app_secret: Option<Secret>,
+    pub smtp: Option<SmtpSettings>,
+    pub sms: Option<SmsSettings>,
+    pub quiet_hours: crate::domain::notify::QuietHours,
+    /// Run the outbox workers in this process (`LOKET_OUTBOX_WORKERS`, 0 = none).
+    pub workers: usize,
+    /// How often an idle worker looks for due messages (other nodes' new messages and
+    /// reminders coming due; this node's own changes wake it at once).
+    pub poll_ms: u64,
+    /// Messages claimed at once, and sent at the same time at most.
+    pub batch: i32,
+    pub concurrency: usize,
+    /// How long a worker holds a claimed message before another may take it over.
+    pub lease_ms: i32,
+    /// One provider request's time limit.
+    pub send_timeout_ms: u64,
+    pub retry: crate::domain::notify::RetryPolicy,
+    /// No `delivered` from WhatsApp this long after `sent`: send the SMS too.
+    pub whatsapp_delivery_timeout_secs: i64,
+    /// After a crash mid-send, how long to wait for WhatsApp's status report before sending again.
+    pub whatsapp_confirm_grace_secs: i64,
+}
+
+impl NotifySettings {
+    fn from_env() -> anyhow::Result<NotifySettings> {
+        let whatsapp = match (
+            var("LOKET_WHATSAPP_PHONE_NUMBER_ID"),
+            var("LOKET_WHATSAPP_TOKEN"),
+        ) {
+            (Some(id), Some(token)) => Some(WhatsappSettings {
+                api_url: var("LOKET_WHATSAPP_API_URL")
+                    .unwrap_or_else(|| "https://graph.facebook.com/v21.0".into())
+                    .trim_end_matches('/')
+                    .to_string(),
+                phone_number_id: id,
+                token: Secret::new(token),
+            }),
+            (None, None) => None,
+            _ => bail!("LOKET_WHATSAPP_PHONE_NUMBER_ID and LOKET_WHATSAPP_TOKEN go together"),
+        };
+        let smtp = match var("LOKET_SMTP_URL") {
+            Some(url) => Some(SmtpSettings {
+                url: Secret::new(url),
+                from: var("LOKET_MAIL_FROM")
+                    .ok_or_else(|| anyhow::anyhow!("LOKET_SMTP_URL needs LOKET_MAIL_FROM"))?,
+            }),
+            None => None,
+        };
+        let sms = match (var("LOKET_SMS_URL"), var("LOKET_SMS_TOKEN")) {
+            (Some(url), Some(token)) => Some(SmsSettings {
+                url,
+                token: Secret::new(token),
+            }),
+            (None, None) => None,
+            _ => bail!("LOKET_SMS_URL and LOKET_SMS_TOKEN go together"),
+        };
+        let quiet_hours = match var("LOKET_QUIET_HOURS") {
+            None => Default::default(),
+            Some(raw) => crate::domain::notify::QuietHours::parse(&raw).ok_or_else(|| {
+                anyhow::anyhow!("LOKET_QUIET_HOURS must look like 21:00-06:00 (or off)")
+            })?,
+        };
+        let d = NotifySettings::default();
+        let n = NotifySettings {
+            whatsapp,
+            whatsapp_verify_token: var("LOKET_WHATSAPP_VERIFY_TOKEN").map(Secret::new),
+            whatsapp_app_secret: var("LOKET_WHATSAPP_APP_SECRET").map(Secret::new),
+            smtp,
+            sms,
+            quiet_hours,
+            workers: parse_var("LOKET_OUTBOX_WORKERS", d.workers)?,
+            poll_ms: parse_var("LOKET_OUTBOX_POLL_MS", d.poll_ms)?,
+            batch: parse_var("LOKET_OUTBOX_BATCH", d.batch)?,
+            concurrency: parse_var("LOKET_OUTBOX_CONCURRENCY", d.concurrency)?,
+            lease_ms: parse_var("LOKET_OUTBOX_LEASE_MS", d.lease_ms)?,
+            send_timeout_ms: parse_var("LOKET_OUTBOX_SEND_TIMEOUT_MS", d.send_timeout_ms)?,
+            retry: crate::domain::notify::RetryPolicy {
+                base: chrono::Duration::milliseconds(parse_var(
+                    "LOKET_OUTBOX_RETRY_BASE_MS",
+                    d.retry.base.num_milliseconds(),
+                )?),
+                cap: chrono::Duration::milliseconds(parse_var(
+                    "LOKET_OUTBOX_RETRY_CAP_MS",
+                    d.retry.cap.num_milliseconds(),
+                )?),
+                max_attempts: parse_var("LOKET_OUTBOX_MAX_ATTEMPTS", d.retry.max_attempts)?,
+            },
+            whatsapp_delivery_timeout_secs: parse_var(
+                "LOKET_WHATSAPP_DELIVERY_TIMEOUT_SECS",
+                d.whatsapp_delivery_timeout_secs,
+            )?,
+            whatsapp_confirm_grace_secs: parse_var(
+                "LOKET_WHATSAPP_CONFIRM_GRACE_SECS",
+                d.whatsapp_confirm_grace_secs,
+            )?,
+        };
+        n.check()?;
+        Ok(n)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.workers > 64 {
+            bail!("LOKET_OUTBOX_WORKERS must be 0..=64");
+        }
+        if !(1..=1000).contains(&self.batch) || !(1..=1000).contains(&self.concurrency) {
+            bail!("LOKET_OUTBOX_BATCH and LOKET_OUTBOX_CONCURRENCY must be 1..=1000");
+        }
+        if !(10..=600_000).contains(&self.poll_ms) {
+            bail!("LOKET_OUTBOX_POLL_MS must be 10..=600000");
+        }
+        if (self.lease_ms as u64) < self.send_timeout_ms * 2 {
+            bail!("LOKET_OUTBOX_LEASE_MS must be at least twice LOKET_OUTBOX_SEND_TIMEOUT_MS");
+        }
+        if self.retry.base <= chrono::Duration::zero()
+            || self.retry.cap < self.retry.base
+            || !(1..=50).contains(&self.retry.max_attempts)
+        {
+            bail!("the outbox retry settings need 0 < base <= cap and 1..=50 attempts");
+        }
+        Ok(())
+    }
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            whatsapp: None,
+            whatsapp_verify_token: None,
+            whatsapp_app_secret: None,
+            smtp: None,
+            sms: None,
+            quiet_hours: Default::default(),
+            workers: 1,
+            poll_ms: 1000,
+            batch: 64,
+            concurrency: 32,
+            lease_ms: 60_000,
+            send_timeout_ms: 10_000,
+            retry: Default::default(),
+            whatsapp_delivery_timeout_secs: 600,
+            whatsapp_confirm_grace_secs: 120,
+        }
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -193,6 +372,7 @@ impl Settings {
                 .collect::<Result<_, _>>()
                 .map_err(|e| anyhow::anyhow!("LOKET_TRUSTED_PROXIES: {e}"))?,
             trust_peer_proxy: var("LOKET_TRUST_PROXY").as_deref() == Some("1"),
+            notify: NotifySettings::from_env()?,
         };
         settings.check()?;
         Ok(settings)
@@ -297,6 +477,17 @@ impl Settings {
             metrics_token: None,
             trusted_proxies: vec![],
             trust_peer_proxy: false,
+            notify: Default::default(),
+        }
+    }
+
+    /// The outbox's planning rules for this deployment.
+    pub fn notify_rules(&self) -> crate::domain::notify::Rules {
+        crate::domain::notify::Rules {
+            tz: self.timezone,
+            join_opens_minutes: self.join_opens_minutes,
+            quiet: self.notify.quiet_hours,
+            retry: self.notify.retry,
         }
     }
 

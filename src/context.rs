@@ -23,6 +23,9 @@ pub struct Ctx {
     /// The staff dashboards' live feed.
     pub feed: FeedHub,
     pub metrics: Metrics,
+    /// Wakes this node's outbox workers when a change has just written messages due now
+    /// (other nodes' workers find them on their next poll).
+    pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Ctx {
@@ -35,7 +38,13 @@ impl Ctx {
             slot_cache: crate::availability::slot_cache(),
             feed: FeedHub::new(),
             metrics: Default::default(),
+            outbox_wake: Default::default(),
         }
+    }
+
+    /// Tells the outbox workers that messages may be due (after a change has committed).
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
     }
 
     /// A connection from the pool.

@@ -20,6 +20,7 @@ pub mod fault;
 pub mod feed;
 pub mod limits;
 pub mod metrics;
+pub mod notify;
 pub mod precheck;
 pub mod privacy;
 pub mod reports;

@@ -31,6 +31,14 @@ pub struct ResponseLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutboxLabels {
+    /// The state a message reached (`domain::notify::Delivery`, a closed set).
+    pub state: &'static str,
+    /// `whatsapp`, `sms`, `email`.
+    pub channel: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VerdictLabels {
     /// `good`, `audio_only`, `will_not_connect` (a closed set).
     pub verdict: &'static str,
@@ -63,6 +71,10 @@ pub struct Metrics {
     pub request_seconds: HistogramFamily<RouteLabels>,
     pub signalling: SignallingMetrics,
     pub prechecks: Family<VerdictLabels, Counter>,
+    /// Outbox messages by the state they reached (worker outcomes and provider reports).
+    pub outbox_messages: Family<OutboxLabels, Counter>,
+    /// Set when scraped: how long the oldest due message has waited (0 when none).
+    pub outbox_oldest_pending_seconds: Gauge,
     /// Set when scraped.
     pub db_pool_size: Gauge,
     pub db_pool_available: Gauge,
@@ -90,6 +102,8 @@ impl Metrics {
             request_seconds: Family::new_with_constructor(latency_histogram),
             signalling: SignallingMetrics::default(),
             prechecks: Family::default(),
+            outbox_messages: Family::default(),
+            outbox_oldest_pending_seconds: Gauge::default(),
             db_pool_size: Gauge::default(),
             db_pool_available: Gauge::default(),
             db_pool_waiting: Gauge::default(),
@@ -150,6 +164,16 @@ impl Metrics {
             m.prechecks.clone(),
         );
         r.register(
+            "outbox_messages",
+            "Outbox messages by the state they reached and channel",
+            m.outbox_messages.clone(),
+        );
+        r.register(
+            "outbox_oldest_pending_seconds",
+            "Seconds the oldest message due for sending has waited",
+            m.outbox_oldest_pending_seconds.clone(),
+        );
+        r.register(
             "db_pool_size",
             "Database connections open",
             m.db_pool_size.clone(),
@@ -174,6 +198,21 @@ impl Metrics {
             "Whether the database answered when scraped",
             m.database_up.clone(),
         );
+        // Every label of the closed sets starts at 0, so the series exist (and `increase()`
+        // sees the first one) before anything happened.
+        for verdict in ["good", "audio_only", "will_not_connect"] {
+            m.prechecks.get_or_create(&VerdictLabels { verdict });
+        }
+        for state in crate::domain::notify::Delivery::ALL {
+            if state != crate::domain::notify::Delivery::Pending {
+                for channel in crate::domain::notify::Channel::ALL {
+                    m.outbox_messages.get_or_create(&OutboxLabels {
+                        state: state.as_str(),
+                        channel: channel.as_str(),
+                    });
+                }
+            }
+        }
         Metrics { registry, ..m }
     }
 
@@ -198,6 +237,13 @@ impl Metrics {
                 route,
                 class: format!("{}xx", status / 100),
             })
+            .inc();
+    }
+
+    /// One outbox message reached `state` on `channel`.
+    pub fn outbox_message(&self, state: &'static str, channel: &'static str) {
+        self.outbox_messages
+            .get_or_create(&OutboxLabels { state, channel })
             .inc();
     }
 

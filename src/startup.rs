@@ -94,13 +94,17 @@ impl Application {
         };
         // Clients learn about the built-in relay through the same setting as an external one.
         settings.turn_urls = crate::turn::advertised_urls(&settings.turn_urls, turn.as_deref());
+        let channels = crate::notify::Channels::from_settings(&settings.notify)?;
         let ctx = std::sync::Arc::new(Ctx::new(settings, pool, keys));
         let settings = &ctx.settings;
+        let outbox = (settings.notify.workers > 0)
+            .then(|| crate::notify::Workers::start(ctx.clone(), channels, settings.notify.workers));
         let state = web::Data::new(AppState {
             precheck: crate::precheck::Prechecks::new(
                 settings.precheck.clone(),
                 settings.bind.ip(),
-            ),
+            )
+            .counting_verdicts_in(ctx.metrics.prechecks.clone()),
             turn,
             booking_limiter: RateLimiter::per_minute(settings.booking_rate_per_minute),
             login_limiter: RateLimiter::per_minute(10),
@@ -113,6 +117,8 @@ impl Application {
                 ctx.metrics.signalling.clone(),
             ),
             redeemer: crate::signalling::redeemer::Redeemer::start(ctx.pool.clone()),
+            recovery_limiter: RateLimiter::per_minute(10),
+            outbox: std::sync::Mutex::new(outbox),
             ctx: ctx.clone(),
             draining: Default::default(),
         });
@@ -171,6 +177,10 @@ impl Application {
         let result = server.await;
         watcher.abort();
         state.rooms.shutdown().await;
+        let outbox = state.outbox.lock().ok().and_then(|mut w| w.take());
+        if let Some(workers) = outbox {
+            workers.shutdown().await;
+        }
         if let Some(turn) = &state.turn {
             turn.close().await;
         }

@@ -26,6 +26,10 @@ pub struct AppState {
     pub turn: Option<Arc<crate::turn::TurnRelay>>,
     /// Set once the node is shutting down: `/readyz` then says so, so a balancer moves on.
     pub draining: std::sync::atomic::AtomicBool,
+    /// Link recovery, per client address (requests and guesses alike).
+    pub recovery_limiter: RateLimiter,
+    /// This process's outbox workers (src/notify), stopped on shutdown.
+    pub outbox: std::sync::Mutex<Option<crate::notify::Workers>>,
 }
 
 impl AppState {

@@ -19,6 +19,7 @@ use crate::domain::FieldErrors;
 use crate::domain::appointment::BookingCode;
 use crate::domain::citizen::{CitizenName, Email, Nik, Phone};
 use crate::domain::ids::ServiceId;
+use crate::domain::notify::{self, Actor, Change, Lang, Recipient};
 use crate::domain::schedule::Interval;
 
 /// The citizen's details as submitted.
@@ -44,6 +45,9 @@ pub struct BookingForm {
     pub citizen: Option<CitizenForm>,
     /// Consent to the processing of personal data (UU PDP); must be true.
     pub consent: Option<bool>,
+    /// The language of the citizen's messages: `id` (default) or `en`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// A stored booking: the appointment, the citizen token bound to it, and the links.
@@ -148,6 +152,13 @@ pub async fn book(
     if form.consent != Some(true) {
         bad("consent", "required");
     }
+    let lang = match form.lang.as_deref().map(str::trim) {
+        None | Some("") => Lang::Id,
+        Some(raw) => Lang::parse(raw).unwrap_or_else(|| {
+            bad("lang", "unsupported");
+            Lang::Id
+        }),
+    };
     let (Some((service, _)), Some(starts_at), Some(name), Some(phone), true) =
         (service, starts_at, name, phone, fields.is_empty())
     else {
@@ -180,6 +191,19 @@ pub async fn book(
         ),
         None => (None, None, None, None),
     };
+    let recipient = Recipient {
+        phone: Some(phone.e164().to_string()),
+        email: email.as_ref().map(|e| e.as_str().to_string()),
+    };
+    let messages = notify::plan(
+        Change::Booked,
+        Actor::Citizen,
+        &recipient,
+        starts_at,
+        0,
+        &ctx.settings.notify_rules(),
+        Utc::now(),
+    );
     let new = db::appointments::NewAppointment {
         id: Uuid::new_v4(),
         code: BookingCode::generate().as_str().to_string(),
@@ -199,6 +223,8 @@ pub async fn book(
         nik_hash,
         idempotency_key,
         request_hash: Some(request_hash.clone()),
+        lang,
+        messages: db::outbox::messages_json(&messages.add),
     };
     let limit = ctx.settings.max_active_bookings;
     let limits = db::appointments::Limits {
@@ -212,6 +238,7 @@ pub async fn book(
             ctx.metrics.bookings.inc();
             tracing::info!(appointment = %row.id, code = %row.code, "booked");
             ctx.feed.publish_appointment(&row);
+            ctx.wake_outbox();
             // Answer from what we already hold instead of reading the row back.
             let view = AppointmentView {
                 clerk_name: cal.names.get(&row.staff()).cloned().unwrap_or_default(),

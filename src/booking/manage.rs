@@ -13,6 +13,7 @@ use crate::domain::appointment::Status;
 use crate::domain::ics;
 use crate::domain::ids::{AgencyId, AppointmentId, ServiceId};
 use crate::domain::schedule::Interval;
+use crate::domain::slots::{Slot, SlotRules};
 use crate::domain::survey::{MAX_COMMENT_CHARS, SurveyAnswers};
 
 /// Longest outcome note a clerk may keep.
@@ -47,6 +48,26 @@ pub async fn for_staff(
     Ok(view)
 }
 
+/// A booking that may still move, its service, and the slot rules its moves run under (with
+/// priority when leave or a holiday took its time).
+async fn movable(
+    ctx: &Ctx,
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: AppointmentId,
+) -> Result<(AppointmentView, db::catalog::Service, SlotRules), BookingError> {
+    let view = load(conn, id).await?;
+    let a = &view.appointment;
+    if !a.status().can_reschedule() {
+        return Err(BookingError::InvalidState(a.status()));
+    }
+    let (service, _) = db::catalog::service_by_id(conn, ServiceId(a.service_id)).await?;
+    let mut rules = availability::rules(&ctx.settings, &service, Utc::now());
+    if a.needs_new_time_since.is_some() {
+        rules = rules.with_priority();
+    }
+    Ok((view, service, rules))
+}
+
 /// Moves the appointment to another free time, keeping the same clerk when they are free.
 pub async fn reschedule(
     ctx: &Ctx,
@@ -54,13 +75,8 @@ pub async fn reschedule(
     starts_at: DateTime<Utc>,
 ) -> Result<AppointmentView, BookingError> {
     let mut conn = ctx.conn().await?;
-    let view = load(&mut conn, id).await?;
+    let (view, service, rules) = movable(ctx, &mut conn, id).await?;
     let a = &view.appointment;
-    if !a.status().can_reschedule() {
-        return Err(BookingError::InvalidState(a.status()));
-    }
-    let (service, _) = db::catalog::service_by_id(&mut conn, ServiceId(a.service_id)).await?;
-    let rules = availability::rules(&ctx.settings, &service, Utc::now());
     let mut cal = availability::load_around(
         &mut conn,
         &ctx.directory,
@@ -92,12 +108,14 @@ pub async fn reschedule(
             period,
             starts_at + duration,
             "citizen",
-            "rescheduled",
+            db::appointments::Move::Rescheduled,
+            &ctx.settings.notify_rules(),
         )
         .await
         {
             Ok(row) => {
                 ctx.feed.publish_appointment(&row);
+                ctx.wake_outbox();
                 return load(&mut conn, id).await;
             }
             Err(ChangeError::SlotTaken) => continue,
@@ -107,12 +125,66 @@ pub async fn reschedule(
     Err(BookingError::SlotTaken)
 }
 
+/// How many times [`offers`] proposes, and how far ahead it looks.
+pub const OFFERS: usize = 6;
+const OFFER_DAYS: u32 = 14;
+
+/// The nearest free times of the booking's own service, soonest first — what a citizen whose
+/// booking leave or a holiday took is offered (with priority: see `SlotRules::with_priority`),
+/// and what anyone moving a booking may pick from.
+pub async fn offers(ctx: &Ctx, id: AppointmentId) -> Result<Vec<Slot>, BookingError> {
+    let mut conn = ctx.conn().await?;
+    let (view, service, rules) = movable(ctx, &mut conn, id).await?;
+    let a = &view.appointment;
+    let from = Utc::now()
+        .with_timezone(&ctx.settings.timezone)
+        .date_naive();
+    let days = OFFER_DAYS.min(ctx.settings.horizon_days as u32 + 1);
+    let window = availability::window(&ctx.settings, from, days);
+    let staffing = ctx
+        .directory
+        .staffing(&mut conn, ServiceId(service.id))
+        .await?;
+    let mut cal =
+        availability::load(&mut conn, &staffing, ServiceId(service.id), window, None).await?;
+    let own = db::schedule::interval(&a.period);
+    for c in cal.clerks.iter_mut().filter(|c| c.staff_id == a.staff()) {
+        c.busy.retain(|b| Some(*b) != own);
+    }
+    Ok(availability::slots(rules, &cal, from, days)
+        .into_iter()
+        .flat_map(|d| d.slots)
+        .filter(|s| Some(s.starts_at) != own.map(|o| o.start))
+        .take(OFFERS)
+        .collect())
+}
+
+/// The appointment a citizen token names, with the messages about it.
+pub async fn current_with_notices(
+    ctx: &Ctx,
+    id: AppointmentId,
+) -> Result<(AppointmentView, Vec<db::outbox::Notice>), BookingError> {
+    let mut conn = ctx.conn().await?;
+    let view = load(&mut conn, id).await?;
+    let notices = db::outbox::notices(&mut conn, &[view.appointment.id]).await?;
+    Ok((view, notices))
+}
+
 /// The citizen cancels (only before the call starts).
 pub async fn cancel(ctx: &Ctx, id: AppointmentId) -> Result<AppointmentView, BookingError> {
     let mut conn = ctx.conn().await?;
-    let row =
-        db::appointments::transition(&mut conn, id, Status::Cancelled, "citizen", None).await?;
+    let rules = ctx.settings.notify_rules();
+    let row = db::appointments::transition(
+        &mut conn,
+        id,
+        Status::Cancelled,
+        "citizen",
+        None,
+        Some(&rules),
+    )
+    .await?;
     ctx.feed.publish_appointment(&row);
+    ctx.wake_outbox();
     load(&mut conn, id).await
 }
 
@@ -130,8 +202,11 @@ pub async fn change_status(
     }
     let mut conn = ctx.conn().await?;
     for_staff(&mut conn, me, id).await?;
-    let row = db::appointments::transition(&mut conn, id, to, &me.id.actor(), notes).await?;
+    let rules = ctx.settings.notify_rules();
+    let row = db::appointments::transition(&mut conn, id, to, &me.id.actor(), notes, Some(&rules))
+        .await?;
     ctx.feed.publish_appointment(&row);
+    ctx.wake_outbox();
     for_staff(&mut conn, me, id).await
 }
 
@@ -153,12 +228,23 @@ pub async fn calendar_file(
     let a = &view.appointment;
     let events = db::events::counts(&mut conn, &[a.id]).await?;
     let join = format!("{}/join#t={}", ctx.settings.public_url, token.trim());
+    let body = calendar_text(&view, &join, db::events::sequence(events.get(&a.id)));
+    Ok(CalendarFile {
+        filename: format!("loket-{}.ics", a.code),
+        body,
+    })
+}
+
+/// The appointment as an iCalendar file whose join link is `join` (the citizen's, with their
+/// token). `sequence` grows with every change (`db::events::sequence`).
+pub fn calendar_text(view: &AppointmentView, join: &str, sequence: i64) -> String {
+    let a = &view.appointment;
     let summary = format!("Konsultasi Loket: {}", view.service_name);
     let description = format!(
         "Kode booking / booking code: {}\nPetugas / clerk: {}\nGabung / join: {}",
         a.code, view.clerk_name, join
     );
-    let body = ics::calendar(
+    ics::calendar(
         "Loket",
         &[ics::IcsEvent {
             uid: format!("{}@loket", a.id),
@@ -166,16 +252,12 @@ pub async fn calendar_file(
             ends_at: a.ends_at,
             summary: &summary,
             description: &description,
-            url: Some(&join),
+            url: Some(join),
             cancelled: a.status() == Status::Cancelled,
-            sequence: db::events::sequence(events.get(&a.id)),
+            sequence,
             stamp: a.updated_at,
         }],
-    );
-    Ok(CalendarFile {
-        filename: format!("loket-{}.ics", a.code),
-        body,
-    })
+    )
 }
 
 /// Stores the satisfaction survey (IKM) once the consultation has taken place; once only.

@@ -65,9 +65,11 @@ pub async fn reassign(
         period,
         a.ends_at,
         &me.id.actor(),
-        "reassigned",
+        db::appointments::Move::Reassigned,
+        &ctx.settings.notify_rules(),
     )
     .await?;
     ctx.feed.publish_appointment(&row);
+    ctx.wake_outbox();
     for_staff(&mut conn, me, id).await
 }

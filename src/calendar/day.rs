@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use super::CalendarError;
 use crate::auth::StaffSession;
 use crate::context::Ctx;
+use crate::db::outbox::Notice;
 use crate::db::prechecks::StoredPrecheck;
 use crate::db::{self, appointments::AppointmentView, appointments::Scope};
 use crate::domain::ids::{AgencyId, StaffId};
@@ -40,13 +41,21 @@ pub fn today(ctx: &Ctx) -> NaiveDate {
         .date_naive()
 }
 
+/// One appointment of a clerk's list, with the citizen's last pre-call check and the messages
+/// about it.
+pub struct DayEntry {
+    pub view: AppointmentView,
+    pub precheck: Option<StoredPrecheck>,
+    pub notices: Vec<Notice>,
+}
+
 pub async fn appointments(
     ctx: &Ctx,
     me: &StaffSession,
     from: NaiveDate,
     to: NaiveDate,
     whose: Whose,
-) -> Result<Vec<(AppointmentView, Option<StoredPrecheck>)>, CalendarError> {
+) -> Result<Vec<DayEntry>, CalendarError> {
     if to < from {
         return Err(CalendarError::field("to", "before_from"));
     }
@@ -83,11 +92,16 @@ pub async fn appointments(
     let rows = db::appointments::list(&mut conn, scope, window).await?;
     let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.appointment.id).collect();
     let mut checks = db::prechecks::last_for(&mut conn, &ids).await?;
+    let mut notices: std::collections::HashMap<uuid::Uuid, Vec<Notice>> = Default::default();
+    for n in db::outbox::notices(&mut conn, &ids).await? {
+        notices.entry(n.subject_id).or_default().push(n);
+    }
     Ok(rows
         .into_iter()
-        .map(|r| {
-            let check = checks.remove(&r.appointment.id);
-            (r, check)
+        .map(|r| DayEntry {
+            precheck: checks.remove(&r.appointment.id),
+            notices: notices.remove(&r.appointment.id).unwrap_or_default(),
+            view: r,
         })
         .collect())
 }

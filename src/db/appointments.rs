@@ -16,9 +16,10 @@ use uuid::Uuid;
 
 use super::schedule::{Range, range};
 use super::schema::{appointments, services, staff, surveys};
-use super::{events, is_retryable, violates};
+use super::{events, is_retryable, outbox, violates};
 use crate::domain::appointment::{BookingCode, Status};
 use crate::domain::ids::{AgencyId, AppointmentId, ServiceId, StaffId};
+use crate::domain::notify::{self, Actor, Change as Cause, Lang, Recipient, Rules};
 use crate::domain::schedule::Interval;
 
 const ACTIVE: [&str; 3] = ["booked", "waiting", "in_call"];
@@ -45,6 +46,10 @@ pub struct Appointment {
     pub updated_at: DateTime<Utc>,
     /// When the citizen's personal data was wiped (retention or request).
     pub erased_at: Option<DateTime<Utc>>,
+    /// The language the citizen booked in (`id`, `en`): their messages' language.
+    pub lang: String,
+    /// Leave or a holiday took the clerk's time and no other clerk could take it.
+    pub needs_new_time_since: Option<DateTime<Utc>>,
 }
 
 impl Appointment {
@@ -62,6 +67,61 @@ impl Appointment {
     pub fn staff(&self) -> StaffId {
         StaffId(self.staff_id)
     }
+    pub fn lang(&self) -> Lang {
+        Lang::parse(&self.lang).unwrap_or_default()
+    }
+    /// Where the citizen's messages go.
+    pub fn recipient(&self) -> Recipient {
+        Recipient {
+            phone: Some(self.citizen_phone.clone()),
+            email: self.citizen_email.clone(),
+        }
+    }
+}
+
+/// Who an audit actor (`citizen`, `staff:<id>`, `system`) is, for the outbox's rules.
+fn actor_of(actor: &str) -> Actor {
+    if actor == "citizen" {
+        Actor::Citizen
+    } else if actor.starts_with("staff:") {
+        Actor::Staff
+    } else {
+        Actor::System
+    }
+}
+
+/// Writes the messages `change` causes into the outbox, in the caller's transaction. The round
+/// is the appointment's number of audit events so far, so each change has its own.
+async fn notify(
+    conn: &mut AsyncPgConnection,
+    row: &Appointment,
+    change: Cause,
+    actor: &str,
+    rules: &Rules,
+) -> QueryResult<()> {
+    let round = events::counts(conn, &[row.id])
+        .await?
+        .get(&row.id)
+        .copied()
+        .unwrap_or(0) as i32;
+    let plan = notify::plan(
+        change,
+        actor_of(actor),
+        &row.recipient(),
+        row.starts_at(),
+        round,
+        rules,
+        Utc::now(),
+    );
+    outbox::apply(
+        conn,
+        outbox::Subject::appointment(row.id),
+        row.lang(),
+        &json!({}),
+        &plan,
+    )
+    .await
+    .map(|_| ())
 }
 
 /// An appointment with the names people need to see.
@@ -117,6 +177,23 @@ pub async fn view(
         .map(|r| r.map(into_view))
 }
 
+/// Several appointments by id (those that exist).
+pub async fn views(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<AppointmentView>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(view_query!()
+        .filter(appointments::id.eq_any(ids))
+        .load::<ViewRow>(conn)
+        .await?
+        .into_iter()
+        .map(into_view)
+        .collect())
+}
+
 pub async fn view_by_code(
     conn: &mut AsyncPgConnection,
     code: &BookingCode,
@@ -127,6 +204,22 @@ pub async fn view_by_code(
         .await
         .optional()
         .map(|r| r.map(into_view))
+}
+
+/// Narrows a boxed `view_query!` to a scope and loads it as views.
+macro_rules! load_in_scope {
+    ($q:expr, $scope:expr, $conn:expr) => {{
+        let q = match $scope {
+            Scope::Staff(s) => $q.filter(appointments::staff_id.eq(s.0)),
+            Scope::Agency(a) => $q.filter(staff::agency_id.eq(a.0)),
+            Scope::All => $q,
+        };
+        Ok(q.load::<ViewRow>($conn)
+            .await?
+            .into_iter()
+            .map(into_view)
+            .collect())
+    }};
 }
 
 /// Whose appointments a list shows.
@@ -147,16 +240,7 @@ pub async fn list(
         .order(appointments::period.asc())
         .limit(2000)
         .into_boxed();
-    let q = match scope {
-        Scope::Staff(s) => q.filter(appointments::staff_id.eq(s.0)),
-        Scope::Agency(a) => q.filter(staff::agency_id.eq(a.0)),
-        Scope::All => q,
-    };
-    Ok(q.load::<ViewRow>(conn)
-        .await?
-        .into_iter()
-        .map(into_view)
-        .collect())
+    load_in_scope!(q, scope, conn)
 }
 
 /// What names a citizen: any of these that is given must match.
@@ -209,6 +293,10 @@ pub struct NewAppointment {
     pub nik_hash: Option<Vec<u8>>,
     pub idempotency_key: Option<String>,
     pub request_hash: Option<Vec<u8>>,
+    pub lang: Lang,
+    /// The booking's messages (`db::outbox::messages_json` of `domain::notify::plan`), stored
+    /// by the same statement.
+    pub messages: serde_json::Value,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -384,6 +472,8 @@ diesel::define_sql_function! {
         nik_hash: diesel::sql_types::Nullable<diesel::sql_types::Binary>,
         idempotency_key: diesel::sql_types::Nullable<Text>,
         request_hash: diesel::sql_types::Nullable<diesel::sql_types::Binary>,
+        lang: Text,
+        messages: diesel::sql_types::Jsonb,
     ) -> diesel::sql_types::Timestamptz;
 }
 
@@ -416,6 +506,8 @@ async fn insert(
         new.nik_hash.as_deref(),
         new.idempotency_key.as_deref(),
         new.request_hash.as_deref(),
+        new.lang.as_str(),
+        &new.messages,
     ))
     .get_result(conn)
     .await?;
@@ -438,6 +530,8 @@ async fn insert(
         created_at,
         updated_at: created_at,
         erased_at: None,
+        lang: new.lang.as_str().to_string(),
+        needs_new_time_since: None,
     })
 }
 
@@ -465,13 +559,15 @@ pub enum ChangeError {
     Db(#[from] diesel::result::Error),
 }
 
-/// Moves an appointment to `to` if its current status allows it, recording the event.
+/// Moves an appointment to `to` if its current status allows it, recording the event and the
+/// messages it causes (`rules`; `None` only for the room's comings and goings, which cause none).
 pub async fn transition(
     conn: &mut AsyncPgConnection,
     id: AppointmentId,
     to: Status,
     actor: &str,
     notes: Option<&str>,
+    rules: Option<&Rules>,
 ) -> Result<Appointment, ChangeError> {
     conn.transaction::<_, ChangeError, _>(async |c| {
         let current: Appointment = appointments::table
@@ -503,6 +599,11 @@ pub async fn transition(
             json!({"from": from.as_str(), "to": to.as_str()}),
         )
         .await?;
+        let change = Cause::of_status(to);
+        match rules {
+            Some(rules) => notify(c, &row, change, actor, rules).await?,
+            None => debug_assert_eq!(change, Cause::InRoom, "a change that causes messages"),
+        }
         Ok(row)
     })
     .await
@@ -578,7 +679,17 @@ pub async fn transition_many(
         .collect())
 }
 
-/// Moves a booked appointment to a new period, on `clerk` (the same one, or another free one).
+/// How a booking moves: to another time (the citizen), or to another clerk at the same time
+/// (a supervisor, or Loket when leave takes the clerk's time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Move {
+    Rescheduled,
+    Reassigned,
+}
+
+/// Moves a booked appointment to a new period, on `clerk` (the same one, or another free one),
+/// with its audit event and messages; either clears `needs_new_time_since`.
+#[allow(clippy::too_many_arguments)]
 pub async fn reschedule(
     conn: &mut AsyncPgConnection,
     id: AppointmentId,
@@ -586,8 +697,13 @@ pub async fn reschedule(
     period: Interval,
     ends_at: DateTime<Utc>,
     actor: &str,
-    kind: &str,
+    how: Move,
+    rules: &Rules,
 ) -> Result<Appointment, ChangeError> {
+    let kind = match how {
+        Move::Rescheduled => "rescheduled",
+        Move::Reassigned => "reassigned",
+    };
     let result = conn
         .transaction::<_, ChangeError, _>(async |c| {
             lock(c, &format!("staff:{clerk}")).await?;
@@ -611,6 +727,8 @@ pub async fn reschedule(
                     appointments::period.eq(range(period)),
                     appointments::ends_at.eq(ends_at),
                     appointments::updated_at.eq(diesel::dsl::now),
+                    // Either way the booking has a clerk at a time again.
+                    appointments::needs_new_time_since.eq(None::<DateTime<Utc>>),
                 ))
                 .returning(Appointment::as_returning())
                 .get_result(c)
@@ -626,6 +744,11 @@ pub async fn reschedule(
                 }),
             )
             .await?;
+            let change = match how {
+                Move::Rescheduled => Cause::Rescheduled,
+                Move::Reassigned => Cause::Reassigned,
+            };
+            notify(c, &row, change, actor, rules).await?;
             Ok(row)
         })
         .await;
@@ -635,6 +758,69 @@ pub async fn reschedule(
         }
         other => other,
     }
+}
+
+/// Marks a booked appointment as needing a new time (its clerk's time was taken by leave or a
+/// holiday and nobody else is free), with its audit event and the message offering new times.
+/// Answers `None` when it was not booked (or already marked).
+pub async fn mark_needs_new_time(
+    conn: &mut AsyncPgConnection,
+    id: AppointmentId,
+    actor: &str,
+    cause: serde_json::Value,
+    rules: &Rules,
+) -> QueryResult<Option<Appointment>> {
+    conn.transaction::<_, diesel::result::Error, _>(async |c| {
+        let row: Option<Appointment> = diesel::update(
+            appointments::table
+                .find(id.0)
+                .filter(appointments::status.eq(Status::Booked.as_str()))
+                .filter(appointments::needs_new_time_since.is_null()),
+        )
+        .set((
+            appointments::needs_new_time_since.eq(diesel::dsl::now),
+            appointments::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Appointment::as_returning())
+        .get_result(c)
+        .await
+        .optional()?;
+        let Some(row) = row else { return Ok(None) };
+        events::append(c, id, "needs_new_time", actor, cause).await?;
+        notify(c, &row, Cause::NeedsNewTime, actor, rules).await?;
+        Ok(Some(row))
+    })
+    .await
+}
+
+/// Booked appointments still waiting for a new time (oldest first), within a scope.
+pub async fn needing_new_time(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+) -> QueryResult<Vec<AppointmentView>> {
+    let q = view_query!()
+        .filter(appointments::needs_new_time_since.is_not_null())
+        .filter(appointments::status.eq(Status::Booked.as_str()))
+        .order(appointments::needs_new_time_since.asc())
+        .limit(500)
+        .into_boxed();
+    load_in_scope!(q, scope, conn)
+}
+
+/// The active appointment with this code and phone, if any (link recovery).
+pub async fn active_by_code_and_phone(
+    conn: &mut AsyncPgConnection,
+    code: &BookingCode,
+    phone: &str,
+) -> QueryResult<Option<Appointment>> {
+    appointments::table
+        .filter(appointments::code.eq(code.as_str()))
+        .filter(appointments::citizen_phone.eq(phone))
+        .filter(appointments::active.eq(true))
+        .select(Appointment::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 pub async fn insert_survey(

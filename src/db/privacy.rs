@@ -19,8 +19,8 @@ struct Erased {
     id: Uuid,
 }
 
-/// Wipes the personal data of these appointments unless they are still active or already
-/// wiped, and appends a `personal_data_erased` event to each; answers the ids wiped.
+/// Wipes the personal data of these appointments (and of their messages in the outbox) unless
+/// they are still active or already wiped, and appends a `personal_data_erased` event to each; answers the ids wiped.
 pub async fn erase(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
@@ -36,6 +36,14 @@ pub async fn erase(
                     erased_at = now(), updated_at = now()
               WHERE id = ANY($1) AND NOT active AND erased_at IS NULL
              RETURNING id)
+         , messages AS (
+             -- The messages keep their kind, channel and status (the delivery figures), not
+             -- where they went or what they said.
+             UPDATE outbox
+                SET address = $2, preview = NULL, params = '{}'::jsonb, last_error = NULL
+              WHERE subject_kind = 'appointment' AND subject_id IN (SELECT id FROM wiped))
+         , codes AS (
+             DELETE FROM recovery_codes WHERE appointment_id IN (SELECT id FROM wiped))
          , logged AS (
              INSERT INTO appointment_events (appointment_id, kind, actor, detail)
              SELECT id, 'personal_data_erased', $5, jsonb_build_object('reason', $4::text)

@@ -45,6 +45,54 @@ diesel::table! {
         updated_at -> Timestamptz,
         active -> Bool,
         erased_at -> Nullable<Timestamptz>,
+        lang -> Text,
+        needs_new_time_since -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Uuid,
+        subject_kind -> Text,
+        subject_id -> Uuid,
+        kind -> Text,
+        channel -> Text,
+        round -> Int4,
+        address -> Text,
+        lang -> Text,
+        params -> Jsonb,
+        status -> Text,
+        status_at -> Timestamptz,
+        due_at -> Timestamptz,
+        attempts -> Int4,
+        locked_until -> Nullable<Timestamptz>,
+        provider_id -> Nullable<Text>,
+        preview -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox_attempts (id) {
+        id -> Int8,
+        outbox_id -> Uuid,
+        at -> Timestamptz,
+        outcome -> Text,
+        detail -> Nullable<Text>,
+        took_ms -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Uuid,
+        appointment_id -> Uuid,
+        code_hash -> Bytea,
+        expires_at -> Timestamptz,
+        tries -> Int4,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -150,7 +198,9 @@ diesel::joinable!(appointment_events -> appointments (appointment_id));
 diesel::joinable!(appointments -> services (service_id));
 diesel::joinable!(appointments -> staff (staff_id));
 diesel::joinable!(closures -> staff (staff_id));
+diesel::joinable!(outbox_attempts -> outbox (outbox_id));
 diesel::joinable!(prechecks -> appointments (appointment_id));
+diesel::joinable!(recovery_codes -> appointments (appointment_id));
 diesel::joinable!(room_tickets -> appointments (appointment_id));
 diesel::joinable!(services -> agencies (agency_id));
 diesel::joinable!(staff -> agencies (agency_id));
@@ -165,6 +215,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     appointments,
     closures,
     loket_meta,
+    outbox,
+    outbox_attempts,
+    recovery_codes,
     prechecks,
     room_tickets,
     services,

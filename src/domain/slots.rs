@@ -50,7 +50,22 @@ impl SlotRules {
     pub fn last_day(&self) -> NaiveDate {
         self.now.with_timezone(&self.tz).date_naive() + Duration::days(self.horizon_days)
     }
+
+    /// The rules for a citizen whose booking leave or a holiday took: the notice shrinks to at
+    /// most [`PRIORITY_NOTICE_MINUTES`], so they are offered (and may take) times nobody else
+    /// can book any more. Shown and accepted alike, as every slot.
+    pub fn with_priority(self) -> SlotRules {
+        SlotRules {
+            min_notice: self
+                .min_notice
+                .min(Duration::minutes(PRIORITY_NOTICE_MINUTES)),
+            ..self
+        }
+    }
 }
+
+/// The notice a citizen whose booking needs a new time gets instead of the usual one.
+pub const PRIORITY_NOTICE_MINUTES: i64 = 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Slot {

@@ -12,8 +12,8 @@
 pub mod client;
 pub mod meter;
 pub mod peer;
-pub mod start;
 pub mod probe;
+pub mod start;
 pub mod verdict;
 
 use std::collections::HashMap;
@@ -222,7 +222,15 @@ pub struct Prechecks {
     by_appointment: RateLimiter,
     by_ip: RateLimiter,
     entries: Arc<Mutex<HashMap<Uuid, Entry>>>,
+    /// Where finished checks are counted by verdict (`loket_prechecks_total`).
+    verdicts: VerdictCounter,
 }
+
+/// The `/metrics` counter of finished checks by verdict.
+pub type VerdictCounter = prometheus_client::metrics::family::Family<
+    crate::metrics::VerdictLabels,
+    prometheus_client::metrics::counter::Counter,
+>;
 
 /// Counts a check as live from before its sockets exist until after they are closed.
 struct LiveGuard(Arc<AtomicUsize>);
@@ -256,9 +264,16 @@ impl Prechecks {
             by_appointment: RateLimiter::per_minute(settings.per_appointment_per_minute),
             by_ip: RateLimiter::per_minute(settings.per_ip_per_minute),
             entries: Arc::default(),
+            verdicts: VerdictCounter::default(),
             peer,
             settings,
         }
+    }
+
+    /// Counts finished checks in `verdicts` (the server passes its metrics' family).
+    pub fn counting_verdicts_in(mut self, verdicts: VerdictCounter) -> Prechecks {
+        self.verdicts = verdicts;
+        self
     }
 
     pub fn settings(&self) -> &PrecheckSettings {
@@ -315,7 +330,7 @@ impl Prechecks {
             Arc::clone(&self.entries),
             pool,
             permit,
-            guard,
+            (guard, self.verdicts.clone()),
         ));
         Ok(Started { id, answer_sdp })
     }
@@ -372,7 +387,7 @@ async fn run(
     entries: Arc<Mutex<HashMap<Uuid, Entry>>>,
     pool: DbPool,
     permit: OwnedSemaphorePermit,
-    guard: LiveGuard,
+    (guard, verdicts): (LiveGuard, VerdictCounter),
 ) {
     // The fuse cannot blow by construction (measure ends within connect + measure); if it did,
     // the empty measurements judge as "will not connect".
@@ -398,6 +413,11 @@ async fn run(
         entry.result = Some(result.clone());
     }
     tracing::info!(check = %id, verdict = verdict.as_str(), "pre-call check finished");
+    verdicts
+        .get_or_create(&crate::metrics::VerdictLabels {
+            verdict: verdict.as_str(),
+        })
+        .inc();
     match pool.get().await {
         Ok(mut conn) => {
             if let Err(e) = crate::db::prechecks::save(

@@ -46,6 +46,36 @@ pub struct ReportOut {
     pub elements: Vec<String>,
     pub agencies: Vec<ReportRow>,
     pub overall: ReportRow,
+    /// How the messages about these appointments fared.
+    pub deliveries: DeliveriesOut,
+}
+
+/// Messages due in the report's dates, per channel, and reminders that did not arrive.
+#[derive(Serialize, ToSchema, Default)]
+pub struct DeliveriesOut {
+    pub channels: Vec<ChannelOut>,
+    /// Reminders due over an hour ago that reached the citizen on no channel.
+    pub reminders_not_arrived: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChannelOut {
+    pub channel: String,
+    pub total: i64,
+    pub sent: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    /// No settings for the channel: not sent.
+    pub skipped: i64,
+    pub pending: i64,
+    /// Accepted by the provider, of those tried (sent + failed).
+    pub sent_rate: Option<f64>,
+    /// Reported delivered, of those accepted (WhatsApp reports deliveries; email does not).
+    pub delivery_rate: Option<f64>,
+}
+
+fn rate(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| ((part as f64 / whole as f64) * 1000.0).round() / 1000.0)
 }
 
 fn ikm_of(answers: &[SurveyAnswers]) -> IkmOut {
@@ -111,6 +141,26 @@ pub async fn report(
     let agency = scope_agency(&mut conn, me, agency).await?;
     let counts = db::reports::status_counts(&mut conn, window, agency.map(|a| a.0)).await?;
     let surveys = db::reports::survey_answers(&mut conn, window, agency.map(|a| a.0)).await?;
+    let (channels, reminders_not_arrived) =
+        db::outbox::delivery_counts(&mut conn, window.start, window.end, agency.map(|a| a.0))
+            .await?;
+    let deliveries = DeliveriesOut {
+        channels: channels
+            .into_iter()
+            .map(|c| ChannelOut {
+                sent_rate: rate(c.sent, c.sent + c.failed),
+                delivery_rate: rate(c.delivered, c.sent),
+                channel: c.channel,
+                total: c.total,
+                sent: c.sent,
+                delivered: c.delivered,
+                failed: c.failed,
+                skipped: c.skipped,
+                pending: c.pending,
+            })
+            .collect(),
+        reminders_not_arrived,
+    };
     let mut rows: BTreeMap<String, (ReportRow, Vec<SurveyAnswers>)> = BTreeMap::new();
     let empty = |slug: &str| {
         (
@@ -152,5 +202,6 @@ pub async fn report(
         elements: ELEMENTS.iter().map(|(id, _)| id.to_string()).collect(),
         agencies,
         overall: overall.0,
+        deliveries,
     })
 }

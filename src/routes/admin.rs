@@ -22,7 +22,83 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(edit_service)
         .service(reports)
         .service(export_citizen)
-        .service(erase_citizen);
+        .service(erase_citizen)
+        .service(outbox);
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct OutboxQuery {
+    /// Only messages in this status (`pending`, `sent`, `skipped`, …).
+    status: Option<String>,
+    /// At most this many (1..=500, default 200).
+    limit: Option<i64>,
+}
+
+/// One message of the Outbox page.
+#[derive(Serialize, ToSchema)]
+pub struct OutboxEntryOut {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub channel: String,
+    pub status: String,
+    /// The address, mostly hidden.
+    pub to: String,
+    /// The booking's code, when the message is about a booking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub due_at: chrono::DateTime<chrono::Utc>,
+    pub status_at: chrono::DateTime<chrono::Utc>,
+    pub attempts: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The text as sent (or as it would have been), links' tokens and codes hidden.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// Every message Loket sent or would have sent, newest first (admins): in a demo without
+/// providers this is where the messages can be read.
+#[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "admin", params(OutboxQuery),
+    responses((status = 200, body = [OutboxEntryOut]), (status = 403)))]
+#[get("/admin/outbox")]
+pub async fn outbox(
+    state: web::Data<AppState>,
+    me: StaffSession,
+    q: web::Query<OutboxQuery>,
+) -> ApiResult<HttpResponse> {
+    use crate::domain::notify::Delivery;
+    use crate::notify::{OutboxError, masked_address, outbox_entries};
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(raw) => {
+            Some(Delivery::parse(raw).ok_or_else(|| ApiError::field("status", "invalid"))?)
+        }
+    };
+    let rows = outbox_entries(&state.ctx, &me, status, q.limit.unwrap_or(200))
+        .await
+        .map_err(|e| match e {
+            OutboxError::InsufficientRole => ApiError::Forbidden {
+                code: "insufficient_role",
+            },
+            OutboxError::Fault(f) => f.into(),
+        })?;
+    let out: Vec<OutboxEntryOut> = rows
+        .into_iter()
+        .map(|r| OutboxEntryOut {
+            id: r.id,
+            kind: r.kind,
+            channel: r.channel,
+            status: r.status,
+            to: masked_address(&r.address),
+            code: r.code,
+            due_at: r.due_at,
+            status_at: r.status_at,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            text: r.preview,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(out))
 }
 
 /// Adds an agency (admins).
@@ -155,7 +231,7 @@ impl From<PrivacyError> for ApiError {
 pub async fn export_citizen(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<CitizenForm>,
+    body: Json<CitizenForm>,
 ) -> ApiResult<HttpResponse> {
     let data = privacy::export(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Ok()
@@ -170,7 +246,7 @@ pub async fn export_citizen(
 pub async fn erase_citizen(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<CitizenForm>,
+    body: Json<CitizenForm>,
 ) -> ApiResult<HttpResponse> {
     let done = privacy::erase(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Ok().json(done))

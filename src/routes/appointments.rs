@@ -1,6 +1,7 @@
 //! The citizen's side of an appointment over HTTP (use-cases in `booking`): booking
 //! (rate-limited per address, idempotent), and with the citizen token: view, reschedule, cancel,
-//! the calendar file and the survey.
+//! the calendar file and the survey; without it, link recovery by booking code, phone and a
+//! one-time code.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -28,7 +29,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(reschedule)
         .service(cancel)
         .service(ics_file)
-        .service(survey);
+        .service(survey)
+        .service(offers)
+        .service(recover)
+        .service(recover_verify);
 }
 
 #[derive(Serialize, ToSchema)]
@@ -92,10 +96,126 @@ pub async fn book(
     responses((status = 200, body = AppointmentOut), (status = 401, description = "missing or invalid token")))]
 #[get("/appointments/current")]
 pub async fn current(state: web::Data<AppState>, citizen: Citizen) -> ApiResult<HttpResponse> {
-    let view = manage::current(&state.ctx, citizen.appointment)
+    let (view, notices) = manage::current_with_notices(&state.ctx, citizen.appointment)
         .await
         .map_err(refused)?;
-    Ok(HttpResponse::Ok().json(views::appointment_out(&view)))
+    let mut out = views::appointment_out(&view);
+    out.notifications = Some(views::notices_out(&notices));
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OffersOut {
+    /// The nearest free starts of the booking's service, soonest first (with priority when
+    /// `needs_new_time`). Accept one with `POST …/current/reschedule`.
+    pub offers: Vec<OfferOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OfferOut {
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+    pub ends_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The nearest free times to move this booking to.
+#[utoipa::path(get, path = "/api/v1/appointments/current/offers", tag = "appointments",
+    security(("citizen_token" = [])),
+    responses((status = 200, body = OffersOut), (status = 409, description = "invalid_state")))]
+#[get("/appointments/current/offers")]
+pub async fn offers(state: web::Data<AppState>, citizen: Citizen) -> ApiResult<HttpResponse> {
+    let slots = manage::offers(&state.ctx, citizen.appointment)
+        .await
+        .map_err(refused)?;
+    Ok(HttpResponse::Ok().json(OffersOut {
+        offers: slots
+            .into_iter()
+            .map(|s| OfferOut {
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RecoverIn {
+    /// The booking code (`7KQ2M9XD`; case, dashes and look-alikes forgiven).
+    pub code: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Starts link recovery. Always 202, at once: when code and phone match an active booking, a
+/// 6-digit code (10 minutes, 5 tries) goes to that booking's WhatsApp (SMS) and email.
+#[utoipa::path(post, path = "/api/v1/appointments/recover", tag = "appointments", request_body = RecoverIn,
+    responses((status = 202, description = "accepted, whatever the input"), (status = 429, description = "rate_limited")))]
+#[post("/appointments/recover")]
+pub async fn recover(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Json<RecoverIn>,
+) -> ApiResult<HttpResponse> {
+    if let Err(wait) = state.recovery_limiter.check(&super::client_ip(&req)) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: wait,
+        });
+    }
+    crate::notify::recover::request(
+        state.ctx.clone(),
+        body.code.as_deref().unwrap_or(""),
+        body.phone.as_deref().unwrap_or(""),
+    );
+    Ok(HttpResponse::Accepted().json(serde_json::json!({"status": "accepted"})))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RecoverVerifyIn {
+    pub code: Option<String>,
+    pub phone: Option<String>,
+    /// The 6-digit code that was sent.
+    pub otp: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveredOut {
+    pub token: String,
+    pub links: Links,
+}
+
+/// Finishes link recovery: the booking's token and links, or 422 `invalid_code` (the same for
+/// a wrong, expired or used code and for no such booking).
+#[utoipa::path(post, path = "/api/v1/appointments/recover/verify", tag = "appointments", request_body = RecoverVerifyIn,
+    responses((status = 200, body = RecoveredOut), (status = 422, description = "invalid_code"),
+        (status = 429, description = "rate_limited")))]
+#[post("/appointments/recover/verify")]
+pub async fn recover_verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Json<RecoverVerifyIn>,
+) -> ApiResult<HttpResponse> {
+    if let Err(wait) = state.recovery_limiter.check(&super::client_ip(&req)) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: wait,
+        });
+    }
+    use crate::notify::recover::{self, RecoverError};
+    let found = recover::verify(
+        &state.ctx,
+        body.code.as_deref().unwrap_or(""),
+        body.phone.as_deref().unwrap_or(""),
+        body.otp.as_deref().unwrap_or(""),
+    )
+    .await
+    .map_err(|e| match e {
+        RecoverError::Invalid => ApiError::unprocessable(
+            "invalid_code",
+            "That code does not match (or has expired). Ask for a new one.",
+        ),
+        RecoverError::Fault(f) => f.into(),
+    })?;
+    Ok(HttpResponse::Ok().json(RecoveredOut {
+        token: found.token,
+        links: found.links,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -35,6 +35,11 @@ pub async fn metrics(state: web::Data<AppState>, _: super::extract::OpsAccess) -
     // Values read when scraped rather than kept up to date on every change.
     let up = crate::db::ready(&state.pool, std::time::Duration::from_secs(2)).await;
     m.database_up.set(i64::from(up));
+    if up && let Ok(mut conn) = state.pool.get().await {
+        if let Ok(secs) = crate::db::outbox::oldest_due_seconds(&mut conn).await {
+            m.outbox_oldest_pending_seconds.set(secs.round() as i64);
+        }
+    }
     let pool = state.pool.status();
     m.db_pool_size.set(pool.size as i64);
     m.db_pool_available.set(pool.available as i64);

@@ -15,6 +15,7 @@ pub mod precheck;
 pub mod rooms;
 pub mod staff;
 pub mod views;
+pub mod webhooks;
 
 use actix_web::{HttpRequest, error, web};
 
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, web_dir: &std::path::Path) {
                 .configure(feed::configure)
                 .configure(rooms::configure)
                 .configure(precheck::configure)
+                .configure(webhooks::configure)
                 .default_service(web::to(api_not_found)),
         )
         .configure(|c| pages::configure(c, web_dir));

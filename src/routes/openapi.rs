@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{admin, appointments, catalog, feed, health, precheck, rooms, staff};
+use super::{admin, appointments, catalog, feed, health, precheck, rooms, staff, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,7 +13,9 @@ use super::{admin, appointments, catalog, feed, health, precheck, rooms, staff};
         health::healthz, health::readyz, health::metrics,
         catalog::list_agencies, catalog::list_services, catalog::get_service, catalog::slots,
         appointments::book, appointments::current, appointments::reschedule, appointments::cancel,
-        appointments::ics_file, appointments::survey,
+        appointments::ics_file, appointments::survey, appointments::offers, appointments::recover,
+        appointments::recover_verify, webhooks::whatsapp_handshake, webhooks::whatsapp_statuses_doc,
+        staff::needing_new_time, admin::outbox,
         staff::login, staff::logout, staff::get_me, staff::team, staff::list_appointments,
         staff::complete, staff::no_show, staff::cancel, staff::reassign,
         staff::get_hours, staff::put_hours, staff::list_closures, staff::add_closure,
@@ -24,7 +26,7 @@ use super::{admin, appointments, catalog, feed, health, precheck, rooms, staff};
         precheck::config, precheck::offer, precheck::result,
     ),
     modifiers(&Security),
-    tags((name = "catalogue"), (name = "appointments"), (name = "staff"), (name = "admin"), (name = "rooms"), (name = "operations"))
+    tags((name = "catalogue"), (name = "appointments"), (name = "staff"), (name = "admin"), (name = "rooms"), (name = "operations"), (name = "webhooks"))
 )]
 pub struct ApiDoc;
 

@@ -82,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_me)
         .service(team)
         .service(list_appointments)
+        .service(needing_new_time)
         .service(complete)
         .service(no_show)
         .service(cancel)
@@ -301,13 +302,31 @@ pub async fn list_appointments(
     let rows = calendar::day::appointments(&state.ctx, &me, from, to, whose).await?;
     let out: Vec<StaffAppointmentOut> = rows
         .iter()
-        .map(|(view, check)| {
-            let mut out = views::staff_appointment_out(view);
-            out.precheck = check.as_ref().and_then(views::precheck_summary);
+        .map(|e| {
+            let mut out = views::staff_appointment_out(&e.view);
+            out.precheck = e.precheck.as_ref().and_then(views::precheck_summary);
+            out.notifications = Some(views::notices_out(&e.notices));
             out
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// Bookings that leave or a holiday took and whose citizen has not picked a new time yet (own;
+/// a supervisor's agency; all for an admin), oldest first.
+#[utoipa::path(get, path = "/api/v1/staff/appointments/needs-new-time", tag = "staff",
+    responses((status = 200, body = [StaffAppointmentOut])))]
+#[get("/staff/appointments/needs-new-time")]
+pub async fn needing_new_time(
+    state: web::Data<AppState>,
+    me: StaffSession,
+) -> ApiResult<HttpResponse> {
+    let rows = calendar::closures::needing_new_time(&state.ctx, &me).await?;
+    Ok(HttpResponse::Ok().json(
+        rows.iter()
+            .map(views::staff_appointment_out)
+            .collect::<Vec<_>>(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -490,24 +509,61 @@ pub async fn list_closures(
     Ok(HttpResponse::Ok().json(rows.iter().filter_map(closure_out).collect::<Vec<_>>()))
 }
 
-/// Adds personal leave. Bookings already in that time stay and are listed in the response so
-/// the clerk (or a supervisor) can reassign them.
-#[utoipa::path(post, path = "/api/v1/staff/closures", tag = "staff", request_body = ClosureForm,
-    responses((status = 201, body = ClosureOut), (status = 422, description = "bad times")))]
+#[derive(Deserialize, IntoParams)]
+pub struct DryRunQuery {
+    /// `true`: answer what would happen (the bookings it falls on and what becomes of each)
+    /// without keeping anything.
+    dry_run: Option<bool>,
+}
+
+/// A closure as stored (201) or as it would be (200, dry run), with the bookings it falls on.
+#[derive(Serialize, ToSchema)]
+pub struct ClosureAddedOut {
+    pub id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub reason: String,
+    pub dry_run: bool,
+    /// The codes of the active bookings it falls on.
+    pub affected_bookings: Vec<String>,
+    /// What became (or would become) of each: moved to another clerk, or waiting for the
+    /// citizen to pick a new time.
+    pub affected: Vec<calendar::closures::Affected>,
+}
+
+fn closure_added(added: calendar::closures::ClosureAdded) -> HttpResponse {
+    let body = ClosureAddedOut {
+        id: added.id.0,
+        starts_at: added.interval.start,
+        ends_at: added.interval.end,
+        affected_bookings: added.affected_codes(),
+        reason: added.reason,
+        dry_run: added.dry_run,
+        affected: added.affected,
+    };
+    if body.dry_run {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::Created().json(body)
+    }
+}
+
+/// Adds personal leave. Each booking in that time moves to another free clerk of the service at
+/// the same time, or else its citizen is asked to pick a new time; `?dry_run=true` shows this
+/// before saving.
+#[utoipa::path(post, path = "/api/v1/staff/closures", tag = "staff", request_body = ClosureForm, params(DryRunQuery),
+    responses((status = 201, body = ClosureAddedOut), (status = 200, description = "dry run", body = ClosureAddedOut),
+        (status = 422, description = "bad times")))]
 #[post("/staff/closures")]
 pub async fn add_closure(
     state: web::Data<AppState>,
     me: StaffSession,
+    q: web::Query<DryRunQuery>,
     body: Json<ClosureForm>,
 ) -> ApiResult<HttpResponse> {
-    let added = calendar::closures::add_leave(&state.ctx, &me, &body).await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({
-        "id": added.id,
-        "starts_at": added.interval.start,
-        "ends_at": added.interval.end,
-        "reason": added.reason,
-        "affected_bookings": added.affected_bookings,
-    })))
+    let dry_run = q.dry_run.unwrap_or(false);
+    let added = calendar::closures::add_leave(&state.ctx, &me, &body, dry_run).await?;
+    Ok(closure_added(added))
 }
 
 #[utoipa::path(delete, path = "/api/v1/staff/closures/{id}", tag = "staff",
@@ -554,21 +610,21 @@ pub async fn list_holidays(
     Ok(HttpResponse::Ok().json(rows.iter().filter_map(closure_out).collect::<Vec<_>>()))
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/holidays", tag = "admin", request_body = ClosureForm,
-    responses((status = 201, body = ClosureOut), (status = 403, description = "admins only")))]
+/// Adds a mall-wide closure; the bookings in it are marked as needing a new time and their
+/// citizens asked to pick one. `?dry_run=true` shows them before saving.
+#[utoipa::path(post, path = "/api/v1/admin/holidays", tag = "admin", request_body = ClosureForm, params(DryRunQuery),
+    responses((status = 201, body = ClosureAddedOut), (status = 200, description = "dry run", body = ClosureAddedOut),
+        (status = 403, description = "admins only")))]
 #[post("/admin/holidays")]
 pub async fn add_holiday(
     state: web::Data<AppState>,
     me: StaffSession,
+    q: web::Query<DryRunQuery>,
     body: Json<ClosureForm>,
 ) -> ApiResult<HttpResponse> {
-    let (id, interval, reason) = calendar::closures::add_holiday(&state.ctx, &me, &body).await?;
-    Ok(HttpResponse::Created().json(ClosureOut {
-        id: id.0,
-        starts_at: interval.start,
-        ends_at: interval.end,
-        reason,
-    }))
+    let dry_run = q.dry_run.unwrap_or(false);
+    let added = calendar::closures::add_holiday(&state.ctx, &me, &body, dry_run).await?;
+    Ok(closure_added(added))
 }
 
 #[utoipa::path(delete, path = "/api/v1/admin/holidays/{id}", tag = "admin", responses((status = 204), (status = 404)))]

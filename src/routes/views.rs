@@ -6,8 +6,10 @@ use utoipa::ToSchema;
 
 use crate::db::appointments::AppointmentView;
 use crate::db::catalog::{Agency, Service};
+use crate::db::outbox::Notice;
 use crate::domain::appointment::Status;
 use crate::domain::citizen::Phone;
+use crate::domain::notify::{Channel, Delivery, Kind};
 
 #[derive(Serialize, ToSchema)]
 pub struct AgencyOut {
@@ -133,6 +135,35 @@ pub struct AppointmentOut {
     pub clerk: ClerkRef,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nik_masked: Option<String>,
+    /// Leave or a holiday took this time: pick a new one (`GET …/current/offers`).
+    pub needs_new_time: bool,
+    /// The messages Loket sent (or will send) about this booking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<Vec<NoticeOut>>,
+}
+
+/// One message about a booking and where it is.
+#[derive(Serialize, ToSchema)]
+pub struct NoticeOut {
+    pub kind: Kind,
+    pub channel: Channel,
+    pub status: Delivery,
+    /// When it reached this status.
+    pub at: DateTime<Utc>,
+}
+
+pub fn notices_out(notices: &[Notice]) -> Vec<NoticeOut> {
+    notices
+        .iter()
+        .filter_map(|n| {
+            Some(NoticeOut {
+                kind: Kind::parse(&n.kind)?,
+                channel: Channel::parse(&n.channel)?,
+                status: Delivery::parse(&n.status)?,
+                at: n.at,
+            })
+        })
+        .collect()
 }
 
 pub fn appointment_out(v: &AppointmentView) -> AppointmentOut {
@@ -152,6 +183,8 @@ pub fn appointment_out(v: &AppointmentView) -> AppointmentOut {
             name: v.clerk_name.clone(),
         },
         nik_masked: a.nik_masked.clone(),
+        needs_new_time: a.needs_new_time_since.is_some(),
+        notifications: None,
     }
 }
 
@@ -188,6 +221,11 @@ pub struct StaffAppointmentOut {
     /// The citizen's last pre-call check, if they ran one (list endpoint only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precheck: Option<PrecheckSummary>,
+    /// Leave or a holiday took this time and the citizen has not picked a new one yet.
+    pub needs_new_time: bool,
+    /// The messages about this booking (list and single views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<Vec<NoticeOut>>,
 }
 
 /// What the clerk sees of a citizen's last pre-call check.
@@ -240,5 +278,7 @@ pub fn staff_appointment_out(v: &AppointmentView) -> StaffAppointmentOut {
         },
         notes: a.notes.clone(),
         precheck: None,
+        needs_new_time: a.needs_new_time_since.is_some(),
+        notifications: None,
     }
 }

@@ -154,7 +154,9 @@ async fn store(pool: &DbPool, feed: &FeedHub, chunk: &mut Vec<Change>) {
         Err(e) => {
             tracing::warn!(error = %e, "batched room status changes failed; storing one by one");
             for c in chunk.iter() {
-                match db::appointments::transition(&mut conn, c.id, c.to, &c.actor, None).await {
+                match db::appointments::transition(&mut conn, c.id, c.to, &c.actor, None, None)
+                    .await
+                {
                     Ok(row) => feed.publish_appointment(&row),
                     Err(e) => tracing::warn!(appointment = %c.id.0, to = c.to.as_str(),
                         error = %e, "room status change not stored"),

@@ -92,6 +92,16 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     ))
     .await;
     let db_url = pg().cluster.url(&db_name);
+    start_on(db_name, db_url, change).await
+}
+
+/// Another Loket on the same database as `other` (a second node, or a restart): its database
+/// stays until `other` is dropped.
+pub async fn spawn_app_on(other: &TestApp, change: impl FnOnce(&mut Settings)) -> TestApp {
+    start_on(String::new(), other.db_url.clone(), change).await
+}
+
+async fn start_on(db_name: String, db_url: String, change: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = base_settings();
     change(&mut settings);
     let app = Application::build_with_database(settings, &db_url, None)
@@ -119,6 +129,11 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let name = self.db_name.clone();
+        if name.is_empty() {
+            // A second app on another's database: that one drops it.
+            self.stop.stop();
+            return;
+        }
         // Drop runs outside async; a short-lived runtime on its own thread does the cleanup.
         let _ = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread()

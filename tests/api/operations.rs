@@ -303,3 +303,44 @@ async fn metrics_count_bookings_requests_per_route_rooms_sockets_and_relayed_mes
     assert!(!m.text.contains("/api/v1/services/pbg"), "{}", m.text);
     assert!(sample(&m.text, "loket_db_pool_size").is_some_and(|n| n >= 1.0));
 }
+
+/// The alert rules and the dashboard query only metrics Loket exports: a renamed metric would
+/// otherwise leave an alert that can never fire.
+#[tokio::test]
+async fn every_metric_the_alerts_and_dashboard_use_is_exported() {
+    let app = spawn_app().await;
+    // A request first, so the per-route families have a sample.
+    app.get("/healthz").await;
+    let text = app.get("/metrics").await.text;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut names = std::collections::BTreeSet::new();
+    for file in [
+        "deploy/prometheus/loket-alerts.yml",
+        "deploy/grafana/loket-dashboard.json",
+    ] {
+        let body = std::fs::read_to_string(root.join(file)).expect(file);
+        let mut rest = body.as_str();
+        while let Some(at) = rest.find("loket_") {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            names.insert(tail[..end].to_string());
+            rest = &tail[end..];
+        }
+    }
+    assert!(names.len() >= 10, "found only {names:?}");
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|n| {
+            // A counter's samples end in `_total`, a histogram's in `_bucket`/`_sum`/`_count`;
+            // the family is declared once by its base name.
+            let base = ["_total", "_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| n.strip_suffix(s))
+                .unwrap_or(n);
+            !text.contains(&format!("# TYPE {base} "))
+        })
+        .collect();
+    assert!(missing.is_empty(), "not exported: {missing:?}\n{text}");
+}

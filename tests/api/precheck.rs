@@ -218,6 +218,12 @@ async fn audio_only_clients_are_told_to_keep_the_camera_off() {
     let body = check_with(&app, "081234560003", no_camera, 0).await;
     assert_eq!(body["verdict"], "audio_only", "{body:#}");
     assert_eq!(body["reasons"][0]["code"], "no_camera");
+    // Counted for the operators, by verdict.
+    let metrics = app.get("/metrics").await.text;
+    assert!(
+        metrics.contains("loket_prechecks_total{verdict=\"audio_only\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

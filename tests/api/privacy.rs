@@ -78,6 +78,34 @@ async fn retention_wipes_finished_appointments_past_their_time_and_nothing_else(
         assert!(r.starts_with("Siti Aminah|+62812345600"), "{r}");
         assert!(r.ends_with("|false"), "{r}");
     }
+    // Its messages keep kind, channel and status, not the address or the text.
+    let messages = |id: &str| {
+        format!(
+            "SELECT count(*) FROM outbox WHERE subject_id = '{id}'
+                AND (address LIKE '%81234560%' OR preview IS NOT NULL OR params <> '{{}}'::jsonb)"
+        )
+    };
+    // The booking's confirmation is in the outbox with its address (the demo has no provider,
+    // so it is `skipped` with a preview once a worker saw it).
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) > 0 FROM outbox WHERE subject_id = '{recent}'"
+        ))
+        .await
+        .as_deref(),
+        Some("true")
+    );
+    assert_ne!(app.scalar(&messages(&recent)).await.as_deref(), Some("0"));
+    assert_eq!(app.scalar(&messages(&old)).await.as_deref(), Some("0"));
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) > 0 FROM outbox WHERE subject_id = '{old}'"
+        ))
+        .await
+        .as_deref(),
+        Some("true"),
+        "the wiped booking's messages are still counted"
+    );
     // What reports need stays.
     assert_eq!(
         app.scalar("SELECT count(*) FROM appointments WHERE status = 'completed'")

@@ -13,11 +13,16 @@ mod helpers;
 
 mod harness;
 
+#[path = "../api/providers.rs"]
+#[allow(dead_code)]
+mod providers;
+
 mod a11y;
 mod call;
 mod citizen;
-mod precheck;
 mod layout;
+mod notify;
+mod precheck;
 mod relay;
 mod screenshots;
 mod staff;

@@ -1,14 +1,17 @@
-// Manage an appointment (/manage#t=…): see it, reschedule to another free time (same
-// clerk, the server decides), cancel, or download the calendar file.
+// Manage an appointment (/manage#t=…): see it and the messages Loket sent about it,
+// reschedule to another free time (same clerk, the server decides; one tap on an offered
+// time when leave or a holiday took the booking), cancel, or download the calendar file.
+// Without a (valid) link: find the booking again with its code, phone and a one-time code.
 
 import { initI18n, setI18n, setName, setDate } from './i18n.js';
-import { api, downloadWithToken, takeCitizenToken } from './api.js';
-import { byId, show, focusHeading, showError, announce, statusBadge } from './dom.js';
+import { api, downloadWithToken, takeCitizenToken, storeCitizenToken } from './api.js';
+import { byId, el, show, focusHeading, showError, announce, statusBadge } from './dom.js';
 import { SlotPicker } from './slots.js';
+import { noticeList } from './notices.js';
 
 await initI18n();
 
-const token = takeCitizenToken();
+let token = location.hash === '#cari' ? null : takeCitizenToken();
 const state = { appt: null, slot: null };
 const status = byId('manage-status');
 const picker = new SlotPicker(byId('slot-picker'), { onPick: pickSlot });
@@ -19,11 +22,19 @@ function fatal(key) {
   const box = byId('manage-error');
   setI18n(box, key);
   show(box, true);
+  // A bookmark without its token, or an old link: offer to find the booking again.
+  showRecovery();
 }
 
 async function load() {
   if (!token) {
-    fatal('errors.link_missing');
+    if (location.hash === '#cari') {
+      show(byId('manage-loading'), false);
+      showRecovery();
+      focusHeading(byId('recover'));
+    } else {
+      fatal('errors.link_missing');
+    }
     return;
   }
   try {
@@ -57,7 +68,109 @@ function render(raw) {
   show(byId('ics-download'), ['booked', 'waiting'].includes(a.status));
   // The join page needs the token too; pass it the same way, in the fragment.
   byId('join-link').href = `/join#t=${encodeURIComponent(token)}`;
+  if (raw?.notifications) {
+    byId('notices').replaceChildren(noticeList(raw.notifications));
+    show(byId('notices-section'), true);
+  }
+  show(byId('new-time'), !!a.needs_new_time && changeable);
+  if (a.needs_new_time && changeable) loadOffers();
 }
+
+// ---------------------------------------------------------------------------
+// A new time, when leave or a holiday took the booking: the nearest free times, one tap each
+
+async function loadOffers() {
+  const list = byId('offers');
+  try {
+    const res = await api('/appointments/current/offers', { token });
+    const offers = res?.offers || [];
+    if (!offers.length) {
+      list.replaceChildren(el('li', { class: 'muted', i18n: 'manage.new_time_none' }));
+      return;
+    }
+    list.replaceChildren(...offers.map((o) => el('li', {}, [el('button', {
+      type: 'button', class: 'btn btn-primary',
+      i18n: 'manage.take_offer', params: { when: { dt: o.starts_at, f: 'datetime' } },
+      data: { testid: 'offer' },
+      on: { click: (ev) => takeOffer(o, ev.currentTarget) },
+    })])));
+  } catch (err) {
+    showError(byId('offers-error'), err);
+  }
+}
+
+async function takeOffer(offer, btn) {
+  btn.disabled = true;
+  show(byId('offers-error'), false);
+  try {
+    await api('/appointments/current/reschedule', { method: 'POST', token, body: { starts_at: offer.starts_at } });
+    await load();
+    announce(status, 'manage.rescheduled');
+  } catch (err) {
+    showError(byId('offers-error'), err);
+    if (err.code === 'slot_taken') loadOffers();
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Find my booking: code + phone -> a one-time code -> the booking again
+
+function showRecovery() {
+  show(byId('recover'), true);
+  show(byId('otp-form'), false);
+  show(byId('recover-form'), true);
+}
+
+const recoverInput = () => ({ code: byId('recover-code').value.trim(), phone: byId('recover-phone').value.trim() });
+
+async function sendCode() {
+  const btn = byId('recover-send');
+  btn.disabled = true;
+  show(byId('recover-error'), false);
+  try {
+    await api('/appointments/recover', { method: 'POST', body: recoverInput() });
+    show(byId('otp-form'), true);
+    announce(byId('recover-sent'), 'recover.sent');
+    byId('recover-otp').focus();
+  } catch (err) {
+    showError(byId('recover-error'), err);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+byId('recover-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  sendCode();
+});
+byId('recover-again').addEventListener('click', () => sendCode());
+
+byId('otp-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const btn = byId('recover-verify');
+  btn.disabled = true;
+  show(byId('recover-error'), false);
+  try {
+    const res = await api('/appointments/recover/verify', {
+      method: 'POST', body: { ...recoverInput(), otp: byId('recover-otp').value.trim() },
+    });
+    token = res.token;
+    storeCitizenToken(token);
+    history.replaceState(history.state, '', location.pathname);
+    show(byId('recover'), false);
+    show(byId('manage-error'), false);
+    await load();
+    focusHeading(byId('appointment'));
+  } catch (err) {
+    if (err.code === 'invalid_code') setI18n(byId('recover-error'), 'errors.invalid_code');
+    else showError(byId('recover-error'), err);
+    show(byId('recover-error'), true);
+  } finally {
+    btn.disabled = false;
+  }
+});
 
 // ---------------------------------------------------------------------------
 // Reschedule

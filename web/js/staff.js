@@ -12,6 +12,7 @@ import { byId, el, show, focusHeading, showError, announce, statusBadge, setFiel
 import { CallSession } from './call.js';
 import { bindCallUi } from './callui.js';
 import { getMedia, stopStream } from './media.js';
+import { noticeList, noticeBadge } from './notices.js';
 
 await initI18n();
 
@@ -37,6 +38,7 @@ const state = {
   callApptId: null,
   autoAdmit: false,
   notesFor: null, // appointment whose notes are in the notes box
+  closurePreview: null, // the leave (as sent) whose effect on bookings the clerk has seen
 };
 
 /**
@@ -147,6 +149,7 @@ async function startApp(raw) {
   if (me.agency) setI18n(meta, 'staff.meta', { role: { k: `roles.${me.role}` }, agency: { l10n: me.agency } });
   else setI18n(meta, `roles.${me.role}`);
   renderCalendarLink();
+  show(byId('nav-outbox-item'), me.role === 'admin');
   if (isSupervisor()) await loadTeam();
   openFeed();
   showView('today', { focus: false });
@@ -188,12 +191,14 @@ function showView(view, { focus = true } = {}) {
     if (btn.dataset.view === view) btn.setAttribute('aria-current', 'page');
     else btn.removeAttribute('aria-current');
   }
-  for (const name of ['today', 'week', 'hours', 'leave']) show(byId(`view-${name}`), name === view);
+  for (const name of ['today', 'week', 'hours', 'leave', 'open', 'outbox']) show(byId(`view-${name}`), name === view);
   renderPanel();
   if (focus) focusHeading(byId(`view-${view}`));
   if (view === 'week') loadWeek();
   if (view === 'hours') loadHours();
   if (view === 'leave') loadClosures();
+  if (view === 'open') loadOpen();
+  if (view === 'outbox') loadOutbox();
 }
 
 for (const btn of document.querySelectorAll('.nav-button')) {
@@ -314,6 +319,9 @@ function timelineRow(a) {
         i18n: `staff.precheck.${a.precheck.verdict}`,
         data: { testid: 'appointment-precheck', verdict: a.precheck.verdict },
       }) : null,
+      a.needs_new_time ? el('span', { class: 'badge badge-needs-new-time', i18n: 'staff.needs_new_time' }) : null,
+      // Whether the citizen got Loket's messages (the latest one that went anywhere).
+      noticeBadge(a.notifications),
     ]),
     actions,
   ]);
@@ -493,6 +501,8 @@ function renderPanel() {
     ...fact('common.nik', a.citizen?.nik_masked),
     ...fact('common.clerk', isSupervisor() ? a.clerk?.name : null),
     ...fact('staff.precheck', precheckText(a.precheck)),
+    ...fact('staff.needs_new_time', a.needs_new_time ? t('common.yes') : null),
+    ...fact('staff.notifications', a.notifications ? noticeList(a.notifications) : null),
   );
   const st = a.status;
   show(byId('open-room'), ROOM_STATUSES.has(st) && !inCallHere);
@@ -961,9 +971,25 @@ byId('closure-form').addEventListener('submit', async (ev) => {
   const btn = byId('closure-submit');
   btn.disabled = true;
   try {
-    await sapi('/staff/closures', { method: 'POST', body });
+    // First what it would do to the bookings in that time; saving is a second press.
+    const key = JSON.stringify(body);
+    if (state.closurePreview !== key) {
+      const preview = await sapi('/staff/closures?dry_run=true', { method: 'POST', body });
+      if (preview?.affected?.length) {
+        state.closurePreview = key;
+        renderClosurePreview(preview.affected);
+        setI18n(btn, 'staff.leave_confirm');
+        return;
+      }
+    }
+    const saved = await sapi('/staff/closures', { method: 'POST', body });
+    state.closurePreview = null;
+    show(byId('closure-preview'), false);
+    setI18n(btn, 'staff.leave_submit');
     ev.target.reset();
-    announce(byId('closure-status'), 'staff.leave_added');
+    const moved = saved?.affected?.length || 0;
+    if (moved) announce(byId('closure-status'), 'staff.leave_added_moved', { n: moved });
+    else announce(byId('closure-status'), 'staff.leave_added');
     await loadClosures();
   } catch (err) {
     if (err.code === 'validation_failed') {
@@ -984,6 +1010,94 @@ byId('closure-form').addEventListener('submit', async (ev) => {
     btn.disabled = false;
   }
 });
+
+/** "3 bookings fall in this leave", and what becomes of each, before the clerk saves. */
+function renderClosurePreview(affected) {
+  setI18n(byId('closure-preview-title'), 'staff.leave_preview_title', { n: affected.length });
+  byId('closure-preview-list').replaceChildren(...affected.map((a) => el('li', {
+    i18n: `staff.leave_preview_${a.outcome}`,
+    params: { code: a.code, when: { dt: a.starts_at, f: 'datetime' }, clerk: a.clerk || '' },
+    data: { testid: 'closure-preview-row', outcome: a.outcome },
+  })));
+  show(byId('closure-preview'), true);
+}
+
+// Editing the leave after a preview asks for a new preview.
+for (const input of Object.values(closureInputs)) {
+  input.addEventListener('input', () => {
+    if (!state.closurePreview) return;
+    state.closurePreview = null;
+    show(byId('closure-preview'), false);
+    setI18n(byId('closure-submit'), 'staff.leave_submit');
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Bookings waiting for a new time (leave or a holiday took them; nobody else was free)
+
+async function loadOpen() {
+  const list = byId('open-list');
+  try {
+    const rows = await sapi('/staff/appointments/needs-new-time');
+    if (!rows?.length) {
+      list.replaceChildren(el('li', { class: 'muted', i18n: 'staff.open_none' }));
+      return;
+    }
+    list.replaceChildren(...rows.map((a) => {
+      const when = el('span', { class: 'closure-when' });
+      setDate(when, a.starts_at);
+      const service = el('span');
+      setName(service, a.service);
+      return el('li', { class: 'closure', data: { testid: 'open-row' } }, [
+        when, ' · ', el('span', { text: a.code }), ' · ', service, ' · ',
+        el('span', { text: a.citizen?.name || '' }),
+        isSupervisor() && a.clerk?.name ? el('span', { class: 'appt-clerk', text: ` (${a.clerk.name})` }) : null,
+      ]);
+    }));
+  } catch (err) {
+    if (err.status !== 401) showError(byId('open-status'), err);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Admin: the Outbox — every message Loket sent, or would send once its channel is set up
+
+async function loadOutbox() {
+  try {
+    const [rows, report] = await Promise.all([
+      sapi('/admin/outbox?limit=200'),
+      sapi('/admin/reports').catch(() => null),
+    ]);
+    const summary = (report?.deliveries?.channels || []).map((c) => el('li', {
+      i18n: 'staff.outbox_summary',
+      params: { channel: { k: `notify.channel.${c.channel}` }, sent: c.sent, delivered: c.delivered, failed: c.failed, skipped: c.skipped },
+    }));
+    if (report?.deliveries) summary.push(el('li', { i18n: 'staff.outbox_missed', params: { n: report.deliveries.reminders_not_arrived } }));
+    byId('outbox-summary').replaceChildren(...summary);
+    const body = byId('outbox-rows');
+    if (!rows?.length) {
+      body.replaceChildren(el('tr', {}, [el('td', { colSpan: 5, class: 'muted', i18n: 'staff.outbox_none' })]));
+      return;
+    }
+    body.replaceChildren(...rows.map((m) => {
+      const when = el('td');
+      setDate(when, m.due_at);
+      return el('tr', { data: { testid: 'outbox-row', kind: m.kind, channel: m.channel, status: m.status } }, [
+        when,
+        el('td', { text: m.code || '' }),
+        el('td', {}, [
+          el('strong', { i18n: 'notify.item', params: { kind: { k: `notify.kind.${m.kind}` }, channel: { k: `notify.channel.${m.channel}` }, status: { k: `notify.status.${m.status}` } } }),
+          m.text ? el('pre', { class: 'outbox-text', text: m.text }) : null,
+          m.last_error ? el('p', { class: 'muted', text: m.last_error }) : null,
+        ]),
+        el('td', { i18n: `notify.status.${m.status}` }),
+        el('td', { text: m.to }),
+      ]);
+    }));
+  } catch (err) {
+    if (err.status !== 401) showError(byId('outbox-status'), err);
+  }
+}
 
 // A date changed on another day (the tab left open overnight) must show the new day.
 document.addEventListener('visibilitychange', () => {
