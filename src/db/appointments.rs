@@ -34,7 +34,8 @@ pub struct Appointment {
     pub ends_at: DateTime<Utc>,
     pub status: String,
     pub citizen_name: String,
-    pub citizen_phone: String,
+    /// Always present for a booking; a walk-in from the kiosk may have none.
+    pub citizen_phone: Option<String>,
     pub citizen_email: Option<String>,
     pub nik_last4: Option<String>,
     pub nik_masked: Option<String>,
@@ -365,7 +366,7 @@ async fn insert(
         ends_at: new.ends_at,
         status: Status::Booked.as_str().to_string(),
         citizen_name: new.citizen_name.clone(),
-        citizen_phone: new.citizen_phone.clone(),
+        citizen_phone: Some(new.citizen_phone.clone()),
         citizen_email: new.citizen_email.clone(),
         nik_last4: new.nik_last4.clone(),
         nik_masked: new.nik_masked.clone(),
