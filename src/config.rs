@@ -53,6 +53,10 @@ pub struct Settings {
     pub precheck: crate::precheck::PrecheckSettings,
     /// The built-in TURN relay (`LOKET_TURN_LISTEN` and friends, src/turn); off by default.
     pub turn_relay: crate::turn::RelaySettings,
+    /// How long after its (last) call a queue number may be skipped.
+    pub queue_grace_minutes: i64,
+    /// Numbers that may wait in one service's line at once.
+    pub queue_max_waiting: i64,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -139,6 +143,8 @@ impl Settings {
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
             precheck: crate::precheck::PrecheckSettings::from_env()?,
             turn_relay: crate::turn::RelaySettings::from_env()?,
+            queue_grace_minutes: parse_var("LOKET_QUEUE_GRACE_MINUTES", 3)?,
+            queue_max_waiting: parse_var("LOKET_QUEUE_MAX_WAITING", 5000)?,
         };
         settings.check()?;
         Ok(settings)
@@ -170,6 +176,12 @@ impl Settings {
         }
         if !self.turn_urls.is_empty() && self.turn_secret.is_none() {
             bail!("LOKET_TURN_URLS needs LOKET_TURN_SECRET (the coturn static-auth-secret)");
+        }
+        if !(0..=120).contains(&self.queue_grace_minutes) {
+            bail!("LOKET_QUEUE_GRACE_MINUTES must be between 0 and 120");
+        }
+        if !(1..=100_000).contains(&self.queue_max_waiting) {
+            bail!("LOKET_QUEUE_MAX_WAITING must be between 1 and 100000");
         }
         if self.turn_relay.listen.is_some() && self.turn_secret.is_none() {
             bail!("LOKET_TURN_LISTEN (the built-in TURN relay) needs LOKET_TURN_SECRET");
@@ -209,6 +221,8 @@ impl Settings {
             heartbeat_timeout_secs: 30,
             precheck: Default::default(),
             turn_relay: Default::default(),
+            queue_grace_minutes: 3,
+            queue_max_waiting: 5000,
         }
     }
 

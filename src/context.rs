@@ -1,5 +1,5 @@
 //! [`Ctx`]: what the use-cases work with — settings, the database pool, the keys, the cached
-//! directory and free times, the live feed and the counters. No HTTP in it: the CLI, a worker
+//! directory and free times, the live feeds and the counters. No HTTP in it: the CLI, a worker
 //! or a test builds one and calls a use-case directly. `state::AppState` adds what only the
 //! server needs (rate limiters, the rooms, the pre-call checks, the TURN relay).
 
@@ -11,6 +11,7 @@ use crate::directory::Directory;
 use crate::fault::Fault;
 use crate::feed::FeedHub;
 use crate::metrics::Metrics;
+use crate::queue_feed::QueueFeed;
 
 pub struct Ctx {
     pub settings: Settings,
@@ -22,6 +23,8 @@ pub struct Ctx {
     pub slot_cache: SlotCache,
     /// The staff dashboards' live feed.
     pub feed: FeedHub,
+    /// The queue's live state per agency, and the board's and staff lists' change counters.
+    pub queue_feed: QueueFeed,
     pub metrics: Metrics,
 }
 
@@ -34,6 +37,7 @@ impl Ctx {
             directory: Default::default(),
             slot_cache: crate::availability::slot_cache(),
             feed: FeedHub::new(),
+            queue_feed: QueueFeed::default(),
             metrics: Default::default(),
         }
     }

@@ -20,6 +20,8 @@ pub mod feed;
 pub mod limits;
 pub mod metrics;
 pub mod precheck;
+pub mod queue;
+pub mod queue_feed;
 pub mod reports;
 pub mod rooms;
 pub mod routes;

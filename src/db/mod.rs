@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod embedded;
 pub mod events;
 pub mod prechecks;
+pub mod queue;
 pub mod reports;
 pub mod schedule;
 pub mod schema;
