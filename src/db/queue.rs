@@ -767,10 +767,10 @@ pub enum CallError<R> {
 /// Calls a clerk's next number. Under the clerk's advisory lock (the one every booking,
 /// reschedule and reassignment of theirs takes) it reads the clerk's blocked time in `window`
 /// and the head of each of `services`' lines today, asks `decide`, and writes the call: the
-/// ticket moves from waiting to called (only if still waiting: another clerk may have called it
-/// meanwhile — then it reads again), the walk-in appointment is inserted — where the exclusion
-/// constraint refuses any overlap with a booking, whatever the decision thought — with its
-/// `called` audit event.
+/// ticket is locked if still waiting (another clerk may have called it meanwhile — then it
+/// reads again), the walk-in appointment is inserted — where the exclusion constraint refuses
+/// any overlap with a booking, whatever the decision thought — with its `called` audit event,
+/// and the ticket moves from waiting to called.
 pub async fn call_next<R: Send>(
     conn: &mut AsyncPgConnection,
     clerk: &WalkIn,
@@ -808,31 +808,37 @@ pub async fn call_next<R: Send>(
                         ends_at,
                     } => (ticket, period, ends_at),
                 };
-                let appointment = Uuid::new_v4();
-                let row: Option<TicketRow> = diesel::update(
-                    queue_tickets::table
-                        .filter(queue_tickets::id.eq(ticket))
-                        .filter(queue_tickets::state.eq("waiting")),
-                )
-                .set((
-                    queue_tickets::state.eq("called"),
-                    queue_tickets::appointment_id.eq(appointment),
-                    queue_tickets::staff_id.eq(clerk.staff.0),
-                    queue_tickets::counter.eq(clerk.counter.as_deref()),
-                    queue_tickets::calls.eq(1),
-                    queue_tickets::called_at.eq(diesel::dsl::now),
-                    queue_tickets::last_called_at.eq(diesel::dsl::now),
-                    queue_tickets::updated_at.eq(diesel::dsl::now),
-                ))
-                .returning(TicketRow::as_returning())
-                .get_result(c)
-                .await
-                .optional()?;
-                // Called by another clerk since we read it: read again.
-                let Some(row) = row else {
+                // Still waiting? (Another clerk may have called it since we read: then its row
+                // lock makes us wait for their commit, and we read again.)
+                let Some(waiting) = queue_tickets::table
+                    .filter(queue_tickets::id.eq(ticket))
+                    .filter(queue_tickets::state.eq("waiting"))
+                    .select(TicketRow::as_select())
+                    .for_update()
+                    .first::<TicketRow>(c)
+                    .await
+                    .optional()?
+                else {
                     return Err(CallError::Raced);
                 };
-                insert_walk_in(c, &row, appointment, clerk, period, ends_at).await?;
+                // The appointment first (the ticket names it): here the exclusion constraint
+                // refuses any overlap with a booking of this clerk.
+                let appointment = Uuid::new_v4();
+                insert_walk_in(c, &waiting, appointment, clerk, period, ends_at).await?;
+                let row: TicketRow = diesel::update(queue_tickets::table.find(ticket))
+                    .set((
+                        queue_tickets::state.eq("called"),
+                        queue_tickets::appointment_id.eq(appointment),
+                        queue_tickets::staff_id.eq(clerk.staff.0),
+                        queue_tickets::counter.eq(clerk.counter.as_deref()),
+                        queue_tickets::calls.eq(1),
+                        queue_tickets::called_at.eq(diesel::dsl::now),
+                        queue_tickets::last_called_at.eq(diesel::dsl::now),
+                        queue_tickets::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(TicketRow::as_returning())
+                    .get_result(c)
+                    .await?;
                 Ok(row)
             })
             .await;

@@ -504,6 +504,8 @@ pub enum NextCall {
 
 /// The clerk's next number: the first head in fair order whose blocked time, starting now, the
 /// clerk can take (`slots::clerk_can_take`: working, free of appointments, leave and closures).
+/// The clerk's `busy` holds their appointments; their leave goes with `closures` (leave makes a
+/// clerk off duty, not busy).
 /// `heads` holds at most one number per service (the first of its line): a later number of the
 /// same service is no shorter, so if the head does not fit, neither does it.
 pub fn next_for_clerk(
@@ -548,11 +550,15 @@ pub fn next_for_clerk(
         end: now + shortest,
     };
     let at_work_now = {
-        let gap_now = Interval {
+        let this_second = Interval {
             start: now,
             end: now + Duration::seconds(1),
         };
-        clerk_can_take(tz, clerk, closures, gap_now)
+        let hours_only = ClerkCalendar {
+            busy: vec![],
+            ..clerk.clone()
+        };
+        clerk_can_take(tz, &hours_only, closures, this_second)
     };
     match clerk
         .busy
@@ -1095,10 +1101,25 @@ mod tests {
                 period: iv(9, 0, 20)
             }
         );
-        // A mall-wide closure counts like leave.
+        // A mall-wide closure (or leave) ahead counts as the day ending; during one, off duty.
         assert_eq!(
             next_for_clerk(Jakarta, wib(9, 0), &c, &[iv(9, 10, 5)], &both),
             NextCall::OffDuty
+        );
+        assert_eq!(
+            next_for_clerk(Jakarta, wib(9, 0), &c, &[iv(8, 30, 60)], &both),
+            NextCall::OffDuty
+        );
+        // A booking that starts a moment from now is too soon, not off duty.
+        let soon = calendar(vec![Interval {
+            start: wib(9, 0) + Duration::milliseconds(1),
+            end: wib(9, 20),
+        }]);
+        assert_eq!(
+            next_for_clerk(Jakarta, wib(9, 0), &soon, &[], &both),
+            NextCall::TooSoon {
+                next_starts_at: wib(9, 0) + Duration::milliseconds(1)
+            }
         );
     }
 

@@ -115,8 +115,7 @@ pub async fn next(
     let hours = WeeklyHours::parse(hours.get(&me.id).map(Vec::as_slice).unwrap_or(&[]))
         .map_err(|_| anyhow::anyhow!("stored hours do not parse"))?;
     let tz = ctx.settings.timezone;
-    let now = Utc::now();
-    let (day, window) = live::today(tz, now);
+    let (day, window) = live::today(tz, Utc::now());
     let ids: Vec<ServiceId> = services.iter().map(|s| ServiceId(s.id)).collect();
     let clerk = WalkIn {
         staff: me.id,
@@ -124,12 +123,16 @@ pub async fn next(
         actor: me.id.actor(),
     };
     let decide = |blocked: &db::queue::Blocked, heads: &[db::queue::HeadRow]| {
-        let mut busy = blocked.busy.get(&me.id).cloned().unwrap_or_default();
-        busy.extend(blocked.leave.get(&me.id).into_iter().flatten().copied());
+        // The clock is read here, under the clerk's lock: a call that took the lock first has
+        // committed its time by now, and it started before this moment.
+        let now = Utc::now();
+        // Appointments are busy time; leave counts like a closure (off duty, not busy).
+        let mut closures = blocked.closures.clone();
+        closures.extend(blocked.leave.get(&me.id).into_iter().flatten().copied());
         let calendar = ClerkCalendar {
             staff_id: me.id,
             hours: hours.clone(),
-            busy,
+            busy: blocked.busy.get(&me.id).cloned().unwrap_or_default(),
             load: 0,
         };
         let heads: Vec<Head> = heads
@@ -148,7 +151,7 @@ pub async fn next(
                 })
             })
             .collect();
-        match next_for_clerk(tz, now, &calendar, &blocked.closures, &heads) {
+        match next_for_clerk(tz, now, &calendar, &closures, &heads) {
             NextCall::Call { ticket, period } => {
                 // The service itself ends before its buffer.
                 let buffer = heads
@@ -181,7 +184,7 @@ pub async fn next(
         // impossible under the clerk's lock, kept as the database's guarantee.
         Err(CallError::Overlap) => {
             return Err(QueueError::ClerkBusy {
-                until: now + Duration::minutes(1),
+                until: Utc::now() + Duration::minutes(1),
             });
         }
         Err(CallError::Busy | CallError::Raced) => return Err(QueueError::Busy),

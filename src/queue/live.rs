@@ -311,7 +311,10 @@ async fn rebuild_loop(
     let mut told_near: HashSet<TicketId> = HashSet::new();
     loop {
         let marked = channel.wait_dirty(TICK).await;
-        if !marked && !(channel.watched() && !channel.current().places.is_empty()) {
+        // Unmarked, a rebuild only moves the estimates on: worth it while someone waits and
+        // watches.
+        let waiting_watched = channel.watched() && !channel.current().places.is_empty();
+        if !marked && !waiting_watched {
             continue;
         }
         match rebuild(&pool, &settings, &feed, agency, version + 1, &mut told_near).await {

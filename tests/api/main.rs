@@ -10,6 +10,7 @@ mod catalog;
 mod embedded;
 mod operations;
 mod precheck;
+mod queue;
 mod rooms;
 mod self_service;
 mod staff;
