@@ -584,7 +584,7 @@ async fn a_number_is_recalled_twice_and_skipped_after_the_grace() {
     assert_eq!(skip.body["ticket"]["state"], "skipped");
     let appointment = skip.body["ticket"]["appointment"].as_str().unwrap();
     assert_eq!(
-        q.appointment_status(&appointment).await.as_deref(),
+        q.appointment_status(appointment).await.as_deref(),
         Some("no_show")
     );
     assert_eq!(q.current(&token).await.body["state"], "skipped");
@@ -637,7 +637,7 @@ async fn serving_in_person_and_leaving_the_line() {
     assert_eq!(left.body["state"], "cancelled", "{}", left.text);
     let walk_in = called.body["ticket"]["appointment"].as_str().unwrap();
     assert_eq!(
-        q.appointment_status(&walk_in).await.as_deref(),
+        q.appointment_status(walk_in).await.as_deref(),
         Some("cancelled")
     );
     assert_eq!(
@@ -868,7 +868,7 @@ async fn the_board_shows_numbers_called_in_person_and_says_them() {
     let first_call = call["call_id"].as_str().unwrap().to_string();
     // A recall is a new call to announce.
     let id = called.body["ticket"]["id"].as_str().unwrap();
-    q.act(&staff, &id, "recall", json!({})).await;
+    q.act(&staff, id, "recall", json!({})).await;
     let again = q.app.get("/api/v1/board").await;
     assert_ne!(
         again.body["agencies"][0]["calls"][0]["call_id"],
@@ -882,7 +882,7 @@ async fn the_board_shows_numbers_called_in_person_and_says_them() {
     assert_eq!(r.status, 422, "{}", r.text);
     // Remote numbers stay off the board.
     let appointment = called.body["ticket"]["appointment"].as_str().unwrap();
-    q.complete(&staff, &appointment).await;
+    q.complete(&staff, appointment).await;
     q.take_ok("remote", Some("081234567809")).await;
     assert_eq!(q.next(&staff, json!({})).await.status, 200);
     let board = q.app.get("/api/v1/board").await;
@@ -959,7 +959,7 @@ async fn a_waiting_citizen_sees_their_new_position_live_and_the_call() {
     );
     // Its own call comes through the same stream, with the room.
     let appointment = called.body["ticket"]["appointment"].as_str().unwrap();
-    q.complete(&staff, &appointment).await;
+    q.complete(&staff, appointment).await;
     q.next(&staff, json!({})).await;
     let mine = event_until(&mut stream, &mut buf, "ticket", |t| t["state"] == "called").await;
     assert!(mine["room"]["join"].as_str().unwrap().contains("/join#t="));
