@@ -13,6 +13,7 @@ use crate::db::{
     self,
     queue::{CallDecision, CallError, ChangeError, Locked, TicketChange, TicketView, WalkIn},
 };
+use crate::domain::appointment::Status;
 use crate::domain::ids::{AgencyId, ServiceId, StaffId, TicketId};
 use crate::domain::queue::{
     CallRules, Command, Counter, Effect, Head, Mode, NextCall, StoredState, Ticket, Waiting,
@@ -195,6 +196,7 @@ pub async fn next(
     tracing::info!(ticket = %id, clerk = %me.id, "queue number called");
     let in_person = Mode::parse(&row.mode) == Some(Mode::InPerson);
     live::changed(ctx, AgencyId(row.agency_id), in_person);
+    live::appointment_changed(ctx, &row, Status::Booked);
     notify::queue_called(&mut conn, &ctx.settings, &ctx.queue_feed, id).await?;
     let view = db::queue::view(&mut conn, id)
         .await?
@@ -249,6 +251,9 @@ pub async fn act(
     .map_err(change_error)?;
     let in_person = Mode::parse(&row.mode) == Some(Mode::InPerson);
     live::changed(ctx, AgencyId(row.agency_id), in_person);
+    if action == Action::Skip {
+        live::appointment_changed(ctx, &row, Status::NoShow);
+    }
     if action == Action::Recall {
         notify::queue_called(&mut conn, &ctx.settings, &ctx.queue_feed, id).await?;
     }

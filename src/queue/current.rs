@@ -160,6 +160,7 @@ pub async fn cancel(ctx: &Ctx, id: TicketId) -> Result<TicketNow, QueueError> {
     .map_err(super::call::change_error)?;
     let in_person = Mode::parse(&row.mode) == Some(Mode::InPerson) && row.called_at.is_some();
     live::changed(ctx, AgencyId(row.agency_id), in_person);
+    live::appointment_changed(ctx, &row, Status::Cancelled);
     let view = load_view(&mut conn, id).await?;
     build(ctx, view, None, Utc::now())
 }

@@ -267,6 +267,19 @@ fn snapshot(model: &Model, version: u64) -> AgencySnapshot {
     }
 }
 
+/// A walk-in appointment was written or closed by the queue: the staff dashboards' feed hears
+/// of it like any appointment change (the clerk's day shows the walk-in at once).
+pub fn appointment_changed(ctx: &Ctx, row: &db::queue::TicketRow, status: Status) {
+    if let (Some(appointment), Some(staff)) = (row.appointment_id, row.staff_id) {
+        ctx.feed.publish(crate::feed::FeedEvent {
+            appointment,
+            staff,
+            status: status.as_str().to_string(),
+            citizen_waiting: false,
+        });
+    }
+}
+
 /// The one publish point: an agency's queue changed (after the write committed). Its snapshot is
 /// rebuilt soon (once per burst), and with `board` the mall's boards read again.
 pub fn changed(ctx: &Ctx, agency: AgencyId, board: bool) {

@@ -82,6 +82,8 @@ pub struct TicketOut {
     pub id: Uuid,
     /// "A-007": the agency's letter and the day's sequence.
     pub number: String,
+    /// The site's zone (times are shown in it).
+    pub timezone: String,
     pub service: ServiceRef,
     pub agency: AgencyBrief,
     pub mode: Mode,
@@ -109,11 +111,12 @@ pub struct TicketOut {
     pub citizen: Option<CitizenBrief>,
 }
 
-fn ticket_out(view: &TicketView, state: TicketState) -> TicketOut {
+fn ticket_out(view: &TicketView, state: TicketState, tz: &str) -> TicketOut {
     let t = &view.ticket;
     TicketOut {
         id: t.id,
         number: number(&view.prefix, t.seq.max(0) as u32),
+        timezone: tz.to_string(),
         service: ServiceRef {
             slug: view.service_slug.clone(),
             name: view.service_name.clone(),
@@ -144,7 +147,7 @@ fn ticket_out(view: &TicketView, state: TicketState) -> TicketOut {
 }
 
 /// What the citizen sees.
-fn citizen_out(now: &TicketNow) -> TicketOut {
+fn citizen_out(now: &TicketNow, tz: &str) -> TicketOut {
     TicketOut {
         position: now.position,
         eta_minutes: now.eta_minutes,
@@ -155,12 +158,12 @@ fn citizen_out(now: &TicketNow) -> TicketOut {
             token: r.token.clone(),
             join: r.join.clone(),
         }),
-        ..ticket_out(&now.view, now.state)
+        ..ticket_out(&now.view, now.state, tz)
     }
 }
 
 /// What staff see: the number, its appointment and the citizen.
-fn staff_out(view: &TicketView) -> TicketOut {
+fn staff_out(view: &TicketView, tz: &str) -> TicketOut {
     let t = &view.ticket;
     TicketOut {
         appointment: t.appointment_id,
@@ -173,7 +176,7 @@ fn staff_out(view: &TicketView) -> TicketOut {
                 .and_then(Phone::from_e164)
                 .map(|p| p.display()),
         }),
-        ..ticket_out(view, queue::current::state_of(view))
+        ..ticket_out(view, queue::current::state_of(view), tz)
     }
 }
 
@@ -314,7 +317,7 @@ pub async fn take(
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(TakenOut {
-            ticket: citizen_out(&taken.now),
+            ticket: citizen_out(&taken.now, state.settings.timezone.name()),
             token: taken.token,
             links: taken.links,
         }))
@@ -336,7 +339,7 @@ pub async fn current(
         .map_err(refuse)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(citizen_out(&now)))
+        .json(citizen_out(&now, state.settings.timezone.name())))
 }
 
 /// Leaves the line (a called number gives its call back: the clerk's time is freed).
@@ -353,7 +356,7 @@ pub async fn leave(
     let now = queue::current::cancel(&state.ctx, holder.ticket)
         .await
         .map_err(refuse)?;
-    Ok(HttpResponse::Ok().json(citizen_out(&now)))
+    Ok(HttpResponse::Ok().json(citizen_out(&now, state.settings.timezone.name())))
 }
 
 const SSE_HELLO: &[u8] = b"retry: 3000\n\n";
@@ -389,8 +392,9 @@ pub async fn events(
     let stream = queue::current::follow(state.ctx.clone(), holder.ticket)
         .await
         .map_err(refuse)?;
-    Ok(sse(stream.map(|f| match f {
-        Followed::Ticket(now) => event("ticket", &citizen_out(&now)),
+    let tz = state.settings.timezone.name();
+    Ok(sse(stream.map(move |f| match f {
+        Followed::Ticket(now) => event("ticket", &citizen_out(&now, tz)),
         Followed::KeepAlive => web::Bytes::from_static(b": keep-alive\n\n"),
     })))
 }
@@ -433,7 +437,7 @@ pub async fn next(
     Ok(match called {
         None => HttpResponse::NoContent().finish(),
         Some(c) => HttpResponse::Ok().json(CalledOut {
-            ticket: staff_out(&c.view),
+            ticket: staff_out(&c.view, state.settings.timezone.name()),
         }),
     })
 }
@@ -491,7 +495,7 @@ async fn acted(
         .await
         .map_err(refuse)?;
     Ok(HttpResponse::Ok().json(CalledOut {
-        ticket: staff_out(&view),
+        ticket: staff_out(&view, state.settings.timezone.name()),
     }))
 }
 
@@ -523,7 +527,7 @@ pub async fn priority(
         .await
         .map_err(refuse)?;
     Ok(HttpResponse::Ok().json(CalledOut {
-        ticket: staff_out(&view),
+        ticket: staff_out(&view, state.settings.timezone.name()),
     }))
 }
 
@@ -556,7 +560,7 @@ pub async fn move_ticket(
     .await
     .map_err(refuse)?;
     Ok(HttpResponse::Ok().json(CalledOut {
-        ticket: staff_out(&view),
+        ticket: staff_out(&view, state.settings.timezone.name()),
     }))
 }
 
@@ -595,7 +599,7 @@ pub struct LinesOut {
     pub my_calls: Vec<TicketOut>,
 }
 
-fn lines_out(o: &Overview) -> LinesOut {
+fn lines_out(o: &Overview, tz: &str) -> LinesOut {
     let now = Utc::now();
     LinesOut {
         lines: o
@@ -638,7 +642,7 @@ fn lines_out(o: &Overview) -> LinesOut {
                     .collect(),
             })
             .collect(),
-        my_calls: o.my_calls.iter().map(staff_out).collect(),
+        my_calls: o.my_calls.iter().map(|v| staff_out(v, tz)).collect(),
     }
 }
 
@@ -665,7 +669,7 @@ pub async fn staff_lines(
         .map_err(refuse)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(lines_out(&o)))
+        .json(lines_out(&o, state.settings.timezone.name())))
 }
 
 /// Least time between two `changed` events of a staff list (a burst is one refresh).
@@ -744,11 +748,14 @@ pub struct BoardAgencyOut {
 pub struct BoardOut {
     pub agencies: Vec<BoardAgencyOut>,
     pub at: DateTime<Utc>,
+    /// The site's zone (the board's clock shows it).
+    pub timezone: String,
 }
 
-fn board_out(list: Vec<BoardAgency>) -> BoardOut {
+fn board_out(list: Vec<BoardAgency>, tz: &str) -> BoardOut {
     BoardOut {
         at: Utc::now(),
+        timezone: tz.to_string(),
         agencies: list
             .into_iter()
             .map(|b| BoardAgencyOut {
@@ -789,7 +796,7 @@ pub async fn board(
         .map_err(refuse)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(board_out(list)))
+        .json(board_out(list, state.settings.timezone.name())))
 }
 
 /// Least time between two board events (a burst of calls is one read).
@@ -812,7 +819,8 @@ pub async fn board_events(
     let first = queue::board::board(&state.ctx, agency.as_deref())
         .await
         .map_err(refuse)?;
-    let first = futures_util::stream::once(async move { event("board", &board_out(first)) });
+    let tz = state.settings.timezone.name();
+    let first = futures_util::stream::once(async move { event("board", &board_out(first, tz)) });
     let ctx = state.ctx.clone();
     let rest = changes(state.queue_feed.board(), guard, BOARD_EVENT_GAP).then(move |changed| {
         let ctx = ctx.clone();
@@ -822,7 +830,7 @@ pub async fn board_events(
                 return web::Bytes::from_static(b": keep-alive\n\n");
             }
             match queue::board::board(&ctx, agency.as_deref()).await {
-                Ok(list) => event("board", &board_out(list)),
+                Ok(list) => event("board", &board_out(list, tz)),
                 // The next change (or the page's own reconnect) tries again.
                 Err(_) => web::Bytes::from_static(b": unavailable\n\n"),
             }

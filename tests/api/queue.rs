@@ -11,21 +11,7 @@ use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Resp, TestApp, resp, spawn_app_with};
-
-/// The zone in which it is between 10.00 and 11.00 now.
-fn mid_morning_zone() -> chrono_tz::Tz {
-    let hour = Utc::now().hour() as i32;
-    // Etc/GMT-N is UTC+N (the sign is POSIX's).
-    let offset = (10 - hour).rem_euclid(24);
-    let offset = if offset > 14 { offset - 24 } else { offset };
-    let name = match offset {
-        0 => "Etc/GMT".to_string(),
-        o if o > 0 => format!("Etc/GMT-{o}"),
-        o => format!("Etc/GMT+{}", -o),
-    };
-    name.parse().expect("an Etc/GMT zone")
-}
+use crate::helpers::{Resp, TestApp, mid_morning_zone, resp, spawn_app_with};
 
 /// A Loket whose site is mid-morning now, and one service with one clerk working today.
 pub struct Queue {

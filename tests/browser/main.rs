@@ -15,6 +15,7 @@ mod harness;
 mod a11y;
 mod call;
 mod citizen;
+mod queue;
 mod relay;
 mod staff;
 

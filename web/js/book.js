@@ -182,6 +182,7 @@ async function openService(slug) {
       : [el('li', { i18n: 'book.no_requirements' })]),
   );
   show(byId('nik-note'), !!svc.needs_nik);
+  byId('queue-today-link').href = `/queue?service=${encodeURIComponent(svc.slug)}`;
   goTo('schedule');
   picker.load(svc.slug);
 }

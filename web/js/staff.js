@@ -6,12 +6,13 @@
 // Auth is the HttpOnly session cookie set at login; the JSON token in the login
 // response is deliberately not stored anywhere script can read it back.
 
-import { initI18n, setI18n, setName, setDate, t, todayYmd, ymdOf, addDays, mondayOf, zonedIso } from './i18n.js';
+import { initI18n, setI18n, setName, setDate, setSiteZone, t, todayYmd, ymdOf, addDays, mondayOf, zonedIso } from './i18n.js';
 import { api } from './api.js';
 import { byId, el, show, focusHeading, showError, announce, statusBadge, setFieldError, problemKey, copyText } from './dom.js';
 import { CallSession } from './call.js';
 import { bindCallUi } from './callui.js';
 import { getMedia, stopStream } from './media.js';
+import { initQueuePanel } from './staffqueue.js';
 
 await initI18n();
 
@@ -37,6 +38,7 @@ const state = {
   callApptId: null,
   autoAdmit: false,
   notesFor: null, // appointment whose notes are in the notes box
+  queue: null, // the queue panel (staffqueue.js)
 };
 
 const isSupervisor = () => state.me?.role === 'supervisor' || state.me?.role === 'admin';
@@ -68,6 +70,8 @@ function showLogin(messageKey) {
   endCall();
   state.feed?.close();
   state.feed = null;
+  state.queue?.stop();
+  state.queue = null;
   state.me = null;
   show(byId('staff-loading'), false);
   show(byId('app-view'), false);
@@ -131,6 +135,8 @@ byId('staff-logout').addEventListener('click', async () => {
 async function startApp(raw) {
   const me = raw?.staff ? { ...raw.staff, calendar_url: raw.calendar_url ?? raw.staff.calendar_url } : raw;
   state.me = me;
+  // "Today" and every time shown are the site's, whatever the desk computer's zone.
+  if (me.timezone) setSiteZone(me.timezone);
   show(byId('staff-loading'), false);
   show(byId('login-view'), false);
   show(byId('app-view'), true);
@@ -144,6 +150,18 @@ async function startApp(raw) {
   showView('today', { focus: false });
   await loadToday();
   resumeRoom();
+  state.queue?.stop();
+  state.queue = initQueuePanel({
+    sapi,
+    supervisor: isSupervisor,
+    changed: scheduleRefresh,
+    // A called remote number's room: the walk-in is an appointment of today's list.
+    openAppointment: async (id) => {
+      await loadToday();
+      const a = findAppt(id);
+      if (a) openRoom(a, { autoAdmit: citizenWaiting(a) });
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------
