@@ -194,7 +194,11 @@ async fn fill_line(
     tz: &str,
     n: usize,
 ) -> anyhow::Result<Vec<String>> {
-    exec(conn, "UPDATE appointments SET status = 'completed' WHERE active").await?;
+    exec(
+        conn,
+        "UPDATE appointments SET status = 'completed' WHERE active",
+    )
+    .await?;
     exec(conn, "DELETE FROM queue_tickets").await?;
     exec(conn, "DELETE FROM queue_counters").await?;
     let rows: Vec<Row> = diesel::sql_query(format!(
@@ -355,7 +359,8 @@ async fn run(calls: usize, sizes: Vec<usize>, pin: bool) -> anyhow::Result<()> {
         let rebuilds_before = metric(&client, &base, "loket_queue_rebuilds_total").await;
         for c in 0..calls {
             // Who is expected to move: everyone still waiting moves up one place.
-            let want: Vec<Option<u64>> = pos.iter().map(|p| p.map(|p| p.saturating_sub(1))).collect();
+            let want: Vec<Option<u64>> =
+                pos.iter().map(|p| p.map(|p| p.saturating_sub(1))).collect();
             let mut pending: usize = want.iter().filter(|w| w.is_some()).count();
             let mut done = vec![false; n];
             let cpu0 = cpu_secs(&server);

@@ -226,6 +226,30 @@ pub async fn service_by_slug(
         .map(into_service))
 }
 
+/// Sets (or clears) a service's daily cap of queue numbers, with its audit event.
+pub async fn set_daily_cap(
+    conn: &mut AsyncPgConnection,
+    service: &QueueService,
+    cap: Option<i32>,
+    actor: &str,
+) -> QueryResult<()> {
+    conn.transaction::<_, diesel::result::Error, _>(async |c| {
+        diesel::update(services::table.find(service.id))
+            .set(services::queue_daily_cap.eq(cap))
+            .execute(c)
+            .await?;
+        super::audit::append(
+            c,
+            actor,
+            "queue_cap_changed",
+            &format!("service:{}", service.slug),
+            json!({"daily_cap": cap}),
+        )
+        .await
+    })
+    .await
+}
+
 /// The active services this person serves.
 pub async fn served_by(
     conn: &mut AsyncPgConnection,

@@ -1,8 +1,9 @@
 //! Staff looking after the lines: each service's line today (waiting, the longest wait, served
 //! and skipped, and the waiting numbers with their places — a clerk sees the services they
 //! serve, a supervisor their agency's, an admin any agency's), their own open calls; moving a
-//! waiting number to another service of the agency (supervisors), and marking the priority group
-//! (any staff member who serves the number's service, or its agency's supervisor).
+//! waiting number to another service of the agency (supervisors), marking the priority group
+//! (any staff member who serves the number's service, or its agency's supervisor), and a
+//! service's daily cap of numbers (supervisors of its agency, admins).
 
 use chrono::{DateTime, Utc};
 
@@ -218,4 +219,34 @@ pub async fn mark_priority(
     db::queue::view(&mut conn, id)
         .await?
         .ok_or(QueueError::NotFound)
+}
+
+/// Most numbers a daily cap may allow (the table's check).
+pub const MAX_DAILY_CAP: i32 = 10_000;
+
+/// Sets (a number 1..=10,000) or clears (`None`) a service's daily cap of queue numbers.
+pub async fn set_daily_cap(
+    ctx: &Ctx,
+    me: &StaffSession,
+    slug: &str,
+    cap: Option<i64>,
+) -> Result<QueueService, QueueError> {
+    if !me.has_role(&[Role::Supervisor, Role::Admin]) {
+        return Err(QueueError::InsufficientRole);
+    }
+    let cap = match cap {
+        None => None,
+        Some(n) if (1..=MAX_DAILY_CAP as i64).contains(&n) => Some(n as i32),
+        Some(_) => return Err(QueueError::field("daily_cap", "out_of_range")),
+    };
+    let mut conn = ctx.conn().await?;
+    let service = db::queue::service_by_slug(&mut conn, slug)
+        .await?
+        .filter(|s| super::supervises(me, AgencyId(s.agency_id)))
+        .ok_or_else(|| QueueError::field("service", "unknown"))?;
+    db::queue::set_daily_cap(&mut conn, &service, cap, &me.id.actor()).await?;
+    Ok(QueueService {
+        daily_cap: cap,
+        ..service
+    })
 }

@@ -24,7 +24,7 @@ use super::{admin, appointments, catalog, feed, health, precheck, queue, rooms, 
         precheck::config, precheck::offer, precheck::result,
         queue::take, queue::current, queue::leave, queue::events, queue::next, queue::recall,
         queue::skip, queue::serve, queue::priority, queue::move_ticket, queue::staff_lines,
-        queue::staff_events, queue::board, queue::board_events,
+        queue::staff_events, queue::daily_cap, queue::board, queue::board_events,
     ),
     modifiers(&Security),
     tags((name = "catalogue"), (name = "appointments"), (name = "staff"), (name = "admin"), (name = "rooms"), (name = "queue"), (name = "operations"))

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(priority)
         .service(move_ticket)
         .service(staff_lines)
+        .service(daily_cap)
         .service(staff_events)
         .service(board)
         .service(board_events);
@@ -670,6 +671,41 @@ pub async fn staff_lines(
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(lines_out(&o, state.settings.timezone.name())))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DailyCapIn {
+    /// Numbers the service gives out per day (1..=10,000), or null for no cap of its own.
+    pub daily_cap: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DailyCapOut {
+    pub service: String,
+    pub daily_cap: Option<i32>,
+}
+
+/// Sets or clears a service's daily cap of queue numbers (Kuota harian): supervisors of its
+/// agency, admins.
+#[utoipa::path(put, path = "/api/v1/admin/services/{slug}/queue", tag = "queue",
+    security(("staff_session" = [])), params(("slug" = String, Path)), request_body = DailyCapIn,
+    responses((status = 200, body = DailyCapOut), (status = 403, description = "insufficient_role"),
+        (status = 422, description = "daily_cap out_of_range; service unknown (or another agency's)")))]
+#[put("/admin/services/{slug}/queue")]
+pub async fn daily_cap(
+    state: web::Data<AppState>,
+    me: StaffSession,
+    path: web::Path<String>,
+    body: web::Json<DailyCapIn>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let slug = path.into_inner();
+    let service = queue::manage::set_daily_cap(&state.ctx, &me, &slug, body.daily_cap)
+        .await
+        .map_err(refuse)?;
+    Ok(HttpResponse::Ok().json(DailyCapOut {
+        service: service.slug,
+        daily_cap: service.daily_cap,
+    }))
 }
 
 /// Least time between two `changed` events of a staff list (a burst is one refresh).

@@ -134,6 +134,20 @@ impl Queue {
         self.app.login(&self.clerk).await
     }
 
+    /// The service's agency's supervisor (the demo has one per agency chosen here).
+    pub async fn supervisor_token(&self) -> String {
+        let email = self
+            .app
+            .scalar(&format!(
+                "SELECT st.email FROM staff st JOIN services s ON s.agency_id = st.agency_id \
+                 WHERE s.slug = '{}' AND st.role = 'supervisor' ORDER BY st.email LIMIT 1",
+                self.service
+            ))
+            .await
+            .expect("a supervisor of the agency");
+        self.app.login(&email).await
+    }
+
     pub async fn next(&self, staff: &str, body: Value) -> Resp {
         self.app
             .post_bearer("/api/v1/staff/queue/next", staff, &body)
@@ -340,12 +354,22 @@ async fn the_queue_is_closed_outside_todays_hours_and_after_the_cutoff() {
 #[tokio::test]
 async fn a_service_gives_out_its_daily_cap_and_a_phone_its_limit() {
     let q = queue_app(|s| s.max_active_bookings = 2).await;
-    q.app
-        .exec(&format!(
-            "UPDATE services SET queue_daily_cap = 3 WHERE slug = '{}'",
-            q.service
-        ))
-        .await;
+    // The agency's supervisor sets the service's daily cap; a clerk may not.
+    let cap = |who: String, body: Value| {
+        let app = &q.app;
+        let path = format!("/api/v1/admin/services/{}/queue", q.service);
+        async move { app.put_bearer(&path, &who, &body).await }
+    };
+    let clerk = q.clerk_token().await;
+    let r = cap(clerk, json!({"daily_cap": 3})).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let supervisor = q.supervisor_token().await;
+    let r = cap(supervisor.clone(), json!({"daily_cap": 0})).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["fields"]["daily_cap"], "out_of_range");
+    let r = cap(supervisor, json!({"daily_cap": 3})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["daily_cap"], 3);
     let phone = "081234567802";
     q.take_ok("remote", Some(phone)).await;
     q.take_ok("remote", Some(phone)).await;
@@ -1134,4 +1158,41 @@ async fn bookings_and_calls_racing_for_one_clerk_never_overlap() {
         booked > 0 && called > 0,
         "both sides won some: {booked} + {called}"
     );
+}
+
+#[tokio::test]
+async fn a_walk_in_shows_as_busy_in_the_free_times_at_once() {
+    // Bookings may start now, so the next free slot is minutes away and a call now takes it.
+    let q = queue_app(|s| s.min_notice_minutes = 0).await;
+    let staff = q.clerk_token().await;
+    let today = Utc::now().with_timezone(&q.tz).date_naive();
+    let before = q.app.slots(&q.service, today).await;
+    let next = *before.first().expect("a free slot today");
+    assert!(next < Utc::now() + Duration::minutes(20), "{next}");
+    q.take_ok("in_person", None).await;
+    assert_eq!(q.next(&staff, json!({})).await.status, 200);
+    let after = q.app.slots(&q.service, today).await;
+    assert!(
+        !after.contains(&next),
+        "the walk-in's time is no longer offered"
+    );
+    // No offered time overlaps the walk-in: the slot computation sees it like any appointment
+    // (the starts after it follow from its end, as after a booking).
+    let held = q
+        .app
+        .scalar("SELECT extract(epoch FROM upper(period))::bigint FROM appointments WHERE kind = 'walk_in'")
+        .await
+        .and_then(|v| v.parse::<i64>().ok())
+        .expect("the walk-in's end");
+    assert!(!after.is_empty(), "the rest of the day is still offered");
+    for s in &after {
+        assert!(
+            s.timestamp() >= held,
+            "{s} overlaps the walk-in (until {held})"
+        );
+    }
+    // Booking that time is refused like any taken slot.
+    let r = q.app.book(&q.service, next, "081234567811").await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["error"], "slot_taken");
 }
