@@ -77,21 +77,15 @@ pub fn change_error(e: ChangeError<QueueError>) -> QueueError {
     }
 }
 
-/// A called number, as the clerk who called it sees it.
-pub struct Called {
-    pub view: TicketView,
-    /// The room of a remote number (the clerk opens it from the appointment).
-    pub appointment: uuid::Uuid,
-}
-
-/// Calls the clerk's next number (of `service`, or of any service they serve) to `counter`.
+/// Calls the clerk's next number (of `service`, or of any service they serve) to `counter`;
+/// answers it as the clerk sees it (its walk-in appointment holds the room of a remote number).
 /// `Ok(None)`: nobody waits.
 pub async fn next(
     ctx: &Ctx,
     me: &StaffSession,
     service: Option<&str>,
     counter: Option<&str>,
-) -> Result<Option<Called>, QueueError> {
+) -> Result<Option<TicketView>, QueueError> {
     let counter = match counter.map(str::trim).filter(|c| !c.is_empty()) {
         None => None,
         Some(raw) => Some(Counter::parse(raw).map_err(|e| QueueError::field("counter", e))?),
@@ -201,8 +195,7 @@ pub async fn next(
     let view = db::queue::view(&mut conn, id)
         .await?
         .ok_or(QueueError::NotFound)?;
-    let appointment = row.appointment_id.ok_or(QueueError::NotFound)?;
-    Ok(Some(Called { view, appointment }))
+    Ok(Some(view))
 }
 
 /// May this staff member act on this number's call? Its clerk; a supervisor of its agency; an

@@ -339,8 +339,11 @@ async fn rebuild_loop(
             }
             Err(e) => {
                 tracing::warn!(error = %e, %agency, "rebuilding the queue's live state");
-                tokio::time::sleep(StdDuration::from_secs(1)).await;
-                feed.mark_dirty(&channel);
+                // Try again while someone watches; otherwise the next change marks it anyway.
+                if channel.watched() {
+                    tokio::time::sleep(StdDuration::from_secs(1)).await;
+                    feed.mark_dirty(&channel);
+                }
             }
         }
     }

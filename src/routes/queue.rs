@@ -181,6 +181,13 @@ fn staff_out(view: &TicketView, tz: &str) -> TicketOut {
     }
 }
 
+/// 200 with the staff view of a number.
+fn staff_ticket(state: &AppState, view: &TicketView) -> HttpResponse {
+    HttpResponse::Ok().json(CalledOut {
+        ticket: staff_out(view, state.settings.timezone.name()),
+    })
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct TakenOut {
     pub ticket: TicketOut,
@@ -437,9 +444,7 @@ pub async fn next(
     .map_err(refuse)?;
     Ok(match called {
         None => HttpResponse::NoContent().finish(),
-        Some(c) => HttpResponse::Ok().json(CalledOut {
-            ticket: staff_out(&c.view, state.settings.timezone.name()),
-        }),
+        Some(view) => staff_ticket(&state, &view),
     })
 }
 
@@ -495,9 +500,7 @@ async fn acted(
     let view = queue::call::act(&state.ctx, me, TicketId(id), action)
         .await
         .map_err(refuse)?;
-    Ok(HttpResponse::Ok().json(CalledOut {
-        ticket: staff_out(&view, state.settings.timezone.name()),
-    }))
+    Ok(staff_ticket(state, &view))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -527,9 +530,7 @@ pub async fn priority(
     let view = queue::manage::mark_priority(&state.ctx, &me, TicketId(path.into_inner()), group)
         .await
         .map_err(refuse)?;
-    Ok(HttpResponse::Ok().json(CalledOut {
-        ticket: staff_out(&view, state.settings.timezone.name()),
-    }))
+    Ok(staff_ticket(&state, &view))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -560,9 +561,7 @@ pub async fn move_ticket(
     )
     .await
     .map_err(refuse)?;
-    Ok(HttpResponse::Ok().json(CalledOut {
-        ticket: staff_out(&view, state.settings.timezone.name()),
-    }))
+    Ok(staff_ticket(&state, &view))
 }
 
 #[derive(Serialize, ToSchema)]
