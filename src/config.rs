@@ -78,6 +78,10 @@ pub struct Settings {
     /// Messages to citizens (`LOKET_WHATSAPP_*`, `LOKET_SMTP_URL`, `LOKET_SMS_*`, the outbox's
     /// timings; src/notify).
     pub notify: NotifySettings,
+    /// How long after its (last) call a queue number may be skipped.
+    pub queue_grace_minutes: i64,
+    /// Numbers that may wait in one service's line at once.
+    pub queue_max_waiting: i64,
 }
 
 /// WhatsApp Business Cloud API (DESIGN §9).
@@ -373,6 +377,8 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("LOKET_TRUSTED_PROXIES: {e}"))?,
             trust_peer_proxy: var("LOKET_TRUST_PROXY").as_deref() == Some("1"),
             notify: NotifySettings::from_env()?,
+            queue_grace_minutes: parse_var("LOKET_QUEUE_GRACE_MINUTES", 3)?,
+            queue_max_waiting: parse_var("LOKET_QUEUE_MAX_WAITING", 5000)?,
         };
         settings.check()?;
         Ok(settings)
@@ -428,6 +434,12 @@ impl Settings {
         if !self.turn_urls.is_empty() && self.turn_secret.is_none() {
             bail!("LOKET_TURN_URLS needs LOKET_TURN_SECRET (the coturn static-auth-secret)");
         }
+        if !(0..=120).contains(&self.queue_grace_minutes) {
+            bail!("LOKET_QUEUE_GRACE_MINUTES must be between 0 and 120");
+        }
+        if !(1..=100_000).contains(&self.queue_max_waiting) {
+            bail!("LOKET_QUEUE_MAX_WAITING must be between 1 and 100000");
+        }
         if self.turn_relay.listen.is_some() && self.turn_secret.is_none() {
             bail!("LOKET_TURN_LISTEN (the built-in TURN relay) needs LOKET_TURN_SECRET");
         }
@@ -478,6 +490,8 @@ impl Settings {
             trusted_proxies: vec![],
             trust_peer_proxy: false,
             notify: Default::default(),
+            queue_grace_minutes: 3,
+            queue_max_waiting: 5000,
         }
     }
 

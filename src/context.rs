@@ -1,5 +1,5 @@
 //! [`Ctx`]: what the use-cases work with — settings, the database pool, the keys, the cached
-//! directory and free times, the live feed and the counters. No HTTP in it: the CLI, a worker
+//! directory and free times, the live feeds and the counters. No HTTP in it: the CLI, a worker
 //! or a test builds one and calls a use-case directly. `state::AppState` adds what only the
 //! server needs (rate limiters, the rooms, the pre-call checks, the TURN relay).
 
@@ -11,6 +11,7 @@ use crate::directory::Directory;
 use crate::fault::Fault;
 use crate::feed::FeedHub;
 use crate::metrics::Metrics;
+use crate::queue_feed::QueueFeed;
 
 pub struct Ctx {
     pub settings: Settings,
@@ -22,6 +23,8 @@ pub struct Ctx {
     pub slot_cache: SlotCache,
     /// The staff dashboards' live feed.
     pub feed: FeedHub,
+    /// The queue's live state per agency, and the board's and staff lists' change counters.
+    pub queue_feed: QueueFeed,
     pub metrics: Metrics,
     /// Wakes this node's outbox workers when a change has just written messages due now
     /// (other nodes' workers find them on their next poll).
@@ -30,6 +33,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(settings: Settings, pool: DbPool, keys: Keys) -> Ctx {
+        let metrics = Metrics::default();
         Ctx {
             settings,
             pool,
@@ -37,7 +41,8 @@ impl Ctx {
             directory: Default::default(),
             slot_cache: crate::availability::slot_cache(),
             feed: FeedHub::new(),
-            metrics: Default::default(),
+            queue_feed: QueueFeed::counting_in(metrics.queue.clone()),
+            metrics,
             outbox_wake: Default::default(),
         }
     }

@@ -23,6 +23,8 @@ pub mod metrics;
 pub mod notify;
 pub mod precheck;
 pub mod privacy;
+pub mod queue;
+pub mod queue_feed;
 pub mod reports;
 pub mod rooms;
 pub mod routes;

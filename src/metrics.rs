@@ -60,6 +60,29 @@ pub struct SignallingMetrics {
     pub relayed: Counter,
 }
 
+/// The same-day queue's counters (`queue_feed` and the queue use-cases bump them).
+#[derive(Clone, Default)]
+pub struct QueueStats {
+    pub taken: Counter,
+    pub called: Counter,
+    /// Snapshots rebuilt (one per burst of changes, whatever the number of readers).
+    pub rebuilds: Counter,
+    /// The notification points reached (`queue::notify`).
+    pub near_notices: Counter,
+    pub called_notices: Counter,
+    /// Live queue streams open on this node (set when scraped).
+    pub streams: Gauge,
+}
+
+impl QueueStats {
+    pub fn bump(counter: &Counter) {
+        counter.inc();
+    }
+    pub fn get(counter: &Counter) -> u64 {
+        counter.get()
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
     pub bookings: Counter,
@@ -70,6 +93,7 @@ pub struct Metrics {
     pub requests: Family<ResponseLabels, Counter>,
     pub request_seconds: HistogramFamily<RouteLabels>,
     pub signalling: SignallingMetrics,
+    pub queue: QueueStats,
     pub prechecks: Family<VerdictLabels, Counter>,
     /// Outbox messages by the state they reached (worker outcomes and provider reports).
     pub outbox_messages: Family<OutboxLabels, Counter>,
@@ -101,6 +125,7 @@ impl Metrics {
             requests: Family::default(),
             request_seconds: Family::new_with_constructor(latency_histogram),
             signalling: SignallingMetrics::default(),
+            queue: QueueStats::default(),
             prechecks: Family::default(),
             outbox_messages: Family::default(),
             outbox_oldest_pending_seconds: Gauge::default(),
@@ -163,6 +188,29 @@ impl Metrics {
             "Pre-call checks finished, by verdict",
             m.prechecks.clone(),
         );
+        let q = &m.queue;
+        r.register("queue_taken", "Queue numbers taken", q.taken.clone());
+        r.register("queue_called", "Queue numbers called", q.called.clone());
+        r.register(
+            "queue_rebuilds",
+            "Queue snapshots rebuilt (one per burst of changes)",
+            q.rebuilds.clone(),
+        );
+        r.register(
+            "queue_near_notices",
+            "Queue numbers told their turn is near",
+            q.near_notices.clone(),
+        );
+        r.register(
+            "queue_called_notices",
+            "Queue numbers told they were called",
+            q.called_notices.clone(),
+        );
+        r.register(
+            "queue_streams",
+            "Live queue streams open on this node",
+            q.streams.clone(),
+        );
         r.register(
             "outbox_messages",
             "Outbox messages by the state they reached and channel",
@@ -201,12 +249,12 @@ impl Metrics {
         // Every label of the closed sets starts at 0, so the series exist (and `increase()`
         // sees the first one) before anything happened.
         for verdict in ["good", "audio_only", "will_not_connect"] {
-            m.prechecks.get_or_create(&VerdictLabels { verdict });
+            let _ = m.prechecks.get_or_create(&VerdictLabels { verdict });
         }
         for state in crate::domain::notify::Delivery::ALL {
             if state != crate::domain::notify::Delivery::Pending {
                 for channel in crate::domain::notify::Channel::ALL {
-                    m.outbox_messages.get_or_create(&OutboxLabels {
+                    let _ = m.outbox_messages.get_or_create(&OutboxLabels {
                         state: state.as_str(),
                         channel: channel.as_str(),
                     });

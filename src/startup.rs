@@ -250,10 +250,12 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                         | actix_web::http::Method::HEAD
                         | actix_web::http::Method::OPTIONS
                 );
-                // Services, staff and hours change only through the admin and staff APIs.
+                // Services, staff and hours change only through the admin and staff APIs (the
+                // staff's queue actions change none of them).
                 let path = req.path();
-                let directory =
-                    path.starts_with("/api/v1/admin/") || path.starts_with("/api/v1/staff/");
+                let directory = path.starts_with("/api/v1/admin/")
+                    || (path.starts_with("/api/v1/staff/")
+                        && !path.starts_with("/api/v1/staff/queue/"));
                 let state = cache_state.clone();
                 let fut = actix_web::dev::Service::call(srv, req);
                 async move {

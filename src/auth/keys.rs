@@ -23,6 +23,7 @@ fn derive(secret: &Secret, label: &str) -> [u8; 32] {
 pub struct Keys {
     pub citizen_jwt: [u8; 32],
     pub staff_jwt: [u8; 32],
+    pub queue_jwt: [u8; 32],
     nik_enc: [u8; 32],
     nik_hash: [u8; 32],
     pub request_hash: [u8; 32],
@@ -39,6 +40,7 @@ impl Keys {
         Keys {
             citizen_jwt: derive(secret, "loket/jwt/citizen/v1"),
             staff_jwt: derive(secret, "loket/jwt/staff/v1"),
+            queue_jwt: derive(secret, "loket/jwt/queue/v1"),
             nik_enc: derive(secret, "loket/nik/aes-gcm/v1"),
             nik_hash: derive(secret, "loket/nik/hmac/v1"),
             request_hash: derive(secret, "loket/idempotency/v1"),

@@ -1,5 +1,6 @@
-//! Signed tokens (HS256). A citizen token names exactly one appointment; a staff token names a
-//! staff member and the session epoch it was minted in (logout bumps the epoch).
+//! Signed tokens (HS256). A citizen token names exactly one appointment; a queue token names
+//! exactly one queue number (its own key and audience: it opens no appointment); a staff token
+//! names a staff member and the session epoch it was minted in (logout bumps the epoch).
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
@@ -7,10 +8,15 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Keys;
-use crate::domain::ids::{AppointmentId, StaffId};
+use crate::domain::ids::{AppointmentId, StaffId, TicketId};
 
 const CITIZEN_AUD: &str = "loket-citizen";
 const STAFF_AUD: &str = "loket-staff";
+const QUEUE_AUD: &str = "loket-queue";
+
+/// How long a queue token lives: its day and the next (a number belongs to one day; the page
+/// may still show how it ended the morning after).
+pub const QUEUE_TOKEN_HOURS: i64 = 48;
 
 /// How long a citizen token lives after the booking is made: past the longest horizon plus a
 /// month to fill in the survey and download the calendar file.
@@ -74,6 +80,39 @@ pub fn verify_citizen(keys: &Keys, token: &str) -> Option<AppointmentId> {
     )
     .ok()
     .map(|d| AppointmentId(d.claims.sub))
+}
+
+/// The token of a queue number. Deterministic in (ticket, taken_at), so it can be given again.
+pub fn queue_token(
+    keys: &Keys,
+    ticket: TicketId,
+    taken_at: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let iat = taken_at.timestamp();
+    let claims = CitizenClaims {
+        sub: ticket.0,
+        aud: QUEUE_AUD.into(),
+        iat,
+        exp: iat + QUEUE_TOKEN_HOURS * 3600,
+    };
+    Ok(encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&keys.queue_jwt),
+    )?)
+}
+
+pub fn verify_queue(keys: &Keys, token: &str) -> Option<TicketId> {
+    if token.len() > 2048 {
+        return None;
+    }
+    decode::<CitizenClaims>(
+        token,
+        &DecodingKey::from_secret(&keys.queue_jwt),
+        &validation(QUEUE_AUD),
+    )
+    .ok()
+    .map(|d| TicketId(d.claims.sub))
 }
 
 pub fn staff_token(keys: &Keys, staff: StaffId, epoch: i32) -> anyhow::Result<String> {
@@ -141,5 +180,23 @@ mod tests {
             DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
         );
         assert_eq!(same.unwrap(), again.unwrap());
+    }
+
+    #[test]
+    fn a_queue_token_opens_only_its_number() {
+        let keys = Keys::derive(&Secret::new("k".repeat(40)));
+        let ticket = TicketId::new();
+        let q = queue_token(&keys, ticket, Utc::now()).unwrap();
+        assert_eq!(verify_queue(&keys, &q), Some(ticket));
+        assert_eq!(verify_citizen(&keys, &q), None, "no appointment's token");
+        assert_eq!(verify_staff(&keys, &q), None);
+        let appt = citizen_token(&keys, AppointmentId(ticket.0), Utc::now()).unwrap();
+        assert_eq!(
+            verify_queue(&keys, &appt),
+            None,
+            "an appointment's token is no number's"
+        );
+        let old = queue_token(&keys, ticket, Utc::now() - chrono::Duration::hours(49)).unwrap();
+        assert_eq!(verify_queue(&keys, &old), None, "expired after two days");
     }
 }

@@ -35,7 +35,8 @@ pub struct Appointment {
     pub ends_at: DateTime<Utc>,
     pub status: String,
     pub citizen_name: String,
-    pub citizen_phone: String,
+    /// Always present for a booking; a walk-in from the kiosk may have none.
+    pub citizen_phone: Option<String>,
     pub citizen_email: Option<String>,
     pub nik_last4: Option<String>,
     pub nik_masked: Option<String>,
@@ -73,7 +74,7 @@ impl Appointment {
     /// Where the citizen's messages go.
     pub fn recipient(&self) -> Recipient {
         Recipient {
-            phone: Some(self.citizen_phone.clone()),
+            phone: self.citizen_phone.clone(),
             email: self.citizen_email.clone(),
         }
     }
@@ -520,7 +521,7 @@ async fn insert(
         ends_at: new.ends_at,
         status: Status::Booked.as_str().to_string(),
         citizen_name: new.citizen_name.clone(),
-        citizen_phone: new.citizen_phone.clone(),
+        citizen_phone: Some(new.citizen_phone.clone()),
         citizen_email: new.citizen_email.clone(),
         nik_last4: new.nik_last4.clone(),
         nik_masked: new.nik_masked.clone(),

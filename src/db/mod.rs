@@ -10,6 +10,7 @@ pub mod events;
 pub mod outbox;
 pub mod prechecks;
 pub mod privacy;
+pub mod queue;
 pub mod recovery;
 pub mod reports;
 pub mod schedule;

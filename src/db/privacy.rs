@@ -80,3 +80,32 @@ pub async fn claim_expired(
     .await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
+
+/// Wipes the name and phone of queue numbers taken before `before` (and of their messages):
+/// a number is over by the end of its day, so its day alone decides. Answers how many.
+pub async fn erase_queue_tickets(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "WITH wiped AS (
+             UPDATE queue_tickets
+                SET citizen_name = $2,
+                    -- A remote number must keep a phone (its check): the placeholder.
+                    citizen_phone = CASE WHEN citizen_phone IS NULL THEN NULL ELSE $3 END,
+                    updated_at = now()
+              WHERE taken_at < $1 AND citizen_name <> $2
+             RETURNING id)
+         , messages AS (
+             UPDATE outbox
+                SET address = $2, preview = NULL, params = '{}'::jsonb, last_error = NULL
+              WHERE subject_kind = 'queue_ticket' AND subject_id IN (SELECT id FROM wiped))
+         SELECT id FROM wiped",
+    )
+    .bind::<Timestamptz, _>(before)
+    .bind::<Text, _>(ERASED_NAME)
+    .bind::<Text, _>(ERASED_PHONE)
+    .load::<Erased>(conn)
+    .await
+    .map(|rows| rows.len())
+}

@@ -8,6 +8,7 @@ diesel::table! {
         name_en -> Text,
         kind -> Text,
         created_at -> Timestamptz,
+        queue_prefix -> Text,
     }
 }
 
@@ -32,7 +33,7 @@ diesel::table! {
         ends_at -> Timestamptz,
         status -> Text,
         citizen_name -> Text,
-        citizen_phone -> Text,
+        citizen_phone -> Nullable<Text>,
         citizen_email -> Nullable<Text>,
         nik_cipher -> Nullable<Bytea>,
         nik_last4 -> Nullable<Text>,
@@ -47,6 +48,7 @@ diesel::table! {
         erased_at -> Nullable<Timestamptz>,
         lang -> Text,
         needs_new_time_since -> Nullable<Timestamptz>,
+        kind -> Text,
     }
 }
 
@@ -151,6 +153,7 @@ diesel::table! {
         created_at -> Timestamptz,
         requirements_en -> Array<Text>,
         former_names -> Array<Text>,
+        queue_daily_cap -> Nullable<Int4>,
     }
 }
 
@@ -194,12 +197,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    queue_counters (agency_id, day) {
+        agency_id -> Uuid,
+        day -> Date,
+        last_seq -> Int4,
+    }
+}
+
+diesel::table! {
+    queue_tickets (id) {
+        id -> Uuid,
+        agency_id -> Uuid,
+        service_id -> Uuid,
+        day -> Date,
+        seq -> Int4,
+        mode -> Text,
+        state -> Text,
+        priority_group -> Nullable<Text>,
+        citizen_name -> Text,
+        citizen_phone -> Nullable<Text>,
+        appointment_id -> Nullable<Uuid>,
+        staff_id -> Nullable<Uuid>,
+        counter -> Nullable<Text>,
+        calls -> Int2,
+        taken_at -> Timestamptz,
+        called_at -> Nullable<Timestamptz>,
+        last_called_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        near_notified_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(appointment_events -> appointments (appointment_id));
 diesel::joinable!(appointments -> services (service_id));
 diesel::joinable!(appointments -> staff (staff_id));
 diesel::joinable!(closures -> staff (staff_id));
 diesel::joinable!(outbox_attempts -> outbox (outbox_id));
 diesel::joinable!(prechecks -> appointments (appointment_id));
+diesel::joinable!(queue_counters -> agencies (agency_id));
+diesel::joinable!(queue_tickets -> agencies (agency_id));
+diesel::joinable!(queue_tickets -> appointments (appointment_id));
+diesel::joinable!(queue_tickets -> services (service_id));
+diesel::joinable!(queue_tickets -> staff (staff_id));
 diesel::joinable!(recovery_codes -> appointments (appointment_id));
 diesel::joinable!(room_tickets -> appointments (appointment_id));
 diesel::joinable!(services -> agencies (agency_id));
@@ -219,6 +260,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_attempts,
     recovery_codes,
     prechecks,
+    queue_counters,
+    queue_tickets,
     room_tickets,
     services,
     staff,

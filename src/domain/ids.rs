@@ -36,6 +36,7 @@ id_type!(ServiceId);
 id_type!(StaffId);
 id_type!(AppointmentId);
 id_type!(ClosureId);
+id_type!(TicketId);
 
 impl StaffId {
     /// How a staff member is named in the audit trail (`appointment_events.actor`).

@@ -1,7 +1,7 @@
-//! Pure types and rules: ids, citizen details, schedules, the slot computation (and why a day has
-//! none), appointment states, the survey and calendar files. Nothing here touches a socket, a
-//! clock or a database; values are built by `parse` at the edge so the rest of the code only sees
-//! valid ones.
+//! Pure types and rules: ids, citizen details, schedules, the slot computation, appointment
+//! states, the same-day queue and its spoken numbers, the survey and calendar files. Nothing
+//! here touches a socket, a clock or a database; values are built by `parse` at the edge so the
+//! rest of the code only sees valid ones.
 
 pub mod appointment;
 pub mod citizen;
@@ -14,9 +14,11 @@ pub mod messages;
 pub mod net;
 pub mod notify;
 pub mod participant;
+pub mod queue;
 pub mod schedule;
 pub mod search;
 pub mod slots;
+pub mod spoken;
 pub mod survey;
 
 /// Field name → machine-readable problem (`"citizen.phone": "invalid"`): what a use-case says

@@ -256,10 +256,55 @@ impl<'a> Prepared<'a> {
     }
 }
 
+/// A clerk's working intervals on one local date, in UTC, in order (a time a DST jump skips
+/// drops its interval).
+pub fn working_on(tz: Tz, hours: &WeeklyHours, date: NaiveDate) -> Vec<Interval> {
+    hours
+        .on(date.weekday().number_from_monday())
+        .iter()
+        .filter_map(|&(from, to)| Interval::new(to_utc(tz, date, from)?, to_utc(tz, date, to)?))
+        .collect()
+}
+
+/// `intervals` (sorted, disjoint) minus everything in `blocks` (any order, may overlap).
+pub fn subtract(intervals: &[Interval], blocks: &[Interval]) -> Vec<Interval> {
+    let blocks = normalise(blocks.to_vec());
+    let mut out = Vec::new();
+    for w in intervals {
+        let mut from = w.start;
+        for b in blocks.iter().filter(|b| b.overlaps(w)) {
+            if let Some(piece) = Interval::new(from, b.start) {
+                out.push(piece);
+            }
+            from = from.max(b.end);
+        }
+        if let Some(piece) = Interval::new(from, w.end) {
+            out.push(piece);
+        }
+    }
+    out
+}
+
+/// The stretches of local date `date` in which `clerk` is at work and free: their working
+/// intervals minus their busy periods (appointments, leave) and the mall-wide closures. A period
+/// a clerk can take lies inside one of these (`clerk_can_take`); the queue plans its calls into
+/// them (`domain::queue::plan`).
+pub fn free_gaps(
+    tz: Tz,
+    clerk: &ClerkCalendar,
+    closures: &[Interval],
+    date: NaiveDate,
+) -> Vec<Interval> {
+    let mut blocked = clerk.busy.clone();
+    blocked.extend_from_slice(closures);
+    subtract(&working_on(tz, &clerk.hours, date), &blocked)
+}
+
 /// Whether `clerk` can take an existing consultation's blocked `period` as it stands: inside one
 /// of their working intervals that day, clear of their busy periods (appointments, leave) and of
 /// the mall-wide closures. No notice or horizon applies and the slot grid does not matter — this
-/// is for moving a booking that already exists to another clerk (reassignment).
+/// is for moving a booking that already exists to another clerk (reassignment) and for calling
+/// the next number of the queue at once (a walk-in).
 pub fn clerk_can_take(
     tz: Tz,
     clerk: &ClerkCalendar,
@@ -267,22 +312,9 @@ pub fn clerk_can_take(
     period: Interval,
 ) -> bool {
     let date = period.start.with_timezone(&tz).date_naive();
-    let at_work = clerk
-        .hours
-        .on(date.weekday().number_from_monday())
+    free_gaps(tz, clerk, closures, date)
         .iter()
-        .any(|&(from, to)| {
-            matches!(
-                (to_utc(tz, date, from), to_utc(tz, date, to)),
-                (Some(s), Some(e)) if s <= period.start && period.end <= e
-            )
-        });
-    at_work
-        && !clerk
-            .busy
-            .iter()
-            .chain(closures)
-            .any(|b| b.overlaps(&period))
+        .any(|g| g.contains(&period))
 }
 
 #[cfg(test)]
@@ -649,6 +681,28 @@ pub(crate) mod tests {
             vec![iv(0, 20), iv(30, 40), iv(50, 60)]
         );
         assert_eq!(normalise(vec![iv(0, 30), iv(10, 20)]), vec![iv(0, 30)]);
+    }
+
+    #[test]
+    fn free_gaps_are_the_hours_minus_busy_time_and_closures() {
+        let day = d(MON.0, MON.1, MON.2);
+        let at = |h, m, mins| Interval {
+            start: wib(day, h, m),
+            end: wib(day, h, m) + Duration::minutes(mins),
+        };
+        // Busy 09.00-09.30 and 11.45-12.30 (runs into the break); closed 14.00-14.15.
+        let c = clerk(vec![at(9, 0, 30), at(11, 45, 45)]);
+        let gaps = free_gaps(Jakarta, &c, &[at(14, 0, 15)], day);
+        assert_eq!(
+            gaps,
+            vec![at(8, 0, 60), at(9, 30, 135), at(13, 0, 60), at(14, 15, 45)]
+        );
+        assert!(free_gaps(Jakarta, &c, &[], day + Duration::days(5)).is_empty());
+        // Touching blocks leave nothing between them; a block covering all leaves nothing.
+        let w = [at(8, 0, 60)];
+        assert_eq!(subtract(&w, &[at(8, 0, 30), at(8, 30, 30)]), vec![]);
+        assert_eq!(subtract(&w, &[at(7, 0, 180)]), vec![]);
+        assert_eq!(subtract(&w, &[]), w.to_vec());
     }
 
     trait HM {

@@ -57,7 +57,8 @@ pub struct ExportedAppointment {
     pub ends_at: DateTime<Utc>,
     pub booked_at: DateTime<Utc>,
     pub name: String,
-    pub phone: String,
+    /// None for a walk-in queue number taken without one.
+    pub phone: Option<String>,
     pub email: Option<String>,
     pub nik_masked: Option<String>,
     pub notes: Option<String>,
@@ -304,9 +305,23 @@ pub async fn erase_expired(ctx: &Ctx, days: u32, now: DateTime<Utc>) -> Result<u
             .await?;
         total += n;
         if n < RETENTION_BATCH as usize {
-            return Ok(total);
+            break;
         }
     }
+    // Queue numbers: few per day and never touched again once their day is over, so one
+    // statement rather than batches.
+    let tickets = db::privacy::erase_queue_tickets(&mut conn, before).await?;
+    if tickets > 0 {
+        db::audit::append(
+            &mut conn,
+            "system",
+            "retention_erased",
+            "queue_tickets",
+            json!({"count": tickets, "taken_before": before}),
+        )
+        .await?;
+    }
+    Ok(total)
 }
 
 /// How often the retention job looks for expired appointments.

@@ -1,5 +1,6 @@
-//! The MPP's reports: appointments per status, the no-show rate and the satisfaction index
-//! (IKM, PermenPANRB 14/2017) per agency and overall, for a range of local dates. Supervisors
+//! The MPP's reports: appointments per status, the no-show rate, the satisfaction index
+//! (IKM, PermenPANRB 14/2017) and the same-day queue's figures (served, skipped, mean wait) per
+//! agency and overall, for a range of local dates. Supervisors
 //! see their agency; admins any one or all.
 
 use std::collections::BTreeMap;
@@ -29,6 +30,21 @@ pub struct IkmOut {
     pub per_element: Vec<f64>,
 }
 
+/// The same-day queue's figures (numbers taken on the report's days).
+#[derive(Serialize, ToSchema, Default)]
+pub struct QueueOut {
+    pub taken: i64,
+    /// Numbers whose service was completed.
+    pub served: i64,
+    /// Skipped by the clerk, or closed as a no-show.
+    pub skipped: i64,
+    /// Left by the citizen (or cancelled by staff).
+    pub cancelled: i64,
+    /// Mean minutes from taking a number to its first call, over the numbers called; absent
+    /// when none was.
+    pub mean_wait_minutes: Option<f64>,
+}
+
 #[derive(Serialize, ToSchema, Default)]
 pub struct ReportRow {
     pub agency: String,
@@ -37,6 +53,21 @@ pub struct ReportRow {
     /// no_show / (completed + no_show); absent when neither happened.
     pub no_show_rate: Option<f64>,
     pub ikm: IkmOut,
+    pub queue: QueueOut,
+}
+
+/// Adds one agency's queue figures (`called` numbers waited `wait_seconds` in all).
+fn add_queue(q: &mut QueueOut, waits: &mut (f64, i64), f: &db::queue::QueueFigures) {
+    q.taken += f.taken;
+    q.served += f.served;
+    q.skipped += f.skipped;
+    q.cancelled += f.cancelled;
+    if let Some(mean) = f.mean_wait_seconds {
+        waits.0 += mean * f.called as f64;
+        waits.1 += f.called;
+    }
+    q.mean_wait_minutes =
+        (waits.1 > 0).then(|| ((waits.0 / waits.1 as f64) / 60.0 * 10.0).round() / 10.0);
 }
 
 #[derive(Serialize, ToSchema)]
@@ -161,6 +192,7 @@ pub async fn report(
             .collect(),
         reminders_not_arrived,
     };
+    let queue = db::queue::figures(&mut conn, from, to, agency.map(|a| a.0)).await?;
     let mut rows: BTreeMap<String, (ReportRow, Vec<SurveyAnswers>)> = BTreeMap::new();
     let empty = |slug: &str| {
         (
@@ -187,6 +219,14 @@ pub async fn report(
             .1
             .push(parsed.clone());
         overall.1.push(parsed);
+    }
+    let mut overall_waits = (0.0, 0);
+    for f in &queue {
+        let e = rows
+            .entry(f.agency.clone())
+            .or_insert_with(|| empty(&f.agency));
+        add_queue(&mut e.0.queue, &mut (0.0, 0), f);
+        add_queue(&mut overall.0.queue, &mut overall_waits, f);
     }
     let agencies = rows
         .into_values()

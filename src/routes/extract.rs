@@ -1,8 +1,9 @@
-//! Request extractors. [`Citizen`] reads `Authorization: Bearer <citizen token>`; a
-//! [`StaffSession`] comes from the session cookie or a Bearer staff token, checked against the
-//! account on every request (`accounts::authenticate`). A state change signed in by the cookie
-//! alone must also come from Loket's own pages (`Origin`): SameSite=Strict is not the only
-//! barrier against a forged cross-site request. [`OpsAccess`] guards the operator's endpoints.
+//! Request extractors. [`Citizen`] reads `Authorization: Bearer <citizen token>`, and
+//! [`QueueHolder`] a queue number's token the same way; a [`StaffSession`] comes from the
+//! session cookie or a Bearer staff token, checked against the account on every request
+//! (`accounts::authenticate`). A state change signed in by the cookie alone must also come from
+//! Loket's own pages (`Origin`): SameSite=Strict is not the only barrier against a forged
+//! cross-site request. [`OpsAccess`] guards the operator's endpoints.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,7 +12,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use crate::accounts::{self, AuthError};
 use crate::auth::StaffSession;
-use crate::domain::ids::AppointmentId;
+use crate::domain::ids::{AppointmentId, TicketId};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -91,6 +92,32 @@ pub fn same_origin(req: &HttpRequest, public_url: &str) -> bool {
     match (origin.split_once("://"), host) {
         (Some((_, authority)), Some(host)) => authority.eq_ignore_ascii_case(host),
         _ => false,
+    }
+}
+
+/// A citizen holding the token of exactly one queue number.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueHolder {
+    pub ticket: TicketId,
+}
+
+impl FromRequest for QueueHolder {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready((|| {
+            let state = state(req)?;
+            let token = bearer(req).ok_or(ApiError::Unauthorized {
+                code: "missing_token",
+            })?;
+            let ticket = crate::auth::tokens::verify_queue(&state.keys, token).ok_or(
+                ApiError::Unauthorized {
+                    code: "invalid_token",
+                },
+            )?;
+            Ok(QueueHolder { ticket })
+        })())
     }
 }
 

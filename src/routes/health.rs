@@ -51,6 +51,7 @@ pub async fn metrics(state: web::Data<AppState>, _: super::extract::OpsAccess) -
     if let Some(turn) = &state.turn {
         m.turn_allocations.set(turn.allocations().await as i64);
     }
+    m.queue.streams.set(state.queue_feed.streams() as i64);
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(m.encode())

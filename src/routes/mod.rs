@@ -12,6 +12,7 @@ pub mod health;
 pub mod openapi;
 pub mod pages;
 pub mod precheck;
+pub mod queue;
 pub mod rooms;
 pub mod staff;
 pub mod views;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, web_dir: &std::path::Path) {
                 .configure(rooms::configure)
                 .configure(precheck::configure)
                 .configure(webhooks::configure)
+                .configure(queue::configure)
                 .default_service(web::to(api_not_found)),
         )
         .configure(|c| pages::configure(c, web_dir));

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{admin, appointments, catalog, feed, health, precheck, rooms, staff, webhooks};
+use super::{admin, appointments, catalog, feed, health, precheck, queue, rooms, staff, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,9 +24,12 @@ use super::{admin, appointments, catalog, feed, health, precheck, rooms, staff, 
         admin::add_agency, admin::list_services, admin::add_service, admin::edit_service, admin::reports, admin::export_citizen, admin::erase_citizen,
         rooms::create_ticket, rooms::ws, rooms::ws_in_room,
         precheck::config, precheck::offer, precheck::result,
+        queue::take, queue::current, queue::leave, queue::events, queue::next, queue::recall,
+        queue::skip, queue::serve, queue::priority, queue::move_ticket, queue::staff_lines,
+        queue::staff_events, queue::daily_cap, queue::board, queue::board_events,
     ),
     modifiers(&Security),
-    tags((name = "catalogue"), (name = "appointments"), (name = "staff"), (name = "admin"), (name = "rooms"), (name = "operations"), (name = "webhooks"))
+    tags((name = "catalogue"), (name = "appointments"), (name = "staff"), (name = "admin"), (name = "rooms"), (name = "queue"), (name = "operations"), (name = "webhooks"))
 )]
 pub struct ApiDoc;
 
@@ -37,6 +40,15 @@ impl utoipa::Modify for Security {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "citizen_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "queue_token",
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)

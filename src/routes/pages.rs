@@ -50,6 +50,9 @@ async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<NamedFile>
         "/" => "index.html",
         "/manage" => "manage.html",
         "/join" => "join.html",
+        "/queue" => "queue.html",
+        "/kiosk" => "kiosk.html",
+        "/board" => "board.html",
         _ => "staff.html",
     };
     let path = state.settings.web_dir.join(name);
@@ -61,7 +64,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, dir: &std::path::Path) {
     cfg.route("/", web::get().to(page))
         .route("/manage", web::get().to(page))
         .route("/join", web::get().to(page))
-        .route("/staff", web::get().to(page));
+        .route("/staff", web::get().to(page))
+        .route("/queue", web::get().to(page))
+        .route("/kiosk", web::get().to(page))
+        .route("/board", web::get().to(page));
     for sub in ["css", "js", "i18n", "img"] {
         cfg.service(
             Files::new(&format!("/{sub}"), dir.join(sub))

@@ -114,6 +114,8 @@ pub struct StaffOut {
     pub agency: Option<AgencyBrief>,
     /// A secret URL a phone calendar can subscribe to.
     pub calendar_url: String,
+    /// The site's zone: the staff app shows every time and "today" in it.
+    pub timezone: String,
 }
 
 fn staff_out(state: &AppState, p: &accounts::session::Profile) -> StaffOut {
@@ -131,6 +133,7 @@ fn staff_out(state: &AppState, p: &accounts::session::Profile) -> StaffOut {
             "{}/api/v1/staff/calendar.ics?key={}",
             state.settings.public_url, row.calendar_key
         ),
+        timezone: state.settings.timezone.name().to_string(),
     }
 }
 

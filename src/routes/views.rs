@@ -191,8 +191,9 @@ pub fn appointment_out(v: &AppointmentView) -> AppointmentOut {
 #[derive(Serialize, ToSchema)]
 pub struct CitizenOut {
     pub name: String,
-    pub phone: String,
-    pub phone_display: String,
+    /// Absent only for a walk-in who gave no number at the kiosk.
+    pub phone: Option<String>,
+    pub phone_display: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -266,9 +267,11 @@ pub fn staff_appointment_out(v: &AppointmentView) -> StaffAppointmentOut {
         citizen: CitizenOut {
             name: a.citizen_name.clone(),
             phone: a.citizen_phone.clone(),
-            phone_display: Phone::from_e164(&a.citizen_phone)
-                .map(|p| p.display())
-                .unwrap_or_else(|| a.citizen_phone.clone()),
+            phone_display: a.citizen_phone.as_deref().map(|raw| {
+                Phone::from_e164(raw)
+                    .map(|p| p.display())
+                    .unwrap_or_else(|| raw.to_string())
+            }),
             email: a.citizen_email.clone(),
             nik_masked: a.nik_masked.clone(),
         },

@@ -185,6 +185,22 @@ pub fn next_working_day(min_days: i64) -> NaiveDate {
     d
 }
 
+/// A zone in which it is between 10.00 and 11.00 now (`Etc/GMT±N`): tests about *today* (the
+/// queue) set the site's zone to it, so the hour they run at decides nothing.
+pub fn mid_morning_zone() -> chrono_tz::Tz {
+    use chrono::Timelike;
+    let hour = Utc::now().hour() as i32;
+    let offset = (10 - hour).rem_euclid(24);
+    let offset = if offset > 14 { offset - 24 } else { offset };
+    // Etc/GMT-N is UTC+N (the sign is POSIX's).
+    let name = match offset {
+        0 => "Etc/GMT".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    };
+    name.parse().expect("an Etc/GMT zone")
+}
+
 pub fn citizen(phone: &str) -> Value {
     json!({"name": "Budi Santoso", "phone": phone, "email": "budi@example.org"})
 }

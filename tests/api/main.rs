@@ -18,6 +18,7 @@ mod precheck;
 mod privacy;
 mod production;
 mod providers;
+mod queue;
 mod rooms;
 mod self_service;
 mod staff;

@@ -229,3 +229,41 @@ async fn an_admin_exports_and_erases_one_citizens_data_on_request() {
         "{audit}"
     );
 }
+
+#[tokio::test]
+async fn retention_wipes_queue_numbers_of_long_ago_and_keeps_todays() {
+    let app = spawn_app().await;
+    for (seq, days_ago, phone) in [(1, 200, "+6281234560011"), (2, 0, "+6281234560012")] {
+        app.exec(&format!(
+            "INSERT INTO queue_tickets (id, agency_id, service_id, day, seq, mode, state,
+                 citizen_name, citizen_phone, taken_at)
+             SELECT gen_random_uuid(), s.agency_id, s.id, (now() - interval '{days_ago} days')::date,
+                    {seq}, 'remote', 'cancelled', 'Budi Santoso', '{phone}',
+                    now() - interval '{days_ago} days'
+               FROM services s WHERE s.slug = 'akta-kelahiran'"
+        ))
+        .await;
+    }
+    loket::privacy::erase_expired(&app.state.ctx, 180, Utc::now())
+        .await
+        .expect("retention");
+    let by_seq = |seq: i32| {
+        format!(
+            "SELECT concat_ws('|', citizen_name, citizen_phone) FROM queue_tickets WHERE seq = {seq}"
+        )
+    };
+    assert_eq!(
+        app.scalar(&by_seq(1)).await.as_deref(),
+        Some("(dihapus)|+6200000000")
+    );
+    assert_eq!(
+        app.scalar(&by_seq(2)).await.as_deref(),
+        Some("Budi Santoso|+6281234560012")
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM audit_events WHERE kind = 'retention_erased' AND subject = 'queue_tickets'")
+            .await
+            .as_deref(),
+        Some("1")
+    );
+}

@@ -18,7 +18,7 @@ const VIDEO_WITHIN: Duration = Duration::from_secs(60);
 
 /// `framesDecoded` summed over the inbound video of the page's current call (the
 /// `window.loketCall` test hook), or -1 when the page has no call.
-async fn frames(b: &Browser) -> i64 {
+pub async fn frames(b: &Browser) -> i64 {
     b.js_await(
         "return window.loketCall ? await window.loketCall.videoFramesDecoded() : -1;",
         vec![],
@@ -42,7 +42,7 @@ async fn inbound_audio_packets(b: &Browser) -> i64 {
     .unwrap_or(-1)
 }
 
-async fn stage(b: &Browser) -> String {
+pub async fn stage(b: &Browser) -> String {
     b.js(
         "return window.loketCall ? window.loketCall.stage : null;",
         vec![],
@@ -54,7 +54,7 @@ async fn stage(b: &Browser) -> String {
 }
 
 /// Waits until both pages decode the other's video, within [`VIDEO_WITHIN`] of `since`.
-async fn video_both_ways(citizen: &Browser, clerk: &Browser, since: Instant, what: &str) {
+pub async fn video_both_ways(citizen: &Browser, clerk: &Browser, since: Instant, what: &str) {
     let left = VIDEO_WITHIN.saturating_sub(since.elapsed());
     wait_until(left, what, || async move {
         let (a, b) = (frames(citizen).await, frames(clerk).await);

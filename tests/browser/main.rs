@@ -23,6 +23,7 @@ mod citizen;
 mod layout;
 mod notify;
 mod precheck;
+mod queue;
 mod relay;
 mod screenshots;
 mod staff;

@@ -185,6 +185,7 @@ async function openService(slug) {
   setI18n(byId('service-duration'), 'book.duration_long', { n: svc.duration_minutes });
   renderRequirements(svc);
   show(byId('nik-note'), !!svc.needs_nik);
+  byId('queue-today-link').href = `/queue?service=${encodeURIComponent(svc.slug)}`;
   goTo('schedule');
   picker.load(svc.slug);
 }

@@ -6,13 +6,14 @@
 // Auth is the HttpOnly session cookie set at login; the JSON token in the login
 // response is deliberately not stored anywhere script can read it back.
 
-import { initI18n, setI18n, setName, setDate, t, todayYmd, ymdOf, addDays, mondayOf, isoWeekday, zonedIso } from './i18n.js';
+import { initI18n, setI18n, setName, setDate, setSiteZone, t, todayYmd, ymdOf, addDays, mondayOf, isoWeekday, zonedIso } from './i18n.js';
 import { api } from './api.js';
 import { byId, el, show, focusHeading, showError, announce, statusBadge, setFieldError, problemKey, copyText } from './dom.js';
 import { CallSession } from './call.js';
 import { bindCallUi } from './callui.js';
 import { getMedia, stopStream } from './media.js';
 import { noticeList, noticeBadge } from './notices.js';
+import { initQueuePanel } from './staffqueue.js';
 
 await initI18n();
 
@@ -39,6 +40,7 @@ const state = {
   autoAdmit: false,
   notesFor: null, // appointment whose notes are in the notes box
   closurePreview: null, // the leave (as sent) whose effect on bookings the clerk has seen
+  queue: null, // the queue panel (staffqueue.js)
 };
 
 /**
@@ -78,6 +80,8 @@ function showLogin(messageKey) {
   endCall();
   state.feed?.close();
   state.feed = null;
+  state.queue?.stop();
+  state.queue = null;
   state.me = null;
   show(byId('staff-loading'), false);
   show(byId('app-view'), false);
@@ -141,6 +145,8 @@ byId('staff-logout').addEventListener('click', async () => {
 async function startApp(raw) {
   const me = raw?.staff ? { ...raw.staff, calendar_url: raw.calendar_url ?? raw.staff.calendar_url } : raw;
   state.me = me;
+  // "Today" and every time shown are the site's, whatever the desk computer's zone.
+  if (me.timezone) setSiteZone(me.timezone);
   show(byId('staff-loading'), false);
   show(byId('login-view'), false);
   show(byId('app-view'), true);
@@ -155,6 +161,18 @@ async function startApp(raw) {
   showView('today', { focus: false });
   await loadToday();
   resumeRoom();
+  state.queue?.stop();
+  state.queue = initQueuePanel({
+    sapi,
+    supervisor: isSupervisor,
+    changed: scheduleRefresh,
+    // A called remote number's room: the walk-in is an appointment of today's list.
+    openAppointment: async (id) => {
+      await loadToday();
+      const a = findAppt(id);
+      if (a) openRoom(a, { autoAdmit: citizenWaiting(a) });
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------
