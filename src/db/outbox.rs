@@ -10,7 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::schema::{appointments, outbox};
+use super::schema::{agencies, appointments, outbox, queue_tickets};
 use crate::domain::notify::{Channel, Delivery, Kind, Lang, Plan, Planned};
 
 /// What a message is about.
@@ -48,6 +48,12 @@ impl Subject {
     pub fn appointment(id: Uuid) -> Subject {
         Subject {
             kind: SubjectKind::Appointment,
+            id,
+        }
+    }
+    pub fn queue_ticket(id: Uuid) -> Subject {
+        Subject {
+            kind: SubjectKind::QueueTicket,
             id,
         }
     }
@@ -103,6 +109,22 @@ pub async fn apply(
     ))
     .get_result(conn)
     .await
+}
+
+/// A subject's messages to add in the caller's transaction, planned before it ran (a write
+/// whose subject is decided inside another module's transaction — a queue call — is handed in
+/// as this and applied there).
+#[derive(Clone, Debug)]
+pub struct Write {
+    pub subject: Subject,
+    pub lang: Lang,
+    pub params: Value,
+    pub plan: Plan,
+}
+
+/// Applies a [`Write`]; answers how many added messages are due now.
+pub async fn write(conn: &mut AsyncPgConnection, w: &Write) -> QueryResult<i32> {
+    apply(conn, w.subject, w.lang, &w.params, &w.plan).await
 }
 
 /// A message as a worker sends it.
@@ -428,6 +450,8 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
     pub preview: Option<String>,
     pub code: Option<String>,
+    /// A queue number's agency letter and sequence, when the message is about one.
+    pub ticket: Option<(String, i32)>,
 }
 
 /// The newest messages first, optionally of one status.
@@ -438,6 +462,8 @@ pub async fn entries(
 ) -> QueryResult<Vec<OutboxEntry>> {
     let mut q = outbox::table
         .left_join(appointments::table.on(appointments::id.eq(outbox::subject_id)))
+        .left_join(queue_tickets::table.on(queue_tickets::id.eq(outbox::subject_id)))
+        .left_join(agencies::table.on(agencies::id.eq(queue_tickets::agency_id)))
         .order((outbox::created_at.desc(), outbox::id))
         .limit(limit)
         .into_boxed();
@@ -456,6 +482,7 @@ pub async fn entries(
         outbox::last_error,
         outbox::preview,
         appointments::code.nullable(),
+        (agencies::queue_prefix, queue_tickets::seq).nullable(),
     ))
     .load(conn)
     .await

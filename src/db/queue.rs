@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::schedule::range;
 use super::schema::{agencies, appointments, queue_tickets, services, staff};
-use super::{events, is_retryable, violates};
+use super::{events, is_retryable, outbox, violates};
 use crate::domain::appointment::{BookingCode, Status};
 use crate::domain::ids::{AgencyId, AppointmentId, ServiceId, StaffId, TicketId};
 use crate::domain::schedule::Interval;
@@ -125,6 +125,18 @@ pub async fn view(conn: &mut AsyncPgConnection, id: TicketId) -> QueryResult<Opt
         .await
         .optional()
         .map(|r| r.map(into_view))
+}
+
+/// Several tickets with what people are shown about them (any order; missing ones left out).
+pub async fn views(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<TicketView>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    view_query!()
+        .filter(queue_tickets::id.eq_any(ids))
+        .load::<ViewRow>(conn)
+        .await
+        .map(|rows| rows.into_iter().map(into_view).collect())
 }
 
 /// The ticket whose call holds this appointment.
@@ -715,21 +727,36 @@ pub async fn served_durations(
     Ok(out)
 }
 
-/// Marks the given waiting numbers as told that their turn is near; answers those that had not
-/// been told yet (each is answered once, whichever node asks first).
-pub async fn mark_near(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+/// Marks the given waiting numbers as told that their turn is near and, in the same
+/// transaction, writes each one's message (`notice`: none for a number without a phone);
+/// answers those that had not been told yet (each is answered — and messaged — once, whichever
+/// node asks first).
+pub async fn mark_near(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    notice: impl Fn(&TicketRow) -> Option<outbox::Write> + Send + Sync,
+) -> QueryResult<Vec<TicketRow>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    diesel::update(
-        queue_tickets::table
-            .filter(queue_tickets::id.eq_any(ids))
-            .filter(queue_tickets::state.eq("waiting"))
-            .filter(queue_tickets::near_notified_at.is_null()),
-    )
-    .set(queue_tickets::near_notified_at.eq(diesel::dsl::now))
-    .returning(queue_tickets::id)
-    .get_results(conn)
+    conn.transaction::<_, diesel::result::Error, _>(async |c| {
+        let rows: Vec<TicketRow> = diesel::update(
+            queue_tickets::table
+                .filter(queue_tickets::id.eq_any(ids))
+                .filter(queue_tickets::state.eq("waiting"))
+                .filter(queue_tickets::near_notified_at.is_null()),
+        )
+        .set(queue_tickets::near_notified_at.eq(diesel::dsl::now))
+        .returning(TicketRow::as_returning())
+        .get_results(c)
+        .await?;
+        for row in &rows {
+            if let Some(w) = notice(row) {
+                outbox::write(c, &w).await?;
+            }
+        }
+        Ok(rows)
+    })
     .await
 }
 
@@ -794,7 +821,9 @@ pub enum CallError<R> {
 /// ticket is locked if still waiting (another clerk may have called it meanwhile — then it
 /// reads again), the walk-in appointment is inserted — where the exclusion constraint refuses
 /// any overlap with a booking, whatever the decision thought — with its `called` audit event,
-/// and the ticket moves from waiting to called.
+/// and the ticket moves from waiting to called; the citizen's message about the call
+/// (`notice`, from the called row) is written in the same transaction.
+#[allow(clippy::too_many_arguments)]
 pub async fn call_next<R: Send>(
     conn: &mut AsyncPgConnection,
     clerk: &WalkIn,
@@ -802,6 +831,7 @@ pub async fn call_next<R: Send>(
     day: NaiveDate,
     window: Interval,
     decide: impl Fn(&Blocked, &[HeadRow]) -> CallDecision<R> + Send + Sync,
+    notice: impl Fn(&TicketRow) -> Option<outbox::Write> + Send + Sync,
 ) -> Result<TicketRow, CallError<R>> {
     let ids: Vec<Uuid> = services.iter().map(|s| s.0).collect();
     let mut tries = 0;
@@ -863,6 +893,9 @@ pub async fn call_next<R: Send>(
                     .returning(TicketRow::as_returning())
                     .get_result(c)
                     .await?;
+                if let Some(w) = notice(&row) {
+                    outbox::write(c, &w).await?;
+                }
                 Ok(row)
             })
             .await;
@@ -958,6 +991,17 @@ pub async fn change<R: Send>(
     id: TicketId,
     decide: impl FnOnce(&Locked) -> Result<TicketChange, R> + Send,
 ) -> Result<TicketRow, ChangeError<R>> {
+    change_notifying(conn, id, decide, |_| None).await
+}
+
+/// [`change`], and the citizen's message about it (`notice`, from the changed row — a recall's
+/// `queue_called`) written in the same transaction.
+pub async fn change_notifying<R: Send>(
+    conn: &mut AsyncPgConnection,
+    id: TicketId,
+    decide: impl FnOnce(&Locked) -> Result<TicketChange, R> + Send,
+    notice: impl FnOnce(&TicketRow) -> Option<outbox::Write> + Send,
+) -> Result<TicketRow, ChangeError<R>> {
     conn.transaction::<_, ChangeError<R>, _>(async |c| {
         let ticket: TicketRow = queue_tickets::table
             .find(id.0)
@@ -1028,6 +1072,9 @@ pub async fn change<R: Send>(
                 json!({"from": from.as_str(), "to": to.as_str(), "ticket": t.id}),
             )
             .await?;
+        }
+        if let Some(w) = notice(&row) {
+            outbox::write(c, &w).await?;
         }
         Ok(row)
     })

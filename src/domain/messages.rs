@@ -241,6 +241,51 @@ pub fn requirements(items: &[String], lang: Lang) -> String {
     items.join("; ")
 }
 
+/// Where a called number goes, as the `queue_called` message says it: the counter the clerk
+/// called to ("loket 3"), else the clerk by name; a remote number goes to the video room.
+pub fn queue_destination(
+    counter: Option<&str>,
+    clerk: Option<&str>,
+    remote: bool,
+    lang: Lang,
+) -> String {
+    let counter = counter.map(str::trim).filter(|c| !c.is_empty());
+    let clerk = clerk.map(str::trim).filter(|c| !c.is_empty());
+    match (lang, remote, counter, clerk) {
+        (Lang::Id, true, _, Some(k)) => format!("ruang konsultasi video bersama {k}"),
+        (Lang::Id, true, _, None) => "ruang konsultasi video".into(),
+        (Lang::Id, false, Some(c), _) => format!("loket {c}"),
+        (Lang::Id, false, None, Some(k)) => format!("petugas {k}"),
+        (Lang::Id, false, None, None) => "loket".into(),
+        (Lang::En, true, _, Some(k)) => format!("the video consultation room with {k}"),
+        (Lang::En, true, _, None) => "the video consultation room".into(),
+        (Lang::En, false, Some(c), _) => format!("counter {c}"),
+        (Lang::En, false, None, Some(k)) => k.to_string(),
+        (Lang::En, false, None, None) => "the counter".into(),
+    }
+}
+
+/// What a called citizen does now, as one line: a remote number enters its room by `join`; a
+/// number served in person shows itself at the counter.
+pub fn queue_step(join: Option<&str>, lang: Lang) -> String {
+    match (join, lang) {
+        (Some(link), Lang::Id) => format!("Masuk ke ruang konsultasi: {link}"),
+        (Some(link), Lang::En) => format!("Enter the consultation room: {link}"),
+        (None, Lang::Id) => "Silakan datang dan tunjukkan nomor Anda kepada petugas.".into(),
+        (None, Lang::En) => "Please come and show your number to the clerk.".into(),
+    }
+}
+
+/// "About N minutes" as the `queue_near` message says it; unknown when the plan has no time
+/// for the number yet.
+pub fn queue_minutes(minutes: Option<u32>, lang: Lang) -> String {
+    match (minutes, lang) {
+        (Some(m), _) => m.to_string(),
+        (None, Lang::Id) => "beberapa".into(),
+        (None, Lang::En) => "a few".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +310,10 @@ mod tests {
             ("minutes", "10"),
             ("counter", "Loket 3"),
             ("status", "https://loket.example/antrian#t=T"),
+            (
+                "step",
+                "Masuk ke ruang konsultasi: https://loket.example/join#t=TOKEN",
+            ),
         ] {
             v.insert(k, val.to_string());
         }
@@ -333,6 +382,7 @@ mod tests {
             "minutes",
             "counter",
             "status",
+            "step",
         ];
         for kind in Kind::ALL {
             for lang in [Lang::Id, Lang::En] {
@@ -397,5 +447,26 @@ mod tests {
             "KTP; KK"
         );
         assert_eq!(requirements(&[], Lang::En), "no special documents");
+    }
+
+    #[test]
+    fn a_called_number_is_told_where_to_go_and_what_to_do() {
+        assert_eq!(
+            queue_destination(Some("3"), Some("Sari"), false, Lang::Id),
+            "loket 3"
+        );
+        assert_eq!(
+            queue_destination(None, Some("Sari"), false, Lang::Id),
+            "petugas Sari"
+        );
+        assert_eq!(
+            queue_destination(Some("3"), Some("Sari"), true, Lang::En),
+            "the video consultation room with Sari"
+        );
+        let remote = queue_step(Some("https://l.example/join#t=X"), Lang::Id);
+        assert!(remote.ends_with("https://l.example/join#t=X"), "{remote}");
+        assert!(!queue_step(None, Lang::En).contains("http"));
+        assert_eq!(queue_minutes(Some(12), Lang::Id), "12");
+        assert_eq!(queue_minutes(None, Lang::Id), "beberapa");
     }
 }

@@ -31,6 +31,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::appointment::Status;
+use super::queue::TicketState;
 
 /// What a message is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -540,6 +541,18 @@ pub fn still_relevant(
         Kind::Cancelled => status == Status::Cancelled,
         Kind::Completed => status == Status::Completed,
         Kind::Otp | Kind::QueueNear | Kind::QueueCalled => true,
+    }
+}
+
+/// Whether a message about a queue number is still worth sending, given the number's state
+/// now: "your turn is near" only while it waits, "you are called" only while the call stands
+/// (a citizen already at the counter or in the call, or a number finished, is not told).
+/// Other kinds are not about a number: always.
+pub fn ticket_still_relevant(kind: Kind, state: TicketState) -> bool {
+    match kind {
+        Kind::QueueNear => state == TicketState::Waiting,
+        Kind::QueueCalled => state == TicketState::Called,
+        _ => true,
     }
 }
 
@@ -1136,6 +1149,31 @@ mod tests {
         fn forward_moves_never_come_back(a in 0usize..7, b in 0usize..7) {
             let (x, y) = (Delivery::ALL[a], Delivery::ALL[b]);
             prop_assert!(!(x.can_become(y) && y.can_become(x)));
+        }
+    }
+
+    #[test]
+    fn a_queue_message_is_sent_only_while_its_moment_stands() {
+        use TicketState as T;
+        let all = [
+            T::Waiting,
+            T::Called,
+            T::Serving,
+            T::Done,
+            T::Skipped,
+            T::Cancelled,
+        ];
+        for state in all {
+            assert_eq!(
+                ticket_still_relevant(Kind::QueueNear, state),
+                state == T::Waiting,
+                "{state:?}"
+            );
+            assert_eq!(
+                ticket_still_relevant(Kind::QueueCalled, state),
+                state == T::Called,
+                "{state:?}"
+            );
         }
     }
 }

@@ -184,6 +184,13 @@ pub fn number(prefix: &str, seq: u32) -> String {
     format!("{prefix}-{seq:03}")
 }
 
+/// The number's own waiting page (its live place, leaving the line; for a remote number the
+/// way into its room once called). The token travels in the fragment, never in a path or query,
+/// so it stays out of every server's logs.
+pub fn status_link(public_url: &str, token: &str) -> String {
+    format!("{public_url}/queue#t={token}")
+}
+
 /// Highest sequence number of one agency in one day (`queue_tickets.seq`).
 pub const MAX_SEQ: u32 = 9999;
 

@@ -1,6 +1,6 @@
-//! A message's words at the moment it is sent: the appointment as it is now (its time, clerk,
-//! service and agency), the citizen's links and the template of the kind in the booking's
-//! language. Composing late means a reminder never shows an old time; a message whose subject
+//! A message's words at the moment it is sent: the appointment (or queue number) as it is now
+//! (its time, clerk, service and agency; a number's counter or room), the citizen's links and
+//! the template of the kind in the booking's language. Composing late means a reminder never shows an old time; a message whose subject
 //! has moved on (cancelled, already in the room) is found moot here and not sent.
 
 use std::collections::HashMap;
@@ -13,10 +13,13 @@ use crate::auth::tokens;
 use crate::booking::links;
 use crate::booking::manage::calendar_text;
 use crate::context::Ctx;
+use crate::db::queue::TicketView;
 use crate::db::{self, appointments::AppointmentView, outbox::Message, outbox::SubjectKind};
-use crate::domain::ids::ServiceId;
+use crate::domain::appointment::Status;
+use crate::domain::ids::{AppointmentId, ServiceId};
 use crate::domain::messages::{self, Rendered, Vars};
-use crate::domain::notify::{Kind, Lang, still_relevant};
+use crate::domain::notify::{Kind, Lang, still_relevant, ticket_still_relevant};
+use crate::domain::queue::{Mode, StoredState, number, public_state, status_link};
 
 /// A message ready for its channel.
 pub struct Composed {
@@ -35,7 +38,7 @@ pub enum Compose {
     Broken(String),
 }
 
-/// Values a subject without its own row may bring in `params` (a queue ticket's number, an OTP).
+/// Values a message may bring in `params` (an OTP; the minutes of a queue number's `queue_near`).
 const PARAM_KEYS: [&str; 12] = [
     "otp", "ticket", "minutes", "counter", "status", "name", "service", "agency", "time", "code",
     "join", "manage",
@@ -91,16 +94,25 @@ pub async fn batch(
         }
     }
     let sequences = db::events::counts(conn, &ids).await?;
+    let ticket_ids: Vec<Uuid> = messages
+        .iter()
+        .filter(|m| m.subject_kind == SubjectKind::QueueTicket.as_str())
+        .map(|m| m.subject_id)
+        .collect();
+    let tickets: HashMap<Uuid, TicketView> = db::queue::views(conn, &ticket_ids)
+        .await?
+        .into_iter()
+        .map(|v| (v.ticket.id, v))
+        .collect();
     let now = Utc::now();
     let mut out = HashMap::new();
     for m in messages {
         let composed = match (m.kind(), SubjectKind::parse(&m.subject_kind)) {
             (None, _) | (_, None) => Compose::Broken(format!("unknown kind {}", m.kind)),
-            (Some(kind), Some(SubjectKind::QueueTicket)) => {
-                let mut vars = Vars::new();
-                from_params(&mut vars, &m.params);
-                ready(kind, m.lang(), &vars, None, None)
-            }
+            (Some(kind), Some(SubjectKind::QueueTicket)) => match tickets.get(&m.subject_id) {
+                None => Compose::Moot("number gone"),
+                Some(v) => ticket_message(ctx, kind, m, v),
+            },
             (Some(kind), Some(SubjectKind::Appointment)) => match views.get(&m.subject_id) {
                 None => Compose::Moot("appointment gone"),
                 Some(v) => {
@@ -150,7 +162,7 @@ pub async fn batch(
                         let ics = with_calendar(kind).then(|| {
                             calendar_text(v, &l.join, db::events::sequence(sequences.get(&a.id)))
                         });
-                        ready(kind, lang, &vars, ics, Some(&token))
+                        ready(kind, lang, &vars, ics, &[&token])
                     }
                 }
             },
@@ -160,12 +172,71 @@ pub async fn batch(
     Ok(out)
 }
 
-fn ready(kind: Kind, lang: Lang, vars: &Vars, ics: Option<String>, token: Option<&str>) -> Compose {
+/// A message about a queue number, from the number as it is now: its number, service, where
+/// it is called to, its waiting page and (a called remote number) its room — the tokens minted
+/// here, never stored in the outbox. Moot once its moment has passed.
+fn ticket_message(ctx: &Ctx, kind: Kind, m: &Message, v: &TicketView) -> Compose {
+    let t = &v.ticket;
+    let state = public_state(
+        StoredState::parse(&t.state).unwrap_or(StoredState::Cancelled),
+        v.appointment
+            .as_ref()
+            .and_then(|(status, _, _)| Status::parse(status)),
+    );
+    if !ticket_still_relevant(kind, state) {
+        return Compose::Moot("no longer relevant");
+    }
+    let lang = m.lang();
+    let token = match tokens::queue_token(&ctx.keys, t.id(), t.taken_at) {
+        Ok(token) => token,
+        Err(e) => return Compose::Broken(format!("token: {e}")),
+    };
+    let remote = Mode::parse(&t.mode) == Some(Mode::Remote);
+    // A called remote number's room: the walk-in appointment's citizen token.
+    let room = match (remote, t.appointment_id, &v.appointment) {
+        (true, Some(id), Some((_, _, created_at))) => {
+            match tokens::citizen_token(&ctx.keys, AppointmentId(id), *created_at) {
+                Ok(token) => Some(token),
+                Err(e) => return Compose::Broken(format!("token: {e}")),
+            }
+        }
+        _ => None,
+    };
+    let join = room.as_deref().map(|r| links(&ctx.settings, r).join);
+    let mut vars = Vars::new();
+    from_params(&mut vars, &m.params);
+    vars.insert("name", t.citizen_name.clone());
+    vars.insert("ticket", number(&v.prefix, t.seq.max(0) as u32));
+    vars.insert(
+        "service",
+        match lang {
+            Lang::Id => v.service_name.clone(),
+            Lang::En => v.service_name_en.clone(),
+        },
+    );
+    vars.insert(
+        "counter",
+        messages::queue_destination(t.counter.as_deref(), v.clerk_name.as_deref(), remote, lang),
+    );
+    vars.insert("status", status_link(&ctx.settings.public_url, &token));
+    vars.insert("step", messages::queue_step(join.as_deref(), lang));
+    let minutes = m
+        .params
+        .get("minutes")
+        .and_then(serde_json::Value::as_u64)
+        .map(|n| n.min(u32::MAX as u64) as u32);
+    vars.insert("minutes", messages::queue_minutes(minutes, lang));
+    let mut hide = vec![token.as_str()];
+    hide.extend(room.as_deref());
+    ready(kind, lang, &vars, None, &hide)
+}
+
+fn ready(kind: Kind, lang: Lang, vars: &Vars, ics: Option<String>, hide: &[&str]) -> Compose {
     match messages::render(kind, lang, vars) {
         Err(e) => Compose::Broken(e.to_string()),
         Ok(rendered) => {
             let mut preview = rendered.text.clone();
-            if let Some(t) = token.filter(|t| !t.is_empty()) {
+            for t in hide.iter().filter(|t| !t.is_empty()) {
                 preview = preview.replace(t, "…");
             }
             if let Some(otp) = vars.get("otp").filter(|o| !o.is_empty()) {

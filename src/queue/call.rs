@@ -15,6 +15,7 @@ use crate::db::{
 };
 use crate::domain::appointment::Status;
 use crate::domain::ids::{AgencyId, ServiceId, StaffId, TicketId};
+use crate::domain::notify::Kind;
 use crate::domain::queue::{
     CallRules, Command, Counter, Effect, Head, Mode, NextCall, StoredState, Ticket, Waiting,
     next_for_clerk, public_state,
@@ -171,7 +172,10 @@ pub async fn next(
             NextCall::OffDuty => CallDecision::Refuse(Some(QueueError::OffDuty)),
         }
     };
-    let row = match db::queue::call_next(&mut conn, &clerk, &ids, day, window, decide).await {
+    let settings = &ctx.settings;
+    let notice = |row: &db::queue::TicketRow| notify::called(settings, row);
+    let row = match db::queue::call_next(&mut conn, &clerk, &ids, day, window, decide, notice).await
+    {
         Ok(row) => row,
         Err(CallError::Refused(None)) => return Ok(None),
         Err(CallError::Refused(Some(e))) => return Err(e),
@@ -191,7 +195,7 @@ pub async fn next(
     let in_person = Mode::parse(&row.mode) == Some(Mode::InPerson);
     live::changed(ctx, AgencyId(row.agency_id), in_person);
     live::appointment_changed(ctx, &row, Status::Booked);
-    notify::queue_called(&mut conn, &ctx.settings, &ctx.queue_feed, id).await?;
+    notify::told(&ctx.queue_feed, &ctx.outbox_wake, Kind::QueueCalled, &row);
     let view = db::queue::view(&mut conn, id)
         .await?
         .ok_or(QueueError::NotFound)?;
@@ -226,20 +230,30 @@ pub async fn act(
     let rules = rules(ctx);
     let now = Utc::now();
     let actor = me.id.actor();
-    let row = db::queue::change(&mut conn, id, |locked| {
-        if !may_act(me, &locked.ticket) {
-            return Err(QueueError::NotFound);
-        }
-        let command = match action {
-            Action::Recall => Command::Recall { at: now },
-            Action::Skip => Command::Skip { at: now },
-            Action::Serve => Command::Serve,
-        };
-        let effects = machine(locked)
-            .apply(command, &rules)
-            .map_err(QueueError::Refused)?;
-        Ok(change_for(&effects, &actor))
-    })
+    let settings = &ctx.settings;
+    let notice = |row: &db::queue::TicketRow| match action {
+        Action::Recall => notify::called(settings, row),
+        Action::Skip | Action::Serve => None,
+    };
+    let row = db::queue::change_notifying(
+        &mut conn,
+        id,
+        |locked| {
+            if !may_act(me, &locked.ticket) {
+                return Err(QueueError::NotFound);
+            }
+            let command = match action {
+                Action::Recall => Command::Recall { at: now },
+                Action::Skip => Command::Skip { at: now },
+                Action::Serve => Command::Serve,
+            };
+            let effects = machine(locked)
+                .apply(command, &rules)
+                .map_err(QueueError::Refused)?;
+            Ok(change_for(&effects, &actor))
+        },
+        notice,
+    )
     .await
     .map_err(change_error)?;
     let in_person = Mode::parse(&row.mode) == Some(Mode::InPerson);
@@ -248,7 +262,7 @@ pub async fn act(
         live::appointment_changed(ctx, &row, Status::NoShow);
     }
     if action == Action::Recall {
-        notify::queue_called(&mut conn, &ctx.settings, &ctx.queue_feed, id).await?;
+        notify::told(&ctx.queue_feed, &ctx.outbox_wake, Kind::QueueCalled, &row);
     }
     db::queue::view(&mut conn, id)
         .await?

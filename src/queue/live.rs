@@ -26,8 +26,10 @@ use crate::context::Ctx;
 use crate::db::{self, DbPool, queue::CalledRow, queue::QueueService};
 use crate::domain::appointment::Status;
 use crate::domain::ids::{AgencyId, ServiceId, StaffId, TicketId};
+use crate::domain::notify::Kind;
 use crate::domain::queue::{
-    Pace, Place, QueueClerk, StoredState, Waiting, fair_order, pace, plan, public_state,
+    Pace, Place, QueueClerk, StoredState, Waiting, eta_minutes, fair_order, pace, plan,
+    public_state,
 };
 use crate::domain::schedule::{Interval, WeeklyHours};
 use crate::domain::slots::{ClerkCalendar, free_gaps};
@@ -296,9 +298,12 @@ pub fn ensure(ctx: &Ctx, agency: AgencyId) -> std::sync::Arc<Channel> {
     let (channel, created) = ctx.queue_feed.channel(agency);
     if created {
         tokio::spawn(rebuild_loop(
-            ctx.pool.clone(),
-            ctx.settings.clone(),
-            ctx.queue_feed.clone(),
+            Rebuilder {
+                pool: ctx.pool.clone(),
+                settings: ctx.settings.clone(),
+                feed: ctx.queue_feed.clone(),
+                outbox: ctx.outbox_wake.clone(),
+            },
             agency,
             channel.clone(),
         ));
@@ -311,13 +316,17 @@ pub fn ensure(ctx: &Ctx, agency: AgencyId) -> std::sync::Arc<Channel> {
     channel
 }
 
-async fn rebuild_loop(
+/// What an agency's rebuilding task works with.
+struct Rebuilder {
     pool: DbPool,
     settings: Settings,
     feed: QueueFeed,
-    agency: AgencyId,
-    channel: std::sync::Arc<Channel>,
-) {
+    /// Wakes this node's outbox workers after a `queue_near` was written.
+    outbox: std::sync::Arc<tokio::sync::Notify>,
+}
+
+async fn rebuild_loop(r: Rebuilder, agency: AgencyId, channel: std::sync::Arc<Channel>) {
+    let feed = &r.feed;
     let mut version = 0u64;
     // Numbers already told their turn is near (the database remembers it too; this only saves
     // asking again on every rebuild).
@@ -330,7 +339,7 @@ async fn rebuild_loop(
         if !marked && !waiting_watched {
             continue;
         }
-        match rebuild(&pool, &settings, &feed, agency, version + 1, &mut told_near).await {
+        match rebuild(&r, agency, version + 1, &mut told_near).await {
             Ok(snap) => {
                 version = snap.version;
                 channel.publish(snap);
@@ -350,15 +359,13 @@ async fn rebuild_loop(
 }
 
 async fn rebuild(
-    pool: &DbPool,
-    settings: &Settings,
-    feed: &QueueFeed,
+    r: &Rebuilder,
     agency: AgencyId,
     version: u64,
     told_near: &mut HashSet<TicketId>,
 ) -> Result<AgencySnapshot, Fault> {
-    let mut conn = pool.get().await?;
-    let model = load(&mut conn, settings.timezone, agency, Utc::now()).await?;
+    let mut conn = r.pool.get().await?;
+    let model = load(&mut conn, r.settings.timezone, agency, Utc::now()).await?;
     let snap = snapshot(&model, version);
     let near: Vec<uuid::Uuid> = snap
         .places
@@ -367,8 +374,13 @@ async fn rebuild(
         .map(|(id, _)| id.0)
         .collect();
     if !near.is_empty() {
-        for id in db::queue::mark_near(&mut conn, &near).await? {
-            notify::queue_near(&mut conn, settings, feed, TicketId(id)).await?;
+        let minutes = |row: &db::queue::TicketRow| {
+            let at = snap.places.get(&row.id()).and_then(|p| p.starts_at)?;
+            Some(eta_minutes(model.now, at))
+        };
+        let notice = |row: &db::queue::TicketRow| notify::near(&r.settings, row, minutes(row));
+        for row in db::queue::mark_near(&mut conn, &near, notice).await? {
+            notify::told(&r.feed, &r.outbox, Kind::QueueNear, &row);
         }
         told_near.extend(near.into_iter().map(TicketId));
     }

@@ -77,7 +77,7 @@ pub struct Links {
 }
 
 pub fn links(settings: &Settings, token: &str, remote: bool) -> Links {
-    let status = format!("{}/queue#t={token}", settings.public_url);
+    let status = crate::domain::queue::status_link(&settings.public_url, token);
     Links {
         join: remote.then(|| status.clone()),
         status,

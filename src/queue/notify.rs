@@ -1,52 +1,86 @@
 //! The two moments the queue tells a citizen outside the page (DESIGN §9 kinds `queue_near` and
-//! `queue_called`). The waiting page says both itself while it is open; these reach a citizen
-//! who closed it — through the notification outbox (issue 10), which is built in parallel.
+//! `queue_called`), through the notification outbox. The waiting page says both itself while it
+//! is open; these reach a citizen who closed it, on their phone (WhatsApp, SMS as its fallback)
+//! when the number has one — a kiosk number may have none, and then nothing is written.
 //!
-//! WIRING POINT FOR THE OUTBOX: each function below is the single place its message is caused.
-//! Until the outbox is merged they only count the moment (`/metrics`) and log it without
-//! personal data. To wire them: write the outbox row here with `conn` (`queue_near` is called once
-//! per number — `db::queue::mark_near` guarantees it across nodes; `queue_called` once per call
-//! and recall), for the number's phone when it has one (`TicketView::ticket.citizen_phone`; a
-//! kiosk number may have none), with the links of `super::links` and, for a remote number, its
-//! room (`super::current::room_of`). To have the row written in the same transaction as the call,
-//! move the `queue_called` call into `db::queue::call_next`'s transaction.
+//! Each message is planned here from the row its moment wrote and handed to that write's own
+//! transaction (`db::queue::call_next` for a call, `db::queue::change_notifying` for a recall,
+//! `db::queue::mark_near` for "near"), so the message exists exactly when its moment committed:
+//! `queue_near` once per number (`queue_tickets.near_notified_at`, whichever node sees it
+//! first), `queue_called` once per call and recall (`round` = the call's count, so a recall is
+//! a new message and a retry of the same call is not). The words are composed when the worker
+//! sends (`notify::compose`): the number, service, counter or room and the links are read from
+//! the ticket then, and a number whose moment has passed (already served, left the line) is not
+//! told. Only the number's id is logged; never its name or phone (and a ticket has no NIK).
 
-use diesel_async::AsyncPgConnection;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
 
 use crate::config::Settings;
-use crate::db;
-use crate::domain::ids::TicketId;
-use crate::fault::Fault;
+use crate::db::outbox::{Subject, Write};
+use crate::db::queue::TicketRow;
+use crate::domain::notify::{Kind, Lang, Recipient, single};
 use crate::queue_feed::{QueueFeed, QueueStats};
 
-/// A waiting number reached position ≤ 3 (`live::NEAR_POSITION`) for the first time.
-pub async fn queue_near(
-    conn: &mut AsyncPgConnection,
-    settings: &Settings,
-    stats: &QueueFeed,
-    ticket: TicketId,
-) -> Result<(), Fault> {
-    let _ = settings;
-    QueueStats::bump(&stats.stats().near_notices);
-    let Some(view) = db::queue::view(conn, ticket).await? else {
-        return Ok(());
-    };
-    tracing::info!(ticket = %ticket, phone = view.ticket.citizen_phone.is_some(), "queue_near");
-    Ok(())
+/// The message about a number's latest call (its `calls`-th), if it has a phone.
+pub fn called(settings: &Settings, row: &TicketRow) -> Option<Write> {
+    plan(
+        settings,
+        row,
+        Kind::QueueCalled,
+        i32::from(row.calls.max(1)),
+        json!({}),
+    )
 }
 
-/// A number was called (or called again).
-pub async fn queue_called(
-    conn: &mut AsyncPgConnection,
-    settings: &Settings,
-    stats: &QueueFeed,
-    ticket: TicketId,
-) -> Result<(), Fault> {
-    let _ = settings;
-    QueueStats::bump(&stats.stats().called_notices);
-    let Some(view) = db::queue::view(conn, ticket).await? else {
-        return Ok(());
+/// The message that a number's turn is near (about `minutes` from now, when the plan knows), if
+/// it has a phone.
+pub fn near(settings: &Settings, row: &TicketRow, minutes: Option<u32>) -> Option<Write> {
+    let params = match minutes {
+        Some(m) => json!({ "minutes": m }),
+        None => json!({}),
     };
-    tracing::info!(ticket = %ticket, phone = view.ticket.citizen_phone.is_some(), "queue_called");
-    Ok(())
+    plan(settings, row, Kind::QueueNear, 1, params)
+}
+
+fn plan(
+    settings: &Settings,
+    row: &TicketRow,
+    kind: Kind,
+    round: i32,
+    params: Value,
+) -> Option<Write> {
+    let phone = row.citizen_phone.clone()?;
+    let to = Recipient {
+        phone: Some(phone),
+        email: None,
+    };
+    Some(Write {
+        subject: Subject::queue_ticket(row.id),
+        // Numbers are taken without a language: the kiosk and the page speak Indonesian first.
+        lang: Lang::Id,
+        params,
+        plan: single(
+            kind,
+            &to,
+            round,
+            &settings.notify_rules(),
+            chrono::Utc::now(),
+        ),
+    })
+}
+
+/// After the moment committed: counts it (`/metrics`), logs it without personal data, and wakes
+/// this node's outbox workers when a message was written.
+pub fn told(feed: &QueueFeed, outbox: &Notify, kind: Kind, row: &TicketRow) {
+    let counter = match kind {
+        Kind::QueueNear => &feed.stats().near_notices,
+        _ => &feed.stats().called_notices,
+    };
+    QueueStats::bump(counter);
+    let message = row.citizen_phone.is_some();
+    tracing::info!(ticket = %row.id, calls = row.calls, message, kind = kind.as_str(), "queue notice");
+    if message {
+        outbox.notify_one();
+    }
 }

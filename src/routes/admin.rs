@@ -46,6 +46,9 @@ pub struct OutboxEntryOut {
     /// The booking's code, when the message is about a booking.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The queue number ("A-007"), when the message is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
     pub due_at: chrono::DateTime<chrono::Utc>,
     pub status_at: chrono::DateTime<chrono::Utc>,
     pub attempts: i32,
@@ -91,6 +94,9 @@ pub async fn outbox(
             status: r.status,
             to: masked_address(&r.address),
             code: r.code,
+            ticket: r
+                .ticket
+                .map(|(prefix, seq)| crate::domain::queue::number(&prefix, seq.max(0) as u32)),
             due_at: r.due_at,
             status_at: r.status_at,
             attempts: r.attempts,

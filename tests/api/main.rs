@@ -19,6 +19,7 @@ mod privacy;
 mod production;
 mod providers;
 mod queue;
+mod queue_notify;
 mod rooms;
 mod self_service;
 mod staff;

@@ -106,7 +106,8 @@ async fn book_with(app: &TestApp, service: &str, phone: &str, extra: Value) -> V
     r.body
 }
 
-fn params(msg: &Value) -> Vec<String> {
+/// A WhatsApp template message's body parameters, in order.
+pub fn params(msg: &Value) -> Vec<String> {
     msg["template"]["components"][0]["parameters"]
         .as_array()
         .expect("body parameters")

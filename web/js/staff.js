@@ -1102,7 +1102,7 @@ async function loadOutbox() {
       setDate(when, m.due_at);
       return el('tr', { data: { testid: 'outbox-row', kind: m.kind, channel: m.channel, status: m.status } }, [
         when,
-        el('td', { text: m.code || '' }),
+        el('td', { text: m.code || m.ticket || '' }),
         el('td', {}, [
           el('strong', { i18n: 'notify.item', params: { kind: { k: `notify.kind.${m.kind}` }, channel: { k: `notify.channel.${m.channel}` }, status: { k: `notify.status.${m.status}` } } }),
           m.text ? el('pre', { class: 'outbox-text', text: m.text }) : null,
