@@ -24,7 +24,9 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::db::DbPool;
+use crate::domain::ids::AgencyId;
 use crate::feed::{FeedEvent, FeedHub};
+use crate::queue_feed::QueueFeed;
 
 /// The one channel every node listens on.
 pub const CHANNEL: &str = "loket_events";
@@ -47,6 +49,8 @@ pub enum Event {
         st: String,
         w: bool,
     },
+    /// An agency's queue changed (`g`): rebuild it; `b`: boards read again.
+    Queue { g: Uuid, b: bool },
     /// The sender dropped events: readers should reload.
     Resync,
 }
@@ -71,14 +75,71 @@ impl From<&FeedEvent> for Event {
     }
 }
 
-/// Starts the sender and the listener for this node and connects the hub to them.
-pub fn start(db_url: String, pool: DbPool, feed: &FeedHub) -> Uuid {
+/// Starts the senders and the listener for this node and connects the staff feed and the
+/// queue's live state to them.
+pub fn start(db_url: String, pool: DbPool, feed: &FeedHub, queue: &QueueFeed) -> Uuid {
     let node = Uuid::new_v4();
     let (tx, rx) = mpsc::channel::<FeedEvent>(QUEUE);
     feed.forward_to(tx);
-    tokio::spawn(send(rx, pool, node));
-    tokio::spawn(listen(db_url, feed.clone(), node));
+    queue.start_forwarding();
+    tokio::spawn(send(rx, pool.clone(), node));
+    tokio::spawn(send_queue(queue.clone(), pool, node));
+    let local = Local {
+        feed: feed.clone(),
+        queue: queue.clone(),
+    };
+    tokio::spawn(listen(db_url, local, node));
     node
+}
+
+/// Where other nodes' events go on this one.
+#[derive(Clone)]
+struct Local {
+    feed: FeedHub,
+    queue: QueueFeed,
+}
+
+impl Local {
+    /// Whatever happened elsewhere meanwhile is unknown here: everyone reloads.
+    fn resync(&self) {
+        self.feed.resync_local();
+        self.queue.resync_local();
+    }
+}
+
+/// Sends events in one statement.
+async fn notify_all(pool: &DbPool, events: Vec<Event>, node: Uuid) -> Result<usize, String> {
+    let payloads: Vec<String> = events
+        .into_iter()
+        .filter_map(|e| serde_json::to_string(&Envelope { n: node, e }).ok())
+        .collect();
+    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    diesel::sql_query("SELECT pg_notify($1, p)::text FROM unnest($2::text[]) AS p")
+        .bind::<diesel::sql_types::Text, _>(CHANNEL)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&payloads)
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Sends the queue's changes: whatever agencies changed since the last send, one event each, in
+/// one statement. What could not be sent is kept (merged with what comes meanwhile) and tried
+/// again, so nothing is dropped — the set is bounded by the agencies.
+async fn send_queue(queue: QueueFeed, pool: DbPool, node: Uuid) {
+    loop {
+        let changed = queue.outgoing().await;
+        let events = changed
+            .iter()
+            .map(|(g, b)| Event::Queue { g: g.0, b: *b })
+            .collect();
+        if let Err(e) = notify_all(&pool, events, node).await {
+            tracing::warn!(error = %e, agencies = changed.len(), "could not send queue changes to the other nodes");
+            for (g, b) in changed {
+                queue.forward(g, b);
+            }
+            tokio::time::sleep(RECONNECT_MIN).await;
+        }
+    }
 }
 
 /// Sends queued events in batches, one statement each.
@@ -92,24 +153,11 @@ async fn send(mut rx: mpsc::Receiver<FeedEvent>, pool: DbPool, node: Uuid) {
             batch.push(Event::Resync);
         }
         batch.extend(queued.drain(..).map(|f| Event::from(&f)));
-        let payloads: Vec<String> = batch
-            .drain(..)
-            .filter_map(|e| serde_json::to_string(&Envelope { n: node, e }).ok())
-            .collect();
-        let sent = async {
-            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-            diesel::sql_query("SELECT pg_notify($1, p)::text FROM unnest($2::text[]) AS p")
-                .bind::<diesel::sql_types::Text, _>(CHANNEL)
-                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&payloads)
-                .execute(&mut conn)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        .await;
-        match sent {
+        let events = batch.len();
+        match notify_all(&pool, std::mem::take(&mut batch), node).await {
             Ok(_) => missed = false,
             Err(e) => {
-                tracing::warn!(error = %e, events = payloads.len(), "could not send events to the other nodes");
+                tracing::warn!(error = %e, events, "could not send events to the other nodes");
                 missed = true;
                 tokio::time::sleep(RECONNECT_MIN).await;
             }
@@ -118,7 +166,7 @@ async fn send(mut rx: mpsc::Receiver<FeedEvent>, pool: DbPool, node: Uuid) {
 }
 
 /// Listens for other nodes' events for as long as the process runs.
-async fn listen(db_url: String, feed: FeedHub, node: Uuid) {
+async fn listen(db_url: String, local: Local, node: Uuid) {
     let mut pause = RECONNECT_MIN;
     let mut first = true;
     loop {
@@ -133,14 +181,14 @@ async fn listen(db_url: String, feed: FeedHub, node: Uuid) {
                     pause = RECONNECT_MIN;
                     if !first {
                         // Whatever happened while we were away is unknown here.
-                        feed.resync_local();
+                        local.resync();
                         tracing::info!("listening for other nodes' events again");
                     }
                     first = false;
                     let mut stream = std::pin::pin!(conn.notifications_stream());
                     while let Some(n) = stream.next().await {
                         match n {
-                            Ok(n) => deliver(&feed, node, &n.payload),
+                            Ok(n) => deliver(&local, node, &n.payload),
                             Err(e) => {
                                 tracing::warn!(error = %e, "the events connection failed");
                                 break;
@@ -156,7 +204,7 @@ async fn listen(db_url: String, feed: FeedHub, node: Uuid) {
     }
 }
 
-fn deliver(feed: &FeedHub, node: Uuid, payload: &str) {
+fn deliver(local: &Local, node: Uuid, payload: &str) {
     let Ok(env) = serde_json::from_str::<Envelope>(payload) else {
         // Another version's event, or not ours: nothing to do with it.
         return;
@@ -165,13 +213,14 @@ fn deliver(feed: &FeedHub, node: Uuid, payload: &str) {
         return;
     }
     match env.e {
-        Event::Appointment { a, s, st, w } => feed.publish_local(FeedEvent {
+        Event::Appointment { a, s, st, w } => local.feed.publish_local(FeedEvent {
             appointment: a,
             staff: s,
             status: st,
             citizen_waiting: w,
         }),
-        Event::Resync => feed.resync_local(),
+        Event::Queue { g, b } => local.queue.remote_changed(AgencyId(g), b),
+        Event::Resync => local.resync(),
     }
 }
 
@@ -197,9 +246,17 @@ mod tests {
         assert_eq!(back.e, e);
     }
 
+    fn local() -> Local {
+        Local {
+            feed: FeedHub::new(),
+            queue: QueueFeed::default(),
+        }
+    }
+
     #[test]
     fn own_and_unreadable_payloads_are_ignored() {
-        let feed = FeedHub::new();
+        let local = local();
+        let feed = &local.feed;
         let mut rx = feed.subscribe();
         let node = Uuid::new_v4();
         let own = serde_json::to_string(&Envelope {
@@ -207,10 +264,10 @@ mod tests {
             e: Event::Resync,
         })
         .unwrap();
-        deliver(&feed, node, &own);
-        deliver(&feed, node, "{not json");
+        deliver(&local, node, &own);
+        deliver(&local, node, "{not json");
         deliver(
-            &feed,
+            &local,
             node,
             r#"{"n":"00000000-0000-0000-0000-000000000000","t":"future_kind"}"#,
         );
@@ -220,7 +277,36 @@ mod tests {
             e: Event::Resync,
         })
         .unwrap();
-        deliver(&feed, node, &other);
+        deliver(&local, node, &other);
         assert!(matches!(rx.try_recv(), Ok(crate::feed::FeedItem::Resync)));
+    }
+
+    #[test]
+    fn a_queue_change_from_another_node_reaches_the_boards_here() {
+        let local = local();
+        let mut board = local.queue.board();
+        let e = Event::Queue {
+            g: Uuid::new_v4(),
+            b: true,
+        };
+        let text = serde_json::to_string(&Envelope {
+            n: Uuid::new_v4(),
+            e: e.clone(),
+        })
+        .unwrap();
+        assert!(text.len() < 120, "{text}");
+        deliver(&local, Uuid::new_v4(), &text);
+        assert!(board.has_changed().unwrap_or(false));
+        // A resync from another node reloads the boards too.
+        board.borrow_and_update();
+        let mut feed = local.feed.subscribe();
+        let resync = serde_json::to_string(&Envelope {
+            n: Uuid::new_v4(),
+            e: Event::Resync,
+        })
+        .unwrap();
+        deliver(&local, Uuid::new_v4(), &resync);
+        assert!(board.has_changed().unwrap_or(false));
+        assert!(matches!(feed.try_recv(), Ok(crate::feed::FeedItem::Resync)));
     }
 }

@@ -9,9 +9,12 @@
 //! waiting numbers at once. Rebuilding once and letting every reader look itself up in the same
 //! shared snapshot costs one plan per change, whatever the number of readers; a reader that is
 //! slow simply sees the newest snapshot next (nothing queues up per reader, so nothing grows).
-//! Several changes in a row coalesce into one rebuild. The path to several nodes (DESIGN §11):
-//! `mark_dirty` becomes a Postgres `NOTIFY` that every node's listener turns into its own
-//! `mark_dirty`; readers do not change.
+//! Several changes in a row coalesce into one rebuild. Several nodes (DESIGN §11): a change
+//! made here is also [`QueueFeed::forward`]ed — `bus` sends it to the other nodes as a small
+//! `NOTIFY` (the agency's id, and whether boards must read again), and each of them marks its
+//! own snapshot dirty ([`QueueFeed::remote_changed`]) and rebuilds it from Postgres; readers do
+//! not change. When a node may have missed some, it rebuilds everything
+//! ([`QueueFeed::resync_local`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -105,6 +108,13 @@ struct Inner {
     per_ticket: Mutex<HashMap<TicketId, usize>>,
     bridge_started: AtomicBool,
     stats: QueueStats,
+    /// Changes made on this node that the other nodes have not been told of yet: per agency,
+    /// whether boards must read again (`bus` sends them). A map, so a burst of changes is one
+    /// event per agency and it never grows past the catalogue's agencies.
+    outgoing: Mutex<HashMap<AgencyId, bool>>,
+    outgoing_ready: Notify,
+    /// Set once `bus` sends `outgoing` (one node alone keeps nothing).
+    forwarding: AtomicBool,
 }
 
 /// What `/metrics` reports about the queue: handles on counters registered in
@@ -130,6 +140,9 @@ impl QueueFeed {
                 per_ticket: Mutex::new(HashMap::new()),
                 bridge_started: AtomicBool::new(false),
                 stats,
+                outgoing: Mutex::new(HashMap::new()),
+                outgoing_ready: Notify::new(),
+                forwarding: AtomicBool::new(false),
             }),
         }
     }
@@ -193,6 +206,74 @@ impl QueueFeed {
 
     pub fn any(&self) -> watch::Receiver<u64> {
         self.inner.any.subscribe()
+    }
+
+    /// From now on, [`QueueFeed::forward`] keeps what the other nodes must hear for `bus` to send.
+    pub fn start_forwarding(&self) {
+        self.inner.forwarding.store(true, Ordering::Release);
+    }
+
+    /// An agency's queue changed on this node (after the commit): the other nodes will hear of
+    /// it (`bus`), several changes before the next send as one.
+    pub fn forward(&self, agency: AgencyId, board: bool) {
+        if !self.inner.forwarding.load(Ordering::Acquire) {
+            return;
+        }
+        let mut out = self
+            .inner
+            .outgoing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *out.entry(agency).or_default() |= board;
+        drop(out);
+        self.inner.outgoing_ready.notify_one();
+    }
+
+    /// Waits until something was forwarded, and takes everything forwarded so far.
+    pub async fn outgoing(&self) -> Vec<(AgencyId, bool)> {
+        loop {
+            let taken: Vec<(AgencyId, bool)> = self
+                .inner
+                .outgoing
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .drain()
+                .collect();
+            if !taken.is_empty() {
+                return taken;
+            }
+            self.inner.outgoing_ready.notified().await;
+        }
+    }
+
+    /// Another node changed an agency's queue: rebuild it here if anyone here follows it
+    /// (otherwise there is nothing to rebuild; staff lists read again anyway), and boards read
+    /// again when it was a call in person.
+    pub fn remote_changed(&self, agency: AgencyId, board: bool) {
+        let channel = self
+            .inner
+            .agencies
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&agency)
+            .cloned();
+        match channel {
+            Some(c) => self.mark_dirty(&c),
+            None => self.bump_any(),
+        }
+        if board {
+            self.bump_board();
+        }
+    }
+
+    /// Changes may have been missed (another node could not be heard): every agency is rebuilt,
+    /// boards and staff lists read again.
+    pub fn resync_local(&self) {
+        for (_, c) in self.channels() {
+            self.mark_dirty(&c);
+        }
+        self.bump_board();
+        self.bump_any();
     }
 
     /// Whether the task relaying staff-feed changes into the queue still has to be started (the
@@ -317,5 +398,43 @@ mod tests {
         });
         assert!(rx.has_changed().unwrap_or(false));
         assert_eq!(rx.borrow_and_update().version, 1);
+    }
+
+    #[tokio::test]
+    async fn forwarded_changes_coalesce_per_agency_and_only_once_forwarding() {
+        let feed = QueueFeed::default();
+        let (a, b) = (AgencyId::new(), AgencyId::new());
+        feed.forward(a, true);
+        feed.start_forwarding();
+        feed.forward(a, false);
+        feed.forward(b, false);
+        feed.forward(a, true);
+        feed.forward(a, false);
+        let mut got = feed.outgoing().await;
+        got.sort_by_key(|(g, _)| g.0);
+        let mut want = vec![(a, true), (b, false)];
+        want.sort_by_key(|(g, _)| g.0);
+        assert_eq!(got, want, "one per agency; a board change is kept");
+        let later = tokio::time::timeout(std::time::Duration::from_millis(50), feed.outgoing());
+        assert!(later.await.is_err(), "nothing left once taken");
+    }
+
+    #[tokio::test]
+    async fn a_remote_change_rebuilds_a_followed_agency_and_tells_boards() {
+        let feed = QueueFeed::default();
+        let (c, _) = feed.channel(AgencyId::new());
+        let followed = feed.channels()[0].0;
+        let mut board = feed.board();
+        let any = feed.any();
+        feed.remote_changed(followed, false);
+        assert!(c.wait_dirty(std::time::Duration::from_secs(10)).await);
+        assert!(!board.has_changed().unwrap_or(true), "no call in person");
+        feed.remote_changed(AgencyId::new(), true);
+        assert!(board.has_changed().unwrap_or(false));
+        assert!(any.has_changed().unwrap_or(false), "not followed here");
+        board.borrow_and_update();
+        feed.resync_local();
+        assert!(board.has_changed().unwrap_or(false));
+        assert!(c.wait_dirty(std::time::Duration::from_secs(10)).await);
     }
 }

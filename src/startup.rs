@@ -123,7 +123,12 @@ impl Application {
             draining: Default::default(),
         });
         // Workers beside the server: they stop with the runtime.
-        crate::bus::start(url.to_string(), ctx.pool.clone(), &ctx.feed);
+        crate::bus::start(
+            url.to_string(),
+            ctx.pool.clone(),
+            &ctx.feed,
+            &ctx.queue_feed,
+        );
         crate::privacy::spawn_retention(ctx.clone());
         let server = run(listener, state.clone())?;
         Ok(Application {

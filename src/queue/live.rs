@@ -9,8 +9,8 @@
 //! after its write committed. It marks the agency dirty; its task (started on first use) rebuilds
 //! the snapshot once per burst of marks, and every 60 s while someone watches (estimates move with
 //! the clock). A task relays the staff feed too: a booking, cancellation or outcome of one of the
-//! agency's clerks (or of a walk-in) changes the plan without going through the queue. A later
-//! step moves the marks to Postgres `LISTEN/NOTIFY` (`queue_feed` says how).
+//! agency's clerks (or of a walk-in) changes the plan without going through the queue. Every
+//! change is also forwarded to the other nodes (`queue_feed`, `bus`), which rebuild their own.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -290,6 +290,8 @@ pub fn changed(ctx: &Ctx, agency: AgencyId, board: bool) {
     if board {
         ctx.queue_feed.bump_board();
     }
+    // And on every other node (`bus`).
+    ctx.queue_feed.forward(agency, board);
 }
 
 /// The agency's channel, its rebuilding task started on first use (and the staff-feed relay,
@@ -395,10 +397,18 @@ async fn bridge(feed: FeedHub, queue: QueueFeed) {
     loop {
         match rx.recv().await {
             Ok(FeedItem::Changed(ev)) => {
+                let mut board = false;
                 for (_, channel) in queue.channels() {
-                    if channel.current().concerns(ev.appointment, ev.staff) {
+                    let snap = channel.current();
+                    if snap.concerns(ev.appointment, ev.staff) {
                         queue.mark_dirty(&channel);
                     }
+                    // A called number's walk-in moved on (the clerk finished it, the citizen
+                    // came into the call): the boards show it differently.
+                    board |= snap.appointments.contains(&ev.appointment);
+                }
+                if board {
+                    queue.bump_board();
                 }
             }
             // Missed events (this node lagged, or another node could not be heard): rebuild all.

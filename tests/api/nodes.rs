@@ -140,3 +140,78 @@ async fn a_stopping_node_first_says_it_is_not_ready_then_sends_its_calls_elsewhe
     let closed = citizen.until("closed").await;
     assert_eq!(closed["reason"], "server_restart");
 }
+
+/// A citizen's live stream and the mall's board on node B follow the queue changed on node A:
+/// a number leaving the line (a queue-only change: no appointment, nothing on the staff feed)
+/// and a call in person.
+#[tokio::test]
+async fn queue_changes_on_one_node_reach_the_streams_and_the_board_on_the_other() {
+    use crate::queue::{event_until, queue_app};
+    let q = queue_app(|_| {}).await;
+    let tz = q.tz;
+    let b = spawn_node(&q.app, move |s| s.timezone = tz).await;
+    let staff = q.clerk_token().await;
+    // All taken, left and called through node A.
+    let (_, first) = q.take_ok("in_person", None).await;
+    let (second, _) = q.take_ok("in_person", None).await;
+    let (mine, _) = q.take_ok("remote", Some("081234560201")).await;
+
+    let client = reqwest::Client::new();
+    let mut stream = client
+        .get(b.url("/api/v1/queue/current/events"))
+        .bearer_auth(&mine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut buf = String::new();
+    let start = event_until(&mut stream, &mut buf, "ticket", |_| true).await;
+    assert_eq!(start["position"], 3, "{start}");
+    let mut board = client
+        .get(b.url("/api/v1/board/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(board.status(), 200);
+    let mut board_buf = String::new();
+    let empty = event_until(&mut board, &mut board_buf, "board", |_| true).await;
+    assert_eq!(empty["agencies"], json!([]));
+
+    // Number 2 leaves on node A: node B's stream moves up. (event_until bounds each wait at
+    // 20 s: it proves arrival, not speed.)
+    let left = q.app.delete_bearer("/api/v1/queue/current", &second).await;
+    assert_eq!(left.status, 200, "{}", left.text);
+    let moved = event_until(&mut stream, &mut buf, "ticket", |t| t["position"] == 2).await;
+    assert_eq!(moved["state"], "waiting");
+
+    // Number 1 is called to counter 5 on node A: node B's stream and board hear of it.
+    let called = q.next(&staff, json!({"counter": "5"})).await;
+    assert_eq!(called.status, 200, "{}", called.text);
+    assert_eq!(called.body["ticket"]["id"], first);
+    let next = event_until(&mut stream, &mut buf, "ticket", |t| t["position"] == 1).await;
+    assert_eq!(next["state"], "waiting");
+    let shown = event_until(&mut board, &mut board_buf, "board", |b| {
+        b["agencies"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let call = &shown["agencies"][0]["calls"][0];
+    assert_eq!(call["number"], q.number(1));
+    assert_eq!(call["counter"], "5");
+    assert!(
+        call["announcement"]
+            .as_str()
+            .unwrap()
+            .ends_with("silakan ke loket lima"),
+        "{call}"
+    );
+
+    // Queue-only changes once node B's line is surely built (it has sent events from it): a
+    // number taken on node A and marked as the priority group goes ahead of mine.
+    let (_, elder) = q.take_ok("in_person", None).await;
+    let marked = q
+        .act(&staff, &elder, "priority", json!({"group": "lansia"}))
+        .await;
+    assert_eq!(marked.status, 200, "{}", marked.text);
+    let behind = event_until(&mut stream, &mut buf, "ticket", |t| t["position"] == 2).await;
+    assert_eq!(behind["state"], "waiting");
+}

@@ -900,7 +900,7 @@ async fn the_board_shows_numbers_called_in_person_and_says_them() {
 
 /// Reads server-sent events from a streaming response until `want` holds for one of them
 /// (bounded at 20 s), answering that event's data.
-async fn event_until(
+pub async fn event_until(
     r: &mut reqwest::Response,
     buffer: &mut String,
     name: &str,
