@@ -4,8 +4,9 @@
 //! `domain::notify`; the words are `domain::messages`; the SQL is `db::outbox`.
 //!
 //! Messages are written by the change that causes them, in its transaction (`db::appointments`
-//! for bookings and their changes). Another subject — a queue ticket (issue 11) — enqueues its
-//! own with [`enqueue`] inside its own transaction, then calls `Ctx::wake_outbox`.
+//! for bookings and their changes). Another subject enqueues its own with [`enqueue`] inside its
+//! own transaction, then calls `Ctx::wake_outbox`; a queue number's messages are planned by
+//! `queue::notify` and written inside `db::queue`'s transactions (`db::outbox::Write`).
 
 pub mod channels;
 pub mod compose;
