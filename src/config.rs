@@ -30,6 +30,10 @@ pub struct Settings {
     pub horizon_days: i64,
     pub join_opens_minutes: i64,
     pub join_grace_minutes: i64,
+    /// Minutes after the start before a clerk may record a no-show (`LOKET_NO_SHOW_GRACE_MINUTES`).
+    pub no_show_grace_minutes: i64,
+    /// Minutes a recorded no-show can be taken back (`LOKET_NO_SHOW_UNDO_MINUTES`).
+    pub no_show_undo_minutes: i64,
     pub booking_rate_per_minute: u32,
     pub max_active_bookings: i64,
     pub demo_password: Option<Secret>,
@@ -128,6 +132,8 @@ impl Settings {
             horizon_days: parse_var("LOKET_HORIZON_DAYS", 30)?,
             join_opens_minutes: parse_var("LOKET_JOIN_OPENS_MINUTES", 15)?,
             join_grace_minutes: parse_var("LOKET_JOIN_GRACE_MINUTES", 30)?,
+            no_show_grace_minutes: parse_var("LOKET_NO_SHOW_GRACE_MINUTES", 10)?,
+            no_show_undo_minutes: parse_var("LOKET_NO_SHOW_UNDO_MINUTES", 15)?,
             booking_rate_per_minute: parse_var("LOKET_BOOKING_RATE_PER_MINUTE", 20)?,
             max_active_bookings: parse_var("LOKET_MAX_ACTIVE_BOOKINGS", 2)?,
             demo_password: var("LOKET_DEMO_PASSWORD").map(Secret::new),
@@ -163,6 +169,11 @@ impl Settings {
         {
             bail!("LOKET_JOIN_OPENS_MINUTES and LOKET_JOIN_GRACE_MINUTES must be 0..=1440");
         }
+        if !(0..=24 * 60).contains(&self.no_show_grace_minutes)
+            || !(0..=24 * 60).contains(&self.no_show_undo_minutes)
+        {
+            bail!("LOKET_NO_SHOW_GRACE_MINUTES and LOKET_NO_SHOW_UNDO_MINUTES must be 0..=1440");
+        }
         if !(1..=100).contains(&self.max_active_bookings) {
             bail!("LOKET_MAX_ACTIVE_BOOKINGS must be between 1 and 100");
         }
@@ -190,6 +201,14 @@ impl Settings {
         Ok(())
     }
 
+    /// When a no-show may be recorded and taken back.
+    pub fn no_show_rule(&self) -> crate::domain::appointment::NoShowRule {
+        crate::domain::appointment::NoShowRule::from_minutes(
+            self.no_show_grace_minutes,
+            self.no_show_undo_minutes,
+        )
+    }
+
     /// Settings for tests and tools: development defaults, no environment read.
     pub fn for_tests(data_dir: PathBuf) -> Settings {
         Settings {
@@ -206,6 +225,8 @@ impl Settings {
             horizon_days: 30,
             join_opens_minutes: 15,
             join_grace_minutes: 30,
+            no_show_grace_minutes: 10,
+            no_show_undo_minutes: 15,
             booking_rate_per_minute: 0,
             max_active_bookings: 2,
             demo_password: None,

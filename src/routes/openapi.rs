@@ -15,7 +15,7 @@ use super::{admin, appointments, catalog, feed, health, precheck, rooms, staff};
         appointments::book, appointments::current, appointments::reschedule, appointments::cancel,
         appointments::ics_file, appointments::survey,
         staff::login, staff::logout, staff::get_me, staff::team, staff::list_appointments,
-        staff::complete, staff::no_show, staff::cancel, staff::reassign,
+        staff::complete, staff::no_show, staff::undo_no_show, staff::cancel, staff::reassign,
         staff::get_hours, staff::put_hours, staff::list_closures, staff::add_closure,
         staff::remove_closure, staff::calendar_feed, staff::list_holidays, staff::add_holiday,
         staff::remove_holiday, staff::add_staff, feed::feed,

@@ -17,6 +17,7 @@ mod a11y;
 mod call;
 mod citizen;
 mod layout;
+mod no_show;
 mod relay;
 mod screenshots;
 mod staff;

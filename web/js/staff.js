@@ -444,6 +444,7 @@ byId('calendar-copy').addEventListener('click', async () => {
 function select(id) {
   state.selectedId = id;
   show(byId('cancel-appointment-box'), false);
+  show(byId('no-show-box'), false);
   show(byId('panel-error'), false);
   announce(byId('panel-status'), null);
   renderPanel();
@@ -505,10 +506,39 @@ function renderPanel() {
     byId('notes-input').value = a.notes || '';
   }
   show(byId('complete-button'), st === 'waiting' || st === 'in_call');
-  show(byId('no-show-button'), st === 'booked' || st === 'waiting');
+  renderNoShow(a);
   show(byId('cancel-appointment'), st === 'booked');
   show(byId('outcome'), ROOM_STATUSES.has(st));
   renderReassign(a);
+}
+
+// A no-show only after the start plus the grace time (the server refuses earlier with
+// too_early), confirmed first, and undoable for a few minutes (the times come from /staff/me).
+const MINUTE = 60_000;
+let noShowTimer = null;
+
+function renderNoShow(a) {
+  const st = a.status;
+  const grace = state.me?.no_show_grace_minutes ?? 10;
+  const undo = state.me?.no_show_undo_minutes ?? 15;
+  const from = new Date(a.starts_at).getTime() + grace * MINUTE;
+  const now = Date.now();
+  const possible = st === 'booked' || st === 'waiting';
+  const early = possible && now < from;
+  show(byId('no-show-button'), possible);
+  byId('no-show-button').disabled = early;
+  const hint = byId('no-show-hint');
+  if (early) setI18n(hint, 'staff.no_show_from', { time: { dt: new Date(from).toISOString(), f: 'timez' }, n: grace });
+  show(hint, early);
+  if (!possible || early) show(byId('no-show-box'), false);
+  const until = st === 'no_show' && a.updated_at ? new Date(a.updated_at).getTime() + undo * MINUTE : 0;
+  const undoable = now < until;
+  if (undoable) setI18n(byId('undo-no-show-text'), 'staff.undo_no_show_text', { time: { dt: new Date(until).toISOString(), f: 'timez' } });
+  show(byId('undo-no-show-box'), undoable);
+  // Look again when the button should come on or the undo go away.
+  clearTimeout(noShowTimer);
+  const next = early ? from : undoable ? until : 0;
+  if (next) noShowTimer = setTimeout(() => { if (state.selectedId !== null) renderPanel(); }, Math.min(next - now + 500, 6 * 60 * MINUTE));
 }
 
 // The citizen's last pre-call check (docs/precheck.md): verdict, then the reasons.
@@ -569,7 +599,20 @@ byId('complete-button').addEventListener('click', async () => {
   const notes = byId('notes-input').value.trim();
   if (await postAction('complete', notes ? { notes } : {}, 'staff.completed')) byId('notes-input').value = '';
 });
-byId('no-show-button').addEventListener('click', () => postAction('no-show', undefined, 'staff.marked_no_show'));
+byId('no-show-button').addEventListener('click', () => {
+  setI18n(byId('no-show-confirm-text'), 'staff.no_show_confirm_text', { n: state.me?.no_show_undo_minutes ?? 15 });
+  show(byId('no-show-box'), true);
+  byId('no-show-confirm').focus();
+});
+byId('no-show-abort').addEventListener('click', () => {
+  show(byId('no-show-box'), false);
+  byId('no-show-button').focus();
+});
+byId('no-show-confirm').addEventListener('click', async () => {
+  show(byId('no-show-box'), false);
+  if (await postAction('no-show', undefined, 'staff.marked_no_show')) byId('undo-no-show').focus();
+});
+byId('undo-no-show').addEventListener('click', () => postAction('undo-no-show', undefined, 'staff.no_show_undone'));
 byId('cancel-appointment').addEventListener('click', () => {
   show(byId('cancel-appointment-box'), true);
   byId('cancel-appointment-confirm').focus();
