@@ -51,6 +51,17 @@ impl DemoReport {
     }
 }
 
+/// On a later start (the demo data is already there): where the logins printed on the first
+/// one are kept.
+pub fn print_where_the_logins_are(settings: &Settings) {
+    let file = settings.data_dir.join("demo-logins.txt");
+    if settings.demo_password.is_some() {
+        println!("\n  Demo staff password: the value of LOKET_DEMO_PASSWORD.");
+    } else if file.is_file() {
+        println!("\n  Demo staff logins: {}", file.display());
+    }
+}
+
 fn hours(preset: HoursPreset) -> Vec<WorkInterval> {
     let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
     let mut v = Vec::new();

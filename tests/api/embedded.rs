@@ -10,9 +10,9 @@ use serde_json::json;
 
 use crate::helpers::next_working_day;
 
-struct Loket {
-    child: Child,
-    url: String,
+pub(crate) struct Loket {
+    pub(crate) child: Child,
+    pub(crate) url: String,
 }
 
 fn start(data_dir: &std::path::Path) -> Loket {
@@ -85,7 +85,7 @@ async fn book_first_slot(
     (starts_at, booked)
 }
 
-fn stop(mut l: Loket) {
+pub(crate) fn stop(mut l: Loket) {
     // SAFETY: sending a signal to our own child.
     unsafe {
         libc::kill(l.child.id() as i32, libc::SIGTERM);

@@ -9,6 +9,7 @@ mod backup;
 mod booking;
 mod catalog;
 mod embedded;
+mod logs;
 mod nodes;
 mod operations;
 mod precheck;
