@@ -70,6 +70,11 @@ ensure_netns_tools() {
   apt_ensure nft nftables
 }
 
+# The more-than-one-node tests (tests/cluster) run real nodes behind Debian's HAProxy.
+ensure_haproxy() {
+  apt_ensure haproxy haproxy
+}
+
 ensure_node() {
   apt_ensure npm nodejs npm
 }

@@ -62,6 +62,8 @@ pub struct Settings {
     /// Seconds `/readyz` answers 503 before a stopping node closes its sockets (behind a load
     /// balancer: longer than its health check takes to notice; 0 = stop at once).
     pub drain_seconds: u64,
+    /// This node's name in the `X-Loket-Node` response header and the logs (more than one node).
+    pub node_name: String,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -152,6 +154,7 @@ impl Settings {
             turn_relay: crate::turn::RelaySettings::from_env()?,
             retention_days: parse_var("LOKET_RETENTION_DAYS", 180)?,
             drain_seconds: parse_var("LOKET_DRAIN_SECONDS", 0)?,
+            node_name: var("LOKET_NODE_NAME").unwrap_or_else(default_node_name),
         };
         settings.check()?;
         Ok(settings)
@@ -179,6 +182,14 @@ impl Settings {
         }
         if !(1024..=1 << 20).contains(&self.max_frame_bytes) {
             bail!("LOKET_MAX_FRAME_BYTES must be between 1024 and 1048576");
+        }
+        if self.node_name.len() > 63
+            || !self
+                .node_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            bail!("LOKET_NODE_NAME must be at most 63 letters, digits, '-', '_' or '.'");
         }
         if self.drain_seconds > 60 {
             bail!("LOKET_DRAIN_SECONDS must be between 0 and 60");
@@ -245,6 +256,7 @@ impl Settings {
             turn_relay: Default::default(),
             retention_days: 180,
             drain_seconds: 0,
+            node_name: "test".into(),
         }
     }
 
@@ -283,6 +295,20 @@ pub fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<(
         .with_context(|| format!("writing {}", path.display()))?;
     f.write_all(contents.as_bytes())?;
     Ok(())
+}
+
+/// The machine's host name, or `loket`.
+fn default_node_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 63
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        })
+        .unwrap_or_else(|| "loket".into())
 }
 
 fn default_web_dir() -> String {

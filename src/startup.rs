@@ -215,6 +215,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     let query_cfg = web::QueryConfig::default().error_handler(routes::query_error);
     let path_cfg = web::PathConfig::default().error_handler(routes::path_error);
     let web_dir = state.settings.web_dir.clone();
+    let node_name = state.settings.node_name.clone();
     let server = HttpServer::new(move || {
         let cache_state = state.clone();
         let metrics_state = state.clone();
@@ -247,6 +248,11 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 }
             })
             .wrap(routes::pages::security_headers())
+            // Which node answered: for operators behind a balancer, and the cluster tests.
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add(("X-Loket-Node", node_name.clone())),
+            )
             // Requests per route pattern (never the raw path: bounded labels) and their latency.
             .wrap_fn({
                 let state = metrics_state.clone();

@@ -91,16 +91,25 @@ pub async fn ready(pool: &DbPool, within: std::time::Duration) -> bool {
     .is_some()
 }
 
-/// Applies pending migrations (blocking diesel runs off the async threads).
+/// Applies pending migrations (blocking diesel runs off the async threads). Several nodes
+/// starting at once against one database take turns: the first applies them under a session
+/// advisory lock, the others wait for it and then find nothing to do.
 pub async fn migrate(url: &str) -> anyhow::Result<()> {
     let url = url.to_string();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        use diesel::Connection;
+        use diesel::{Connection, RunQueryDsl};
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
             .context("connecting to run migrations")?;
-        conn.run_pending_migrations(MIGRATIONS)
-            .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
-        Ok(())
+        diesel::sql_query("SELECT pg_advisory_lock(hashtextextended('loket:migrations', 0))")
+            .execute(&mut conn)
+            .context("waiting for another node's migrations")?;
+        let ran = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"));
+        // The lock goes with the session too; unlocking says so sooner.
+        let _ = diesel::sql_query("SELECT pg_advisory_unlock_all()").execute(&mut conn);
+        ran
     })
     .await
     .context("migration task")?

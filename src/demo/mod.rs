@@ -111,9 +111,22 @@ pub async fn load_once(
         Some(p) => (p.expose().to_string(), true),
         None => (password::generate(), false),
     };
+    // Nodes started together against one database: one loads, the others find it loaded.
     let report = conn
-        .transaction::<_, anyhow::Error, _>(async |c| load(c, settings, &pw, from_env).await)
+        .transaction::<_, anyhow::Error, _>(async |c| {
+            use diesel_async::RunQueryDsl;
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('loket:demo', 0))")
+                .execute(c)
+                .await?;
+            if !db::catalog::agencies(c).await?.is_empty() {
+                return Ok(None);
+            }
+            load(c, settings, &pw, from_env).await.map(Some)
+        })
         .await?;
+    let Some(report) = report else {
+        return Ok(None);
+    };
     if !from_env {
         std::fs::create_dir_all(&settings.data_dir)?;
         let mut text = String::from("Loket demo staff logins\n\n");
