@@ -4,6 +4,7 @@
 //! valid ones.
 
 pub mod appointment;
+pub mod catalogue;
 pub mod citizen;
 pub mod closed;
 pub mod ics;
