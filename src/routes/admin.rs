@@ -1,5 +1,6 @@
 //! The MPP's administration over HTTP: agencies and services (`catalogue::manage`; admins
-//! everywhere, supervisors for their own agency's services) and reports (`reports`).
+//! everywhere, supervisors for their own agency's services), the whole catalogue as a CSV file
+//! (`catalogue::import`, admins) and reports (`reports`).
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
@@ -8,7 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::views::{self, ServiceDetail};
 use crate::auth::StaffSession;
+use crate::catalogue::import::{self, ImportReport};
 use crate::catalogue::manage::{self, AgencyForm, ServiceForm};
+use crate::domain::catalogue;
 use crate::error::{ApiError, ApiResult};
 use crate::privacy::{self, CitizenData, CitizenForm, Erasure, PrivacyError};
 use crate::reports::ReportOut;
@@ -19,6 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_services)
         .service(add_service)
         .service(edit_service)
+        .service(import_catalogue)
+        .service(export_catalogue)
         .service(reports)
         .service(export_citizen)
         .service(erase_citizen);
@@ -96,6 +101,68 @@ pub async fn edit_service(
 ) -> ApiResult<HttpResponse> {
     let changed = manage::edit_service(&state.ctx, &me, &slug, &body).await?;
     Ok(HttpResponse::Ok().json(admin_service_out(&changed)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// `true`: report what would change, change nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Imports the catalogue from a CSV file sent as the body (admins): see docs/catalogue.md.
+#[utoipa::path(post, path = "/api/v1/admin/catalogue/import", tag = "admin", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport),
+        (status = 422, description = "validation_failed: fields \"<row>.<column>\" → problem; nothing imported"),
+        (status = 409, description = "catalogue_busy"), (status = 403), (status = 400, description = "body_too_large")))]
+#[post("/admin/catalogue/import")]
+pub async fn import_catalogue(
+    state: web::Data<AppState>,
+    me: StaffSession,
+    q: web::Query<ImportQuery>,
+    body: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let file = read_limited(body, catalogue::MAX_BYTES).await?;
+    let report = import::import(&state.ctx, &me, &file, q.dry_run).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The body, refused once it passes `max` bytes.
+async fn read_limited(mut body: web::Payload, max: usize) -> ApiResult<Vec<u8>> {
+    use futures_util::StreamExt;
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|_| ApiError::bad_request("body_unreadable", "The body broke off."))?;
+        if out.len() + chunk.len() > max {
+            return Err(ApiError::bad_request(
+                "body_too_large",
+                "The request body is too large.",
+            ));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The whole catalogue as a CSV file an import reads back as it is (admins).
+#[utoipa::path(get, path = "/api/v1/admin/catalogue/export", tag = "admin",
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403)))]
+#[get("/admin/catalogue/export")]
+pub async fn export_catalogue(
+    state: web::Data<AppState>,
+    me: StaffSession,
+) -> ApiResult<HttpResponse> {
+    let file = import::export(&state.ctx, &me).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"loket-catalogue.csv\"",
+        ))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(file))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -142,7 +142,7 @@ async fn a_booking_survives_a_restart_of_loket_and_its_embedded_postgres() {
     let agencies: serde_json::Value =
         json_of(client.get(format!("{}/api/v1/agencies", second.url))).await;
     let n = agencies.as_array().unwrap().len();
-    assert_eq!(n, loket::demo::data::AGENCIES.len());
+    assert_eq!(n, loket::demo::catalogue().unwrap().agencies.len());
     stop(second);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,6 +8,7 @@ mod auth;
 mod backup;
 mod booking;
 mod catalog;
+mod catalogue_file;
 mod embedded;
 mod logs;
 mod nodes;
