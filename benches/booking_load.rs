@@ -93,6 +93,7 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, secs: u64) {
     settings.booking_rate_per_minute = 0;
     settings.min_notice_minutes = 0;
     settings.max_active_bookings = 100;
+    settings.max_bookings_per_service_day = 100;
     // Loket's default pool (16) unless LOKET_BENCH_POOL says otherwise.
     if let Some(size) = std::env::var("LOKET_BENCH_POOL")
         .ok()

@@ -8,7 +8,8 @@
 //!    client allocates on each and pushes UDP through the relay to a loopback receiver.
 //!
 //! Run: `cargo bench --bench precheck_turn` (release). `LOKET_BENCH_STEPS=10,20,40` picks the
-//! check counts; `LOKET_BENCH_SECS` the TURN run length.
+//! check counts; `LOKET_BENCH_SECS` the TURN run length; `LOKET_BENCH_PROBE_KBPS` the bandwidth
+//! probe's rate (0 = off, for a comparison).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -81,6 +82,11 @@ async fn precheck_capacity(steps: &[usize]) {
         measure_secs: measure.as_secs(),
         idle_secs: 5,
         tcp: false,
+        // `LOKET_BENCH_PROBE_KBPS=0` runs the same steps without the bandwidth probe (A/B).
+        probe_kbps: std::env::var("LOKET_BENCH_PROBE_KBPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(loket::precheck::probe::DEFAULT_PROBE_KBPS),
         ..Default::default()
     };
     let svc = Arc::new(Prechecks::new(settings, [127, 0, 0, 1].into()));
@@ -89,11 +95,14 @@ async fn precheck_capacity(steps: &[usize]) {
         println!("cannot build a pool");
         return;
     };
-    println!("\n## Concurrent pre-call checks (500 kbit/s video + 32 kbit/s audio each, echoed)\n");
     println!(
-        "| checks | connected | good | video loss at Loket p50 / p95 / max (%) | video kbit/s at Loket p50 (min) | echo back to client p50 (min) | CPU (of 2 cores) | reasons |"
+        "\n## Concurrent pre-call checks (500 kbit/s video + 32 kbit/s audio each, echoed; probe {} kbit/s)\n",
+        svc.settings().probe_kbps
     );
-    println!("|---:|---:|---:|---|---|---|---:|---|");
+    println!(
+        "| checks | connected | good | video loss at Loket p50 / p95 / max (%) | video kbit/s at Loket p50 (min) | probe estimate kbit/s p50 (min) | echo back to client p50 (min) | CPU (of 2 cores) | reasons |"
+    );
+    println!("|---:|---:|---:|---|---|---|---|---:|---|");
     for &n in steps {
         let cpu0 = cpu_secs();
         let t0 = Instant::now();
@@ -133,6 +142,12 @@ async fn precheck_capacity(steps: &[usize]) {
             .filter_map(|(r, ..)| r.measurements.video.map(|v| v.bitrate_kbps))
             .collect();
         kbps.sort_by(f64::total_cmp);
+        // The bandwidth probe's estimate towards each client (1200 kbit/s train + the echo).
+        let mut probe: Vec<f64> = results
+            .iter()
+            .filter_map(|(r, ..)| r.measurements.bandwidth.map(|b| b.downlink_kbps))
+            .collect();
+        probe.sort_by(f64::total_cmp);
         // Echo delivered: packets back at the client over packets it sent (the echo stops when
         // the check ends, so slightly under 100 % is the end of the check, not loss).
         let mut echo: Vec<f64> = results
@@ -153,12 +168,14 @@ async fn precheck_capacity(steps: &[usize]) {
             .collect::<Vec<_>>()
             .join(", ");
         println!(
-            "| {n} | {connected} | {good} | {:.2} / {:.2} / {:.2} | {:.0} ({:.0}) | {:.1} % ({:.1} %) | {cpu:.0} % | {other} |",
+            "| {n} | {connected} | {good} | {:.2} / {:.2} / {:.2} | {:.0} ({:.0}) | {:.0} ({:.0}) | {:.1} % ({:.1} %) | {cpu:.0} % | {other} |",
             pct(&loss, 0.5),
             pct(&loss, 0.95),
             loss.last().copied().unwrap_or(f64::NAN),
             pct(&kbps, 0.5),
             kbps.first().copied().unwrap_or(f64::NAN),
+            pct(&probe, 0.5),
+            probe.first().copied().unwrap_or(f64::NAN),
             pct(&echo, 0.5),
             echo.first().copied().unwrap_or(f64::NAN),
         );

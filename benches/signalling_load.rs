@@ -12,6 +12,8 @@
 //!   p50/p99 and relayed messages per second, at R = 1, 100, 1000.
 //! - idle memory: 10,000 joined sockets (5,000 rooms × 2), server RSS delta / sockets.
 //! - joins: 5,000 sockets connect at once; time until the last one is welcomed.
+//! - heartbeat (Loket only): with a 2 s heartbeat timeout, how soon a peer that stopped reading
+//!   and sending is dropped (`--only heartbeat` runs just this).
 //!
 //! Loket is started with `LOKET_SIGNAL_RATE_PER_SEC` raised (the per-socket limit would otherwise
 //! cap a single room at 100 msgs/s: the point here is the relay's own capacity); every other
@@ -218,7 +220,12 @@ fn child_server() -> anyhow::Result<()> {
     let mut settings = loket::config::Settings::for_tests(std::env::temp_dir().join("loket-bench"));
     settings.demo_data = false;
     settings.db_pool_size = 32;
-    settings.heartbeat_timeout_secs = 120;
+    // Long by default (idle sockets must stay through the memory phase); the heartbeat phase
+    // sets its own.
+    settings.heartbeat_timeout_secs = std::env::var("LOKET_HEARTBEAT_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
     settings.signal_rate_per_sec = 100_000;
     actix_web::rt::System::new().block_on(async move {
         let app = loket::startup::Application::build_with_database(settings, &url, None).await?;
@@ -267,9 +274,15 @@ fn start_floor() -> anyhow::Result<Server> {
 }
 
 fn start_loket(db_url: &str) -> anyhow::Result<Server> {
+    start_loket_with(db_url, &[])
+}
+
+/// As [`start_loket`], with more environment (settings) for the server.
+fn start_loket_with(db_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Server> {
     let mut child = Command::new(std::env::current_exe()?)
         .env("LOKET_BENCH_CHILD", "1")
         .env("DATABASE_URL", db_url)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(if std::env::var_os("LOKET_BENCH_ALLOC_TRACE").is_some() {
             Stdio::inherit()
@@ -880,6 +893,51 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
             database_report(&db_url).await?;
         }
     }
+
+    if wants("heartbeat") {
+        phase += 1;
+        heartbeat(&db_url, phase, if quick { 3 } else { HEARTBEAT_ROOMS }).await?;
+    }
+    Ok(())
+}
+
+/// Rooms in the heartbeat phase; one silent peer each, measured one after the other.
+const HEARTBEAT_ROOMS: usize = 10;
+
+/// How soon a silent peer is dropped (the speed claim the room tests used to assert): Loket with
+/// a 2 s heartbeat timeout; in each room the citizen's socket stops reading and sending (so it
+/// answers no ping) and the clerk, who keeps reading, times the `peer_left` (reason `timeout`).
+async fn heartbeat(db_url: &str, phase: u32, rooms: usize) -> anyhow::Result<()> {
+    const TIMEOUT_SECS: u64 = 2;
+    tickets(db_url, phase, rooms).await?;
+    let server = start_loket_with(db_url, &[("LOKET_HEARTBEAT_TIMEOUT_SECS", "2")])?;
+    let mut took = Vec::with_capacity(rooms);
+    for room in 0..rooms {
+        let Pair {
+            a: mut clerk,
+            b: silent,
+            ..
+        } = pair(&server, phase, room).await?;
+        let since = Instant::now();
+        let left =
+            tokio::time::timeout(Duration::from_secs(30), until(&mut clerk, "peer_left")).await??;
+        anyhow::ensure!(left["reason"] == "timeout", "dropped for {left}");
+        took.push(since.elapsed().as_micros() as u64);
+        drop(silent);
+    }
+    took.sort_unstable();
+    println!(
+        "\n## Heartbeat: a silent peer dropped, {TIMEOUT_SECS} s timeout, {rooms} rooms one by one\n"
+    );
+    println!("| min ms | p50 ms | max ms | target |");
+    println!("|---:|---:|---:|---|");
+    println!(
+        "| {:.0} | {:.0} | {:.0} | ≤ {} ms (timeout + 30 %) |",
+        percentile(&took, 0.0),
+        percentile(&took, 0.5),
+        percentile(&took, 1.0),
+        TIMEOUT_SECS * 1300
+    );
     Ok(())
 }
 

@@ -36,6 +36,11 @@ pub struct Settings {
     pub no_show_undo_minutes: i64,
     pub booking_rate_per_minute: u32,
     pub max_active_bookings: i64,
+    /// Active bookings one NIK may hold, whatever the phone (`LOKET_MAX_ACTIVE_BOOKINGS_PER_NIK`).
+    pub max_active_bookings_per_nik: i64,
+    /// Bookings of one service on one local day per phone or NIK
+    /// (`LOKET_MAX_BOOKINGS_PER_SERVICE_DAY`).
+    pub max_bookings_per_service_day: i64,
     pub demo_password: Option<Secret>,
     pub max_frame_bytes: usize,
     /// Messages per second one signalling socket may send (bursts of twice that).
@@ -64,6 +69,16 @@ pub struct Settings {
     pub drain_seconds: u64,
     /// This node's name in the `X-Loket-Node` response header and the logs (more than one node).
     pub node_name: String,
+    /// Seconds a request body may take to arrive (`LOKET_BODY_TIMEOUT_SECS`, routes::body).
+    pub body_timeout_secs: u64,
+    /// In production `/metrics` and `/api/v1/openapi.json` answer only with
+    /// `Authorization: Bearer <LOKET_METRICS_TOKEN>` (and not at all without one).
+    pub metrics_token: Option<Secret>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`LOKET_TRUSTED_PROXIES`, CIDRs).
+    pub trusted_proxies: Vec<crate::domain::net::Cidr>,
+    /// `LOKET_TRUST_PROXY=1`: the connecting peer is a trusted proxy, whatever its address
+    /// (kept for deployments configured before `LOKET_TRUSTED_PROXIES`).
+    pub trust_peer_proxy: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -122,6 +137,24 @@ impl Settings {
         {
             bail!("LOKET_SECRET must be at least 32 characters");
         }
+        if let Some(s) = &secret
+            && !s.is_strong()
+        {
+            // It signs every token and derives the NIK key: a guessable one is no key.
+            if env == Environment::Production {
+                bail!(
+                    "LOKET_SECRET has too little entropy (repeated, patterned or guessable); use \
+                     32 or more random characters, e.g. the output of `openssl rand -hex 32`"
+                );
+            }
+            tracing::warn!("LOKET_SECRET has too little entropy; production would refuse it");
+        }
+        if env == Environment::Production && !public_url.starts_with("https://") {
+            bail!(
+                "LOKET_PUBLIC_URL must be the https:// address citizens use when \
+                 LOKET_ENV=production (tokens, cookies and links depend on it)"
+            );
+        }
         let settings = Settings {
             env,
             bind,
@@ -138,6 +171,8 @@ impl Settings {
             no_show_undo_minutes: parse_var("LOKET_NO_SHOW_UNDO_MINUTES", 15)?,
             booking_rate_per_minute: parse_var("LOKET_BOOKING_RATE_PER_MINUTE", 20)?,
             max_active_bookings: parse_var("LOKET_MAX_ACTIVE_BOOKINGS", 2)?,
+            max_bookings_per_service_day: parse_var("LOKET_MAX_BOOKINGS_PER_SERVICE_DAY", 1)?,
+            max_active_bookings_per_nik: parse_var("LOKET_MAX_ACTIVE_BOOKINGS_PER_NIK", 2)?,
             demo_password: var("LOKET_DEMO_PASSWORD").map(Secret::new),
             max_frame_bytes: parse_var("LOKET_MAX_FRAME_BYTES", 65_536)?,
             signal_rate_per_sec: parse_var("LOKET_SIGNAL_RATE_PER_SEC", 50)?,
@@ -146,7 +181,8 @@ impl Settings {
             turn_secret: var("LOKET_TURN_SECRET").map(Secret::new),
             turn_ttl_seconds: parse_var("LOKET_TURN_TTL_SECONDS", 3600)?,
             db_pool_size: parse_var("LOKET_DB_POOL_SIZE", 16)?,
-            demo_data: parse_var("LOKET_DEMO_DATA", true)?,
+            // Demo accounts in production only when asked for by name.
+            demo_data: parse_var("LOKET_DEMO_DATA", env == Environment::Development)?,
             web_dir: PathBuf::from(var("LOKET_WEB_DIR").unwrap_or_else(default_web_dir)),
             max_sockets_per_room: parse_var("LOKET_MAX_SOCKETS_PER_ROOM", 4)?,
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
@@ -155,6 +191,14 @@ impl Settings {
             retention_days: parse_var("LOKET_RETENTION_DAYS", 180)?,
             drain_seconds: parse_var("LOKET_DRAIN_SECONDS", 0)?,
             node_name: var("LOKET_NODE_NAME").unwrap_or_else(default_node_name),
+            body_timeout_secs: parse_var("LOKET_BODY_TIMEOUT_SECS", 10)?,
+            metrics_token: var("LOKET_METRICS_TOKEN").map(Secret::new),
+            trusted_proxies: list_var("LOKET_TRUSTED_PROXIES")
+                .iter()
+                .map(|c| crate::domain::net::Cidr::parse(c))
+                .collect::<Result<_, _>>()
+                .map_err(|e| anyhow::anyhow!("LOKET_TRUSTED_PROXIES: {e}"))?,
+            trust_peer_proxy: var("LOKET_TRUST_PROXY").as_deref() == Some("1"),
         };
         settings.check()?;
         Ok(settings)
@@ -180,6 +224,12 @@ impl Settings {
         if !(1..=100).contains(&self.max_active_bookings) {
             bail!("LOKET_MAX_ACTIVE_BOOKINGS must be between 1 and 100");
         }
+        if !(1..=100).contains(&self.max_active_bookings_per_nik) {
+            bail!("LOKET_MAX_ACTIVE_BOOKINGS_PER_NIK must be between 1 and 100");
+        }
+        if !(1..=100).contains(&self.max_bookings_per_service_day) {
+            bail!("LOKET_MAX_BOOKINGS_PER_SERVICE_DAY must be between 1 and 100");
+        }
         if !(1024..=1 << 20).contains(&self.max_frame_bytes) {
             bail!("LOKET_MAX_FRAME_BYTES must be between 1024 and 1048576");
         }
@@ -202,6 +252,9 @@ impl Settings {
         }
         if !(1..=100_000).contains(&self.signal_rate_per_sec) {
             bail!("LOKET_SIGNAL_RATE_PER_SEC must be between 1 and 100000");
+        }
+        if !(1..=300).contains(&self.body_timeout_secs) {
+            bail!("LOKET_BODY_TIMEOUT_SECS must be between 1 and 300");
         }
         if !self.turn_urls.is_empty() && self.turn_secret.is_none() {
             bail!("LOKET_TURN_URLS needs LOKET_TURN_SECRET (the coturn static-auth-secret)");
@@ -240,6 +293,10 @@ impl Settings {
             no_show_undo_minutes: 15,
             booking_rate_per_minute: 0,
             max_active_bookings: 2,
+            // Tests book several times of one service and day from one phone, and share one
+            // demo NIK; the tests of these limits set them themselves.
+            max_bookings_per_service_day: 100,
+            max_active_bookings_per_nik: 100,
             demo_password: None,
             max_frame_bytes: 65_536,
             signal_rate_per_sec: 50,
@@ -257,6 +314,10 @@ impl Settings {
             retention_days: 180,
             drain_seconds: 0,
             node_name: "test".into(),
+            body_timeout_secs: 10,
+            metrics_token: None,
+            trusted_proxies: vec![],
+            trust_peer_proxy: false,
         }
     }
 

@@ -31,6 +31,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable")]
     Unavailable { code: &'static str },
+    /// The request body did not arrive in time (`LOKET_BODY_TIMEOUT_SECS`).
+    #[error("the request body took too long")]
+    BodyTimeout,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -87,6 +90,7 @@ impl ApiError {
             | ApiError::Unavailable { code } => code,
             ApiError::Validation { .. } => "validation_failed",
             ApiError::TooManyRequests { .. } => "rate_limited",
+            ApiError::BodyTimeout => "body_timeout",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -102,6 +106,7 @@ impl ApiError {
             ApiError::NotFound { .. } => "Not found.".into(),
             ApiError::TooManyRequests { .. } => "Too many requests; try again later.".into(),
             ApiError::Unavailable { .. } => "The service is busy; try again shortly.".into(),
+            ApiError::BodyTimeout => "The request body took too long to arrive.".into(),
             ApiError::Internal(_) => "Something went wrong on our side.".into(),
         }
     }
@@ -120,6 +125,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -138,6 +144,10 @@ impl ResponseError for ApiError {
             },
         };
         let mut resp = HttpResponse::build(self.status_code());
+        if let ApiError::BodyTimeout = self {
+            // The rest of the body may still be trickling in: do not wait for it.
+            resp.force_close();
+        }
         if let ApiError::TooManyRequests { retry_after_secs } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
@@ -155,9 +165,18 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::Unavailable { code: "busy" }
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => ApiError::Unavailable {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => ApiError::Unavailable {
                 code: "database_unavailable",
             },
+            Error::DatabaseError(_, info) if crate::db::is_server_going_away(info.message()) => {
+                tracing::warn!(error = %info.message(), "the database went away mid-request");
+                ApiError::Unavailable {
+                    code: "database_unavailable",
+                }
+            }
             _ => ApiError::Internal(anyhow::Error::new(e).context("database query")),
         }
     }

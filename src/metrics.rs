@@ -57,6 +57,8 @@ pub struct Metrics {
     pub bookings: Counter,
     pub slot_taken: Counter,
     pub logins_failed: Counter,
+    /// Sign-in tries refused without checking the password (`domain::login_throttle`).
+    pub logins_throttled: Counter,
     pub requests: Family<ResponseLabels, Counter>,
     pub request_seconds: HistogramFamily<RouteLabels>,
     pub signalling: SignallingMetrics,
@@ -83,6 +85,7 @@ impl Metrics {
             bookings: Counter::default(),
             slot_taken: Counter::default(),
             logins_failed: Counter::default(),
+            logins_throttled: Counter::default(),
             requests: Family::default(),
             request_seconds: Family::new_with_constructor(latency_histogram),
             signalling: SignallingMetrics::default(),
@@ -105,6 +108,11 @@ impl Metrics {
             "logins_failed",
             "Staff sign-ins refused",
             m.logins_failed.clone(),
+        );
+        r.register(
+            "logins_throttled",
+            "Staff sign-in tries refused by the throttle before the password was checked",
+            m.logins_throttled.clone(),
         );
         r.register(
             "http_requests",

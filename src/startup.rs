@@ -17,6 +17,10 @@ use crate::routes;
 use crate::state::AppState;
 use crate::telemetry::LoketRootSpan;
 
+/// Room tickets one citizen token or staff member may ask for per minute. An unexpired,
+/// unredeemed ticket is handed out again, so only joins that were redeemed cost a new one.
+const TICKETS_PER_MINUTE: u32 = 30;
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -42,7 +46,11 @@ impl Application {
     /// Connects (starting the embedded Postgres when no `DATABASE_URL` is set), migrates, loads
     /// demo data when configured, and binds.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let (url, cluster) = database(&settings).await?;
+        let (url, mut cluster) = database(&settings).await?;
+        // The embedded cluster is ours: if it dies under us, start it again.
+        if let Some(c) = cluster.as_mut() {
+            c.supervise();
+        }
         Self::build_with_database(settings, &url, cluster).await
     }
 
@@ -97,6 +105,8 @@ impl Application {
             turn,
             booking_limiter: RateLimiter::per_minute(settings.booking_rate_per_minute),
             login_limiter: RateLimiter::per_minute(10),
+            login_throttle: Default::default(),
+            ticket_limiter: RateLimiter::per_minute(TICKETS_PER_MINUTE),
             rooms: crate::signalling::Rooms::start(
                 ctx.pool.clone(),
                 ctx.feed.clone(),
@@ -216,6 +226,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     let path_cfg = web::PathConfig::default().error_handler(routes::path_error);
     let web_dir = state.settings.web_dir.clone();
     let node_name = state.settings.node_name.clone();
+    let public_url = state.settings.public_url.clone();
     let server = HttpServer::new(move || {
         let cache_state = state.clone();
         let metrics_state = state.clone();
@@ -247,7 +258,8 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                     Ok(res)
                 }
             })
-            .wrap(routes::pages::security_headers())
+            .wrap(actix_web::middleware::from_fn(routes::edge::edge))
+            .wrap(routes::pages::security_headers(&public_url))
             // Which node answered: for operators behind a balancer, and the cluster tests.
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()

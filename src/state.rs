@@ -12,6 +12,10 @@ pub struct AppState {
     pub ctx: Arc<Ctx>,
     pub booking_limiter: RateLimiter,
     pub login_limiter: RateLimiter,
+    /// Staff sign-in tries per (email, address) and per email (`domain::login_throttle`).
+    pub login_throttle: std::sync::Mutex<crate::domain::login_throttle::LoginThrottle>,
+    /// Room tickets per citizen token or staff member.
+    pub ticket_limiter: RateLimiter,
     /// The consultation rooms (one task owns them all; this is its handle).
     pub rooms: crate::signalling::Rooms,
     /// Redeems the signalling sockets' tickets in batches (`signalling::redeemer`).

@@ -1,13 +1,16 @@
 //! Real network paths, made by the test itself as root: network namespaces joined by veth pairs,
 //! with nftables in a "hub" namespace deciding what may pass. Two webrtc-rs peers whose direct
-//! path is blocked still connect through Loket's built-in TURN relay; and a peer whose address
-//! changes mid-call recovers after an ICE restart.
+//! path is blocked still connect through Loket's built-in TURN relay; a peer whose address
+//! changes mid-call recovers after an ICE restart; and the pre-call check, whose camera shows a
+//! still picture, says `good` on a clean path and `audio_only` on one `tc` slows down.
 //!
 //! Only private test addresses (10.203.x.y) inside namespaces created here are used; nothing
 //! leaves the machine. The namespaces are deleted on every exit path, panics included.
 //!
-//! Needs root, iproute2 and nftables (scripts/test installs them). Without them the tests fail
-//! with a message saying so; `LOKET_SKIP_NETNS=1` skips them explicitly and says that it did.
+//! Needs root, iproute2 and nftables (scripts/test installs them), so each test is marked
+//! `#[ignore]`: a plain `cargo test` lists them as ignored, and scripts/test runs them (with
+//! `--include-ignored`) when it runs as root. Run without root or the tools, they fail with a
+//! message saying what is missing.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,26 +20,24 @@ use std::time::Duration;
 
 use loket::config::Secret;
 use loket::precheck::client::{Client, ClientOptions};
+use loket::precheck::peer::{self, PeerConfig, Timing};
+use loket::precheck::verdict::{self, Measurements, Reason, Verdict};
 use loket::turn::{RelaySettings, TurnRelay, credentials};
 use tokio::sync::{mpsc, oneshot};
 use webrtc::peer_connection::RTCIceServer;
 
 const SECRET: &str = "netns-turn-secret";
 
-/// `true` when the tests should run; panics with the reason when they cannot.
-fn netns_available() -> bool {
-    if std::env::var("LOKET_SKIP_NETNS").as_deref() == Ok("1") {
-        eprintln!("netns tests SKIPPED because LOKET_SKIP_NETNS=1");
-        return false;
-    }
+/// Panics with the reason when the tests cannot run here.
+fn assert_netns_available() {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
     assert_eq!(
         euid, 0,
         "the network-namespace tests need root (ip netns, veth, nftables); run scripts/test as \
-         root, or set LOKET_SKIP_NETNS=1 to skip them explicitly"
+         root, which runs them with --include-ignored"
     );
-    for tool in ["ip", "nft"] {
+    for tool in ["ip", "tc", "nft"] {
         let ok = Command::new(tool)
             .arg("-V")
             .output()
@@ -46,7 +47,6 @@ fn netns_available() -> bool {
             "`{tool}` is missing: apt-get install iproute2 nftables (scripts/test does this)"
         );
     }
-    true
 }
 
 fn run(args: &[&str]) {
@@ -237,10 +237,9 @@ struct Side {
 }
 
 #[test]
+#[ignore = "needs root, iproute2 and nftables (network namespaces); scripts/test runs it as root"]
 fn two_peers_whose_direct_path_is_blocked_connect_through_the_builtin_turn() {
-    if !netns_available() {
-        return;
-    }
+    assert_netns_available();
     let t = Topology::new(10, true);
     let hub_ip = format!("{}.1", t.net_a);
     // Prove the block first: a cannot reach b, but reaches the hub.
@@ -327,10 +326,9 @@ fn two_peers_whose_direct_path_is_blocked_connect_through_the_builtin_turn() {
 // number: after such a jump SRTP's rollover-counter guess differs between the two ends and the
 // whole stream fails authentication (see `Client::rtp_clock` and docs/precheck.md).
 #[test]
+#[ignore = "needs root, iproute2 and nftables (network namespaces); scripts/test runs it as root"]
 fn a_peer_whose_address_changes_mid_call_recovers_after_an_ice_restart() {
-    if !netns_available() {
-        return;
-    }
+    assert_netns_available();
     let t = Topology::new(11, false);
     let (net_a, a_ns) = (t.net_a.clone(), t.a.clone());
 
@@ -455,4 +453,109 @@ fn a_peer_whose_address_changes_mid_call_recovers_after_an_ice_restart() {
 /// The `a=ice-ufrag` of an SDP.
 fn ice_ufrag(sdp: &str) -> Option<&str> {
     sdp.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+}
+
+/// Slows both directions between namespace `a` and the hub to `rate` (e.g. `200kbit`): a token
+/// bucket on each side's sending interface, with a queue of at most `latency` before it drops.
+fn throttle(t: &Topology, rate: &str) {
+    for (ns, dev) in [(&t.hub, "ea"), (&t.a, "eth0")] {
+        run(&[
+            "ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate",
+            rate, "burst", "4kb", "latency", "300ms",
+        ]);
+    }
+}
+
+/// One pre-call check across the topology: Loket's peer (the same `peer::answer`,
+/// `LiveCheck::measure` and `verdict::judge` the HTTP endpoint runs) in namespace `b`, a
+/// webrtc-rs client in `a` whose camera sends `video_kbps` (a still picture sends a few dozen).
+fn precheck_across(t: &Topology, video_kbps: u32) -> (Verdict, Vec<Reason>, Measurements) {
+    let server_ip: std::net::IpAddr = format!("{}.2", t.net_b).parse().expect("ip");
+    let client_ip: std::net::IpAddr = format!("{}.2", t.net_a).parse().expect("ip");
+    let (offer_tx, mut offer_rx) = mpsc::channel::<String>(1);
+    let (answer_tx, mut answer_rx) = mpsc::channel::<String>(1);
+    let server = in_netns(&t.b, move || async move {
+        let offer = offer_rx.recv().await.expect("offer");
+        let cfg = PeerConfig {
+            ip: server_ip,
+            public_ip: None,
+            tcp: false,
+            gather_timeout: Duration::from_secs(3),
+            probe_kbps: loket::precheck::probe::DEFAULT_PROBE_KBPS,
+        };
+        let (answer, mut check) = peer::answer(&offer, &cfg).await.expect("Loket's answer");
+        let _ = answer_tx.send(answer).await;
+        let m = check
+            .measure(Timing {
+                connect: Duration::from_secs(10),
+                measure: Duration::from_secs(5),
+                idle: Duration::from_secs(3),
+            })
+            .await;
+        check.finish(None).await;
+        let (v, reasons) = verdict::judge(&m);
+        (v, reasons, m)
+    });
+    let client = in_netns(&t.a, move || async move {
+        let c = Client::new(ClientOptions {
+            udp_addrs: vec![SocketAddr::new(client_ip, 0)],
+            data_channel: false,
+            ..Default::default()
+        })
+        .await
+        .expect("client");
+        let offer = c.offer().await.expect("offer");
+        let _ = offer_tx.send(offer).await;
+        let answer = answer_rx.recv().await.expect("answer");
+        c.accept(&answer).await.expect("accept");
+        if c.wait_connected(Duration::from_secs(10)).await {
+            // Until after Loket's measurement has ended.
+            c.send_media(Duration::from_secs(7), video_kbps).await;
+        }
+        c.close().await;
+    });
+    client.join().expect("client thread");
+    server.join().expect("Loket's thread")
+}
+
+#[test]
+#[ignore = "needs root, iproute2 and nftables (network namespaces); scripts/test runs it as root"]
+fn a_still_picture_on_a_clean_path_is_good() {
+    assert_netns_available();
+    let t = Topology::new(12, false);
+    let (v, reasons, m) = precheck_across(&t, 24);
+    let video = m.video.map(|v| v.bitrate_kbps).unwrap_or_default();
+    assert!(video < 150.0, "the scene sends little: {video} kbit/s");
+    let bw = m.bandwidth.expect("the probe measured the path");
+    eprintln!("clean path: video {video} kbit/s, probe {bw:?}");
+    assert!(
+        bw.downlink_kbps >= verdict::BANDWIDTH_MIN_KBPS,
+        "the path is fast: {bw:?}"
+    );
+    assert_eq!((v, reasons), (Verdict::Good, vec![]), "{m:?}");
+}
+
+#[test]
+#[ignore = "needs root, iproute2 and nftables (network namespaces); scripts/test runs it as root"]
+fn a_still_picture_on_a_throttled_path_is_audio_only() {
+    assert_netns_available();
+    let t = Topology::new(13, false);
+    throttle(&t, "150kbit");
+    let (v, reasons, m) = precheck_across(&t, 24);
+    assert!(m.connected, "{m:?}");
+    // The little the still picture sends fits through: audio and video arrive intact.
+    let video = m.video.expect("video arrived");
+    assert!(video.loss_pct < 5.0, "{m:?}");
+    // The probe's train does not: it arrives at the throttle's rate.
+    let bw = m.bandwidth.expect("the probe measured the path");
+    eprintln!(
+        "throttled path: video {} kbit/s, {} % lost, probe {bw:?}",
+        video.bitrate_kbps, video.loss_pct
+    );
+    assert!(
+        bw.downlink_kbps < verdict::BANDWIDTH_MIN_KBPS,
+        "the path is slow: {bw:?}"
+    );
+    assert_eq!(v, Verdict::AudioOnly, "{reasons:?} {m:?}");
+    assert!(reasons.contains(&Reason::LowBitrate), "{reasons:?}");
 }

@@ -43,14 +43,19 @@ pub async fn create_staff(
     let email = Email::parse(&input.email)
         .map_err(|e| fields.insert("email".into(), e.into()))
         .ok();
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        fields.insert("name".into(), "required".into());
-    }
-    if input.password.chars().count() < password::MIN_PASSWORD_CHARS
-        || input.password.len() > password::MAX_PASSWORD_BYTES
-    {
-        fields.insert("password".into(), "too_short".into());
+    let name = match crate::domain::citizen::clean_name(&input.name) {
+        Ok(n) if n.is_empty() || n.chars().count() > 200 => {
+            fields.insert("name".into(), "required".into());
+            n
+        }
+        Ok(n) => n,
+        Err(problem) => {
+            fields.insert("name".into(), problem.into());
+            String::new()
+        }
+    };
+    if let Some(problem) = password::weakness(&input.password, &[&input.email, &input.name]) {
+        fields.insert("password".into(), problem.into());
     }
     let agency = match input.agency.as_deref().filter(|a| !a.is_empty()) {
         Some(slug) => {
@@ -113,7 +118,7 @@ pub async fn create_staff(
             id: id.0,
             agency_id: agency.as_ref().map(|a| a.id),
             email: email.as_str(),
-            name,
+            name: &name,
             password_hash: &hash,
             role: input.role.as_str(),
             calendar_key: &key,

@@ -61,8 +61,15 @@ pub async fn profile_of_staff(ctx: &Ctx, staff: Staff) -> Result<Profile, Fault>
 }
 
 /// Signs in with email and password: a fresh staff token and the profile. Unknown emails cost
-/// the same argon2 work as wrong passwords, so timing does not tell which accounts exist.
-pub async fn login(ctx: &Ctx, email: &str, pw: &str) -> Result<(String, Profile), AccountError> {
+/// the same argon2 work as wrong passwords, so timing does not tell which accounts exist. A
+/// wrong password for an existing account is counted and leaves an audit event naming the
+/// address it came `from` (`login_failed`).
+pub async fn login(
+    ctx: &Ctx,
+    email: &str,
+    pw: &str,
+    from: &str,
+) -> Result<(String, Profile), AccountError> {
     let mut conn = ctx.conn().await?;
     let row = db::staff::by_email(&mut conn, email).await?;
     let stored = row
@@ -74,8 +81,20 @@ pub async fn login(ctx: &Ctx, email: &str, pw: &str) -> Result<(String, Profile)
     let ok = tokio::task::spawn_blocking(move || password::verify(&pw_owned, &stored))
         .await
         .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
+    let known = row.as_ref().map(|r| r.id);
     let Some(row) = row.filter(|r| ok && r.active) else {
         ctx.metrics.logins_failed.inc();
+        if let Some(id) = known {
+            // Only for accounts that exist: what someone typed as an email is not kept.
+            db::audit::append(
+                &mut conn,
+                &format!("address:{from}"),
+                "login_failed",
+                &format!("staff:{id}"),
+                json!({"address": from}),
+            )
+            .await?;
+        }
         return Err(AccountError::InvalidCredentials);
     };
     let token = tokens::staff_token(&ctx.keys, StaffId(row.id), row.session_epoch)?;

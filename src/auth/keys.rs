@@ -101,7 +101,10 @@ mod tests {
         );
         assert_eq!(keys.hash_nik(&nik), keys.hash_nik(&nik));
         let other = Keys::derive(&Secret::new("y".repeat(40)));
-        assert!(other.decrypt_nik(&blob).is_err());
+        let wrong = other.decrypt_nik(&blob).expect_err("another secret's key");
+        assert!(wrong.to_string().contains("failed to decrypt"), "{wrong}");
+        let short = keys.decrypt_nik(&blob[..12]).expect_err("too short");
+        assert!(short.to_string().contains("too short"), "{short}");
         assert_ne!(keys.citizen_jwt, keys.staff_jwt);
     }
 }

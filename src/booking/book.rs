@@ -53,10 +53,9 @@ pub struct Booked {
     pub links: Links,
 }
 
+/// A start time as sent (RFC 3339, within the years `domain::dates` accepts).
 pub fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(raw.trim())
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    crate::domain::dates::parse_instant(raw).ok()
 }
 
 /// The token and links of a stored appointment. The token is a function of the row, so a
@@ -202,7 +201,13 @@ pub async fn book(
         request_hash: Some(request_hash.clone()),
     };
     let limit = ctx.settings.max_active_bookings;
-    match db::appointments::book(&mut conn, new, &candidates, limit).await {
+    let limits = db::appointments::Limits {
+        max_active: limit,
+        max_active_nik: ctx.settings.max_active_bookings_per_nik,
+        max_per_service_day: ctx.settings.max_bookings_per_service_day,
+        day: db::schedule::range(local_day(ctx, starts_at)),
+    };
+    match db::appointments::book(&mut conn, new, &candidates, &limits).await {
         Ok(row) => {
             ctx.metrics.bookings.inc();
             tracing::info!(appointment = %row.id, code = %row.code, "booked");
@@ -223,6 +228,10 @@ pub async fn book(
             Err(BookingError::SlotTaken)
         }
         Err(BookError::TooManyActive) => Err(BookingError::TooManyActive { limit }),
+        Err(BookError::TooManyActiveForNik) => Err(BookingError::TooManyActiveForNik {
+            limit: limits.max_active_nik,
+        }),
+        Err(BookError::ServiceDayTaken) => Err(BookingError::ServiceDayTaken),
         Err(BookError::KeyUsed(id)) => {
             let existing = db::appointments::view(&mut conn, id)
                 .await?
@@ -232,6 +241,21 @@ pub async fn book(
         Err(BookError::Busy) => Err(BookingError::Busy),
         Err(BookError::Db(e)) => Err(e.into()),
     }
+}
+
+/// The local day (in the site's zone) that `at` falls on, as UTC bounds.
+fn local_day(ctx: &Ctx, at: DateTime<Utc>) -> Interval {
+    use chrono::TimeZone;
+    let tz = ctx.settings.timezone;
+    let date = at.with_timezone(&tz).date_naive();
+    let midnight = |d: chrono::NaiveDate| {
+        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let start = midnight(date).unwrap_or(at - Duration::days(1));
+    let end = midnight(date + Duration::days(1)).unwrap_or(at + Duration::days(1));
+    Interval { start, end }
 }
 
 /// The first answer again, if this is the same request.

@@ -28,6 +28,10 @@ pub enum BookingError {
     SlotTaken,
     #[error("this phone number already has {limit} active bookings")]
     TooManyActive { limit: i64 },
+    #[error("this NIK already has {limit} active bookings")]
+    TooManyActiveForNik { limit: i64 },
+    #[error("this phone number or NIK already has this service booked that day")]
+    ServiceDayTaken,
     #[error("the Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
     #[error("no such appointment")]

@@ -23,13 +23,12 @@ pub async fn reassign(
     let target = target.ok_or_else(|| BookingError::field("staff", "required"))?;
     let mut conn = ctx.conn().await?;
     let view = for_staff(&mut conn, me, id).await?;
-    let other = db::staff::by_id(&mut conn, target)
+    // Someone of another agency is as unknown to the caller as a made-up id: a different
+    // answer would tell which ids are staff elsewhere.
+    db::staff::by_id(&mut conn, target)
         .await?
-        .filter(|s| s.active)
+        .filter(|s| s.active && me.may_act_for(target, s.agency_id.map(AgencyId)))
         .ok_or_else(|| BookingError::field("staff", "unknown"))?;
-    if !me.may_act_for(target, other.agency_id.map(AgencyId)) {
-        return Err(BookingError::field("staff", "not_your_agency"));
-    }
     let a = &view.appointment;
     if !db::staff::serves(&mut conn, target, ServiceId(a.service_id)).await? {
         return Err(BookingError::field("staff", "does_not_serve_service"));

@@ -2,7 +2,7 @@
 //! cuti bersama). Adding one is audited in the same transaction; leave answers which active
 //! bookings it falls on, so they can be moved.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use serde_json::json;
@@ -34,14 +34,14 @@ impl ClosureForm {
     pub fn parse(&self) -> Result<(Interval, String), CalendarError> {
         let mut fields = FieldErrors::new();
         let t = |raw: Option<&str>, name: &str, fields: &mut FieldErrors| {
-            let parsed = raw.and_then(|r| DateTime::parse_from_rfc3339(r.trim()).ok());
+            let parsed = raw.and_then(|r| crate::domain::dates::parse_instant(r).ok());
             if parsed.is_none() {
                 fields.insert(
                     name.into(),
                     if raw.is_none() { "required" } else { "invalid" }.into(),
                 );
             }
-            parsed.map(|p| p.with_timezone(&Utc))
+            parsed
         };
         let start = t(self.starts_at.as_deref(), "starts_at", &mut fields);
         let end = t(self.ends_at.as_deref(), "ends_at", &mut fields);

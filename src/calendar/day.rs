@@ -66,12 +66,17 @@ pub async fn appointments(
             _ => return Err(CalendarError::NotSupervisor),
         },
         Whose::Staff(id) => {
-            let other = db::staff::by_id(&mut conn, id)
-                .await?
-                .ok_or(CalendarError::UnknownStaff)?;
-            if !me.may_act_for(StaffId(other.id), other.agency_id.map(AgencyId)) {
-                return Err(CalendarError::NotYourAgency);
+            // A clerk sees only their own list, whoever the id names (an answer that does not
+            // depend on the id tells nothing about it).
+            if id != me.id && !me.is_supervisor_or_admin() {
+                return Err(CalendarError::NotSupervisor);
             }
+            // A colleague of another agency gets the same answer as a made-up id, so the
+            // answer does not tell which ids are staff elsewhere.
+            db::staff::by_id(&mut conn, id)
+                .await?
+                .filter(|o| me.may_act_for(StaffId(o.id), o.agency_id.map(AgencyId)))
+                .ok_or(CalendarError::UnknownStaff)?;
             Scope::Staff(id)
         }
     };

@@ -19,8 +19,6 @@ pub enum CalendarError {
     InsufficientRole,
     #[error("only supervisors see the agency's calendar")]
     NotSupervisor,
-    #[error("another agency's staff")]
-    NotYourAgency,
     #[error("no such staff member")]
     UnknownStaff,
     #[error("no such leave")]

@@ -217,6 +217,10 @@ pub enum BookError {
     SlotTaken,
     #[error("this phone number already holds the maximum of active bookings")]
     TooManyActive,
+    #[error("this NIK already holds the maximum of active bookings")]
+    TooManyActiveForNik,
+    #[error("this phone number or NIK already has this service booked that day")]
+    ServiceDayTaken,
     #[error("the idempotency key was used before")]
     KeyUsed(AppointmentId),
     #[error("the database stayed busy")]
@@ -265,25 +269,37 @@ async fn clerk_free(
 /// another booking holds is skipped at first and waited for only when every other candidate is
 /// taken: concurrent requests for a popular time spread over its clerks instead of queueing
 /// behind each other's commits, and none answers `slot_taken` while a clerk could be free.
+/// The limits one citizen's bookings are held to (`loket_book`, migration
+/// 2026-12-06-harden-001): active bookings per phone and per NIK, and bookings of one service
+/// on one local day per phone or NIK.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_active: i64,
+    pub max_active_nik: i64,
+    pub max_per_service_day: i64,
+    /// The local day the booking starts on, as UTC bounds.
+    pub day: Range,
+}
+
 pub async fn book(
     conn: &mut AsyncPgConnection,
     mut new: NewAppointment,
     candidates: &[StaffId],
-    max_active_per_phone: i64,
+    limits: &Limits,
 ) -> Result<Appointment, BookError> {
     if super::schedule::interval(&new.period).is_none() {
         return Err(BookError::SlotTaken);
     }
     let mut contended = Vec::new();
     for &clerk in candidates {
-        match attempt(conn, &mut new, clerk, max_active_per_phone, false).await? {
+        match attempt(conn, &mut new, clerk, limits, false).await? {
             Attempt::Booked(row) => return Ok(*row),
             Attempt::Taken => {}
             Attempt::Contended => contended.push(clerk),
         }
     }
     for clerk in contended {
-        match attempt(conn, &mut new, clerk, max_active_per_phone, true).await? {
+        match attempt(conn, &mut new, clerk, limits, true).await? {
             Attempt::Booked(row) => return Ok(*row),
             Attempt::Taken | Attempt::Contended => {}
         }
@@ -304,19 +320,25 @@ async fn attempt(
     conn: &mut AsyncPgConnection,
     new: &mut NewAppointment,
     clerk: StaffId,
-    max_active: i64,
+    limits: &Limits,
     wait: bool,
 ) -> Result<Attempt, BookError> {
     new.staff_id = clerk.0;
     let mut tries = 0;
     loop {
         tries += 1;
-        match insert(conn, new, max_active, wait).await {
+        match insert(conn, new, limits, wait).await {
             Ok(row) => return Ok(Attempt::Booked(Box::new(row))),
             Err(e) if violates(&e, "appointments_no_double_booking") => return Ok(Attempt::Taken),
             Err(e) if violates(&e, "appointments_clerk_busy") => return Ok(Attempt::Contended),
             Err(e) if violates(&e, "appointments_active_per_phone") => {
                 return Err(BookError::TooManyActive);
+            }
+            Err(e) if violates(&e, "appointments_active_per_nik") => {
+                return Err(BookError::TooManyActiveForNik);
+            }
+            Err(e) if violates(&e, "appointments_per_service_day") => {
+                return Err(BookError::ServiceDayTaken);
             }
             Err(e) if violates(&e, "appointments_code_key") && tries < 5 => {
                 new.code = BookingCode::generate().as_str().to_string();
@@ -338,10 +360,14 @@ async fn attempt(
 }
 
 diesel::define_sql_function! {
-    /// `loket_book(...)`: the booking INSERT (migration 2026-11-28-000003), returning created_at.
+    /// `loket_book(...)`: the booking INSERT (migrations 2026-11-28-000003 and
+    /// 2026-12-06-harden-001), returning created_at.
     #[allow(clippy::too_many_arguments)]
     fn loket_book(
         max_active: diesel::sql_types::BigInt,
+        max_active_nik: diesel::sql_types::BigInt,
+        max_per_service_day: diesel::sql_types::BigInt,
+        day: diesel::sql_types::Range<diesel::sql_types::Timestamptz>,
         wait_for_clerk: diesel::sql_types::Bool,
         id: diesel::sql_types::Uuid,
         code: Text,
@@ -366,11 +392,14 @@ diesel::define_sql_function! {
 async fn insert(
     conn: &mut AsyncPgConnection,
     new: &NewAppointment,
-    max_active: i64,
+    limits: &Limits,
     wait_for_clerk: bool,
 ) -> QueryResult<Appointment> {
     let created_at: DateTime<Utc> = diesel::select(loket_book(
-        max_active,
+        limits.max_active,
+        limits.max_active_nik,
+        limits.max_per_service_day,
+        &limits.day,
         wait_for_clerk,
         new.id,
         &new.code,

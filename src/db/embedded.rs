@@ -6,12 +6,20 @@
 //!   child of a thread that lives as long as the process and dies with it (PR_SET_PDEATHSIG).
 //!
 //! Postgres refuses to run as root; started as root, Loket runs the server as the `postgres` user.
+//!
+//! A durable cluster that `loket serve` owns is also watched ([`Cluster::supervise`]): if its
+//! postmaster dies (killed, out of memory), it is started again — Postgres runs crash recovery
+//! on start — while the pool keeps answering 503 until connections work again. A restart that
+//! fails (old backends still holding the shared memory, a full disk) is retried with a growing
+//! pause, and each failure says why in the log.
 
 use std::ffi::CString;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -32,6 +40,8 @@ pub struct Cluster {
     durable: bool,
     /// Stopped already (or not ours to stop).
     stopped: bool,
+    /// Watches the postmaster and restarts it (`supervise`).
+    supervisor: Option<Supervisor>,
 }
 
 fn is_root() -> bool {
@@ -123,6 +133,7 @@ impl Cluster {
             owner,
             durable: true,
             stopped: false,
+            supervisor: None,
         };
         cluster.check_reachable_by_owner()?;
         cluster.prepare_dir()?;
@@ -161,6 +172,7 @@ impl Cluster {
             owner,
             durable: false,
             stopped: false,
+            supervisor: None,
         };
         cluster.prepare_dir()?;
         cluster.initdb()?;
@@ -283,16 +295,30 @@ impl Cluster {
             .unwrap_or(false)
     }
 
+    /// The server's major version, from `PG_VERSION`.
+    fn major_version(&self) -> Option<u32> {
+        std::fs::read_to_string(self.pgdata().join("PG_VERSION"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     fn pg_ctl_start(&self, extra: &[&str]) -> anyhow::Result<()> {
         let log = self.dir.join("postgres.log");
-        let out = self
-            .command("pg_ctl")
-            .arg("-D")
+        let mut cmd = self.command("pg_ctl");
+        cmd.arg("-D")
             .arg(self.pgdata())
             .arg("-l")
             .arg(&log)
             .args(["-w", "-t", "60"])
-            .args(extra)
+            .args(extra);
+        // Crash recovery first fsyncs every file of the cluster one by one (measured here: 4 of
+        // the 6 s a restart took); one syncfs() of the file system is as safe and took 0.1 s.
+        if self.major_version().is_some_and(|v| v >= 14) {
+            cmd.args(["-o", "-c recovery_init_sync_method=syncfs"]);
+        }
+        let out = cmd
             .arg("start")
             .stdin(Stdio::null())
             .output()
@@ -384,8 +410,38 @@ impl Cluster {
         bail!("postgres did not become ready in {timeout:?}: {log}")
     }
 
+    /// Starts watching the postmaster of a durable cluster: when it dies, it is started again
+    /// (see the module doc). Stopping the cluster stops the watch first.
+    pub fn supervise(&mut self) {
+        if !self.durable || self.supervisor.is_some() {
+            return;
+        }
+        let watched = Cluster {
+            bin: self.bin.clone(),
+            dir: self.dir.clone(),
+            owner: self.owner,
+            durable: false,
+            stopped: true,
+            supervisor: None,
+        };
+        match Supervisor::start(watched) {
+            Ok(s) => self.supervisor = Some(s),
+            Err(e) => tracing::error!(error = %e, "cannot watch the embedded Postgres"),
+        }
+    }
+
+    /// The postmaster's pid, from the first line of `postmaster.pid`.
+    fn postmaster_pid(&self) -> Option<i32> {
+        let text = std::fs::read_to_string(self.pgdata().join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok().filter(|p| *p > 0)
+    }
+
     /// Stops a durable cluster ("fast": ends sessions, checkpoints, loses nothing).
     pub fn stop(&mut self) -> anyhow::Result<()> {
+        // Not restarted while (or after) it is stopped on purpose.
+        if let Some(s) = self.supervisor.take() {
+            s.stop();
+        }
         if self.stopped {
             return Ok(());
         }
@@ -415,6 +471,115 @@ impl Drop for Cluster {
             && let Err(e) = self.stop()
         {
             tracing::error!(error = %e, "could not stop the embedded Postgres");
+        }
+    }
+}
+
+/// How often the supervisor looks at the postmaster. Looking is a `kill(pid, 0)`: cheap.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+/// The first pause after a failed restart; it doubles up to [`MAX_RESTART_PAUSE`].
+const FIRST_RESTART_PAUSE: Duration = Duration::from_millis(250);
+const MAX_RESTART_PAUSE: Duration = Duration::from_secs(30);
+
+/// A thread that watches one cluster's postmaster and starts it again when it dies.
+#[derive(Debug)]
+struct Supervisor {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Supervisor {
+    fn start(cluster: Cluster) -> anyhow::Result<Supervisor> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        // A thread of its own: pg_ctl blocks, and the watch must go on whatever the async
+        // workers are doing.
+        let thread = std::thread::Builder::new()
+            .name("loket-pg-supervisor".into())
+            .spawn(move || watch(&cluster, &flag))?;
+        Ok(Supervisor {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+/// Whether process `pid` still runs. A dead child of ours (a postmaster we started while we
+/// are pid 1, say in a container) stays a zombie until reaped: reap it, then it counts as dead.
+fn alive(pid: i32) -> bool {
+    // SAFETY: waitpid with WNOHANG on one pid never blocks; for a process that is not our
+    // child it fails with ECHILD and changes nothing.
+    let reaped = unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+    if reaped == pid {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Pauses up to `d`, waking early when asked to stop. Answers whether to go on.
+fn pause(d: Duration, stop: &AtomicBool) -> bool {
+    let until = Instant::now() + d;
+    while !stop.load(Ordering::SeqCst) {
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        std::thread::park_timeout(until - now);
+    }
+    false
+}
+
+fn watch(cluster: &Cluster, stop: &AtomicBool) {
+    while pause(WATCH_EVERY, stop) {
+        // No pid file means no postmaster (removed by a clean stop someone else made).
+        if cluster.postmaster_pid().is_some_and(alive) {
+            continue;
+        }
+        let died = Instant::now();
+        tracing::error!(
+            "the embedded Postgres stopped unexpectedly; starting it again (crash recovery)"
+        );
+        let mut wait = FIRST_RESTART_PAUSE;
+        let mut attempt = 1u32;
+        loop {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            match cluster.pg_ctl_start(&[]) {
+                Ok(()) => {
+                    tracing::warn!(
+                        after_ms = died.elapsed().as_millis() as u64,
+                        attempts = attempt,
+                        "the embedded Postgres is running again"
+                    );
+                    break;
+                }
+                Err(e) => {
+                    // Typically: backends of the dead server still hold its shared memory
+                    // for a moment, or the disk is full. Say which, then wait longer.
+                    tracing::error!(
+                        attempt,
+                        retry_in_ms = wait.as_millis() as u64,
+                        error = %format!("{e:#}"),
+                        "the embedded Postgres did not start again"
+                    );
+                    if !pause(wait, stop) {
+                        return;
+                    }
+                    wait = (wait * 2).min(MAX_RESTART_PAUSE);
+                    attempt += 1;
+                }
+            }
         }
     }
 }

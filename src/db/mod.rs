@@ -125,6 +125,23 @@ pub fn is_retryable(e: &diesel::result::Error) -> bool {
     }
 }
 
+/// Whether a server message says the server is stopping, starting or recovering (SQLSTATE
+/// class 57: the connection ends or cannot start yet). diesel does not pass the SQLSTATE on,
+/// so the message decides; these are the messages Postgres sends in English, which the
+/// embedded cluster and `DATABASE_URL` connections use (`lc_messages` is not translated for
+/// client connections by Loket's settings).
+pub fn is_server_going_away(message: &str) -> bool {
+    const GOING_AWAY: [&str; 6] = [
+        "terminating connection due to",
+        "the database system is starting up",
+        "the database system is shutting down",
+        "the database system is in recovery mode",
+        "the database system is not yet accepting connections",
+        "server closed the connection unexpectedly",
+    ];
+    GOING_AWAY.iter().any(|m| message.contains(m))
+}
+
 /// Whether this error is the violation of the named constraint.
 pub fn violates(e: &diesel::result::Error, constraint: &str) -> bool {
     match e {

@@ -93,6 +93,38 @@ pub async fn create(
     Ok((ticket, expires_at))
 }
 
+/// An unexpired, unredeemed ticket of this person for this room with at least `min_left`
+/// seconds to live, to hand out again instead of minting another row.
+pub async fn reusable(
+    conn: &mut AsyncPgConnection,
+    appointment: AppointmentId,
+    role: Role,
+    staff: Option<StaffId>,
+    min_left: i64,
+) -> QueryResult<Option<(Ticket, DateTime<Utc>)>> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = Timestamptz)]
+        expires_at: DateTime<Utc>,
+    }
+    let found: Option<Found> = diesel::sql_query(
+        "SELECT id, expires_at FROM room_tickets \
+         WHERE appointment_id = $1 AND role = $2 AND staff_id IS NOT DISTINCT FROM $3 \
+           AND used_at IS NULL AND expires_at > now() + make_interval(secs => $4) \
+         ORDER BY expires_at DESC LIMIT 1",
+    )
+    .bind::<SqlUuid, _>(appointment.0)
+    .bind::<Text, _>(role.as_str())
+    .bind::<Nullable<SqlUuid>, _>(staff.map(|s| s.0))
+    .bind::<diesel::sql_types::Double, _>(min_left as f64)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(found.map(|f| (Ticket(f.id), f.expires_at)))
+}
+
 /// What a redeemed ticket grants, with what the room needs to know about the appointment and
 /// the person as of now.
 #[derive(Clone, Debug, PartialEq, Eq)]

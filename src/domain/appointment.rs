@@ -243,5 +243,74 @@ mod tests {
         );
         assert_eq!(BookingCode::parse("7KQ2M9XU"), None);
         assert_eq!(BookingCode::parse("7KQ2M9X"), None);
+        assert_eq!(BookingCode::parse("7KQ2M9X01"), None, "too long");
+        assert_eq!(BookingCode::parse("7KQ2M9X!"), None, "not in the alphabet");
+        assert_eq!(
+            BookingCode::parse(" 7kq2 m9xd ").map(|c| c.as_str().to_string()),
+            Some("7KQ2M9XD".into())
+        );
+        assert_eq!(
+            BookingCode::parse("i1l0-Oabc").map(|c| c.as_str().to_string()),
+            Some("11100ABC".into())
+        );
+        // Every letter of the alphabet comes out of `generate` (the low five bits pick one).
+        let seen: std::collections::BTreeSet<char> = (0..2000)
+            .flat_map(|_| BookingCode::generate().as_str().chars().collect::<Vec<_>>())
+            .collect();
+        assert_eq!(seen.len(), 32, "{seen:?}");
+    }
+
+    #[test]
+    fn statuses_read_back_and_say_what_they_hold() {
+        use Status::*;
+        let names = [
+            (Booked, "booked"),
+            (Waiting, "waiting"),
+            (InCall, "in_call"),
+            (Completed, "completed"),
+            (NoShow, "no_show"),
+            (Cancelled, "cancelled"),
+        ];
+        for (s, name) in names {
+            assert_eq!(s.as_str(), name);
+            assert_eq!(Status::parse(name), Some(s));
+            assert_eq!(
+                s.is_active(),
+                matches!(s, Booked | Waiting | InCall),
+                "{name}"
+            );
+            assert_eq!(s.can_reschedule(), s == Booked, "{name}");
+        }
+        assert_eq!(Status::parse("BOOKED"), None);
+        assert_eq!(Status::parse(""), None);
+    }
+
+    /// The whole table of moves: exactly the eleven documented ones are allowed.
+    #[test]
+    fn the_moves_are_exactly_the_documented_ones() {
+        use Status::*;
+        let all = [Booked, Waiting, InCall, Completed, NoShow, Cancelled];
+        let allowed = [
+            (Booked, Waiting),
+            (Waiting, Booked),
+            (Waiting, InCall),
+            (InCall, Waiting),
+            (InCall, Completed),
+            (Waiting, Completed),
+            (Booked, Completed),
+            (Booked, NoShow),
+            (Waiting, NoShow),
+            (Booked, Cancelled),
+            (Waiting, Cancelled),
+        ];
+        for from in all {
+            for to in all {
+                assert_eq!(
+                    from.can_become(to),
+                    allowed.contains(&(from, to)),
+                    "{from:?} → {to:?}"
+                );
+            }
+        }
     }
 }

@@ -7,9 +7,48 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CitizenName(String);
 
+/// Characters that change how text around them is shown without being seen themselves:
+/// bidirectional overrides and isolates (U+202E turns "Budi \u{202e}amsuK" into "Budi Kusma"
+/// on a clerk's screen). A name with one is refused.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Invisible characters a name can carry without meaning anything (zero-width space, joiner
+/// and non-joiner, word joiner, byte-order mark, soft hyphen): removed.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}' | '\u{00AD}'
+    )
+}
+
+/// More combining marks in a row than any written name needs (Vietnamese stacks two):
+/// "Zalgo" text that spills over the lines around it.
+const MAX_COMBINING_RUN: usize = 2;
+
+/// A person's name as shown to others (citizens to clerks, staff to each other): invisible
+/// characters removed, whitespace collapsed; bidirectional controls and long runs of combining
+/// marks refused as `invalid_characters`.
+pub fn clean_name(raw: &str) -> Result<String, &'static str> {
+    use unicode_normalization::char::is_combining_mark;
+    let mut run = 0;
+    for c in raw.chars() {
+        if is_bidi_control(c) {
+            return Err("invalid_characters");
+        }
+        run = if is_combining_mark(c) { run + 1 } else { 0 };
+        if run > MAX_COMBINING_RUN {
+            return Err("invalid_characters");
+        }
+    }
+    let visible: String = raw.chars().filter(|c| !is_invisible(*c)).collect();
+    Ok(visible.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 impl CitizenName {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let name: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let name = clean_name(raw)?;
         let len = name.chars().count();
         if len == 0 {
             return Err("required");
@@ -118,9 +157,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && !e
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+            && !e.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || is_bidi_control(c) || c == '<' || c == '>'
+            })
             && !domain.contains('@');
         if !ok {
             return Err("invalid");
@@ -251,6 +290,122 @@ mod tests {
         assert_eq!(Phone::parse("+081234567890"), Err("invalid"));
     }
 
+    /// 10..=13 digits with the leading 0 (9..=12 after it); 32 characters at most as typed.
+    #[test]
+    fn phone_lengths_have_exact_edges_and_every_form_rebuilds() {
+        assert_eq!(
+            Phone::parse("081234567").map(|p| p.0),
+            Err("invalid_length")
+        );
+        assert_eq!(
+            Phone::parse("0812345678").unwrap().e164(),
+            "+62812345678",
+            "10 digits"
+        );
+        assert_eq!(
+            Phone::parse("0812345678901").unwrap().e164(),
+            "+62812345678901",
+            "13 digits"
+        );
+        assert_eq!(
+            Phone::parse("08123456789012").map(|p| p.0),
+            Err("invalid_length")
+        );
+        assert_eq!(
+            Phone::parse("6281234567890").unwrap().e164(),
+            "+6281234567890"
+        );
+        assert_eq!(Phone::parse("   "), Err("required"));
+        let spaced = format!("0812 3456 7890{}", " ".repeat(18));
+        assert!(Phone::parse(&spaced).is_ok(), "trailing blanks are trimmed");
+        let long = "0 8 1 2 3 4 5 6 7 8 9 0 - - - - -";
+        assert!(long.len() > 32);
+        assert_eq!(Phone::parse(long), Err("invalid"));
+        let at_most = "0 8 1 2 3 4 5 6 7 8 9 0 - - - -";
+        assert_eq!(at_most.len(), 31);
+        assert!(Phone::parse(at_most).is_ok());
+        assert_eq!(Phone::parse("0812+34567890"), Err("invalid"));
+        assert_eq!(
+            Phone::parse("+0812345678901"),
+            Err("invalid"),
+            "+0 is not a form"
+        );
+        assert_eq!(Phone::parse("62251123456"), Err("not_mobile"));
+        let p = Phone::from_e164("+6281234567890").unwrap();
+        assert_eq!(p.e164(), "+6281234567890");
+        assert_eq!(Phone::from_e164("+1 202"), None);
+        assert_eq!(Phone::parse("081234567").ok().map(|p| p.display()), None);
+        assert_eq!(
+            Phone::parse("0812345678").unwrap().display(),
+            "0812-3456-78"
+        );
+        assert_eq!(
+            Phone::parse("0812345678901").unwrap().display(),
+            "0812-3456-78901"
+        );
+    }
+
+    #[test]
+    fn names_have_exact_edges() {
+        assert_eq!(CitizenName::parse("B"), Err("too_short"));
+        assert_eq!(CitizenName::parse("Bu").unwrap().as_str(), "Bu");
+        assert!(CitizenName::parse(&"a".repeat(120)).is_ok());
+        assert_eq!(CitizenName::parse("Budi {x}"), Err("invalid_characters"));
+        assert_eq!(CitizenName::parse("Budi\u{7}x"), Err("invalid_characters"));
+        assert_eq!(
+            CitizenName::parse("12 34"),
+            Err("invalid"),
+            "no letter at all"
+        );
+        assert_eq!(CitizenName::parse("Siti 2").unwrap().as_str(), "Siti 2");
+    }
+
+    /// Each part of the NIK at its edges: province 11..=99, regency not 00, day 1..=31 or
+    /// 41..=71 (women), month 1..=12, serial not 0000; dots and spaces ignored.
+    #[test]
+    fn nik_parts_have_exact_edges() {
+        let ok = |s: &str| Nik::parse(s).map(|n| n.expose().to_string());
+        assert_eq!(
+            ok("3271.9952.0590.0001"),
+            Ok("3271995205900001".to_string())
+        );
+        assert_eq!(ok(" 3271 9952 0590 0001 "), Ok("3271995205900001".into()));
+        assert_eq!(Nik::parse(" . "), Err("required"));
+        assert_eq!(Nik::parse("32719952059000011"), Err("must_be_16_digits"));
+        for (nik, why) in [
+            ("1071995205900001", "invalid_region"),
+            ("3200995205900001", "invalid_region"),
+            ("3271990005900001", "invalid_birth_date"),
+            ("3271993205900001", "invalid_birth_date"),
+            ("3271994005900001", "invalid_birth_date"),
+            ("3271997205900001", "invalid_birth_date"),
+            ("3271995200900001", "invalid_birth_date"),
+            ("3271995213900001", "invalid_birth_date"),
+        ] {
+            assert_eq!(Nik::parse(nik), Err(why), "{nik}");
+        }
+        for nik in [
+            "1171995205900001",
+            // The last province code there is (Papua Barat Daya); 99 is not one (above).
+            "9671995205900001",
+            "3201995205900001",
+            "3271990105900001",
+            "3271993105900001",
+            "3271994105900001",
+            "3271997105900001",
+            "3271995201900001",
+            "3271995212900001",
+            "3271995205909999",
+        ] {
+            assert!(Nik::parse(nik).is_ok(), "{nik}");
+        }
+        let n = Nik::parse("3271995205901234").unwrap();
+        assert_eq!(n.last4(), "1234");
+        assert_eq!(n.masked(), "3271********1234");
+        assert_eq!(format!("{n:?}"), "Nik(3271********1234)");
+        assert_eq!(format!("{n}"), "3271********1234");
+    }
+
     #[test]
     fn nik_structure_is_checked() {
         let demo = Nik::parse("3271995205900001").unwrap();
@@ -286,6 +441,39 @@ mod tests {
     }
 
     #[test]
+    fn names_lose_invisible_characters_and_refuse_bidi_controls_and_zalgo() {
+        assert_eq!(
+            CitizenName::parse("Budi\u{200B} San\u{200D}toso\u{FEFF}")
+                .unwrap()
+                .as_str(),
+            "Budi Santoso"
+        );
+        assert_eq!(
+            CitizenName::parse("Budi \u{202E}amsuK"),
+            Err("invalid_characters")
+        );
+        assert_eq!(
+            CitizenName::parse("Budi \u{2067}x"),
+            Err("invalid_characters")
+        );
+        assert_eq!(
+            CitizenName::parse("Bu\u{0301}\u{0302}\u{0303}di"),
+            Err("invalid_characters")
+        );
+        // Names written with marks stay as they are.
+        assert_eq!(
+            CitizenName::parse("Nguye\u{0302}\u{0303}n Thi\u{0323}")
+                .unwrap()
+                .as_str(),
+            "Nguye\u{0302}\u{0303}n Thi\u{0323}"
+        );
+        assert_eq!(
+            CitizenName::parse("Zoë Müller").unwrap().as_str(),
+            "Zoë Müller"
+        );
+    }
+
+    #[test]
     fn names_and_emails() {
         assert_eq!(
             CitizenName::parse("  Siti   Rahma ").unwrap().as_str(),
@@ -298,8 +486,24 @@ mod tests {
             Email::parse(" Budi@Example.co.id ").unwrap().as_str(),
             "budi@example.co.id"
         );
-        for bad in ["budi", "budi@", "@x.id", "budi@x", "bu di@x.id", "a@b..id"] {
-            assert!(Email::parse(bad).is_err(), "{bad}");
+        for bad in [
+            "budi",
+            "budi@",
+            "@x.id",
+            "budi@x",
+            "bu di@x.id",
+            "a@b..id",
+            "a@.b.id",
+            "a@b.id.",
+            "a@b@c.id",
+            "<a>@b.id",
+        ] {
+            assert_eq!(Email::parse(bad), Err("invalid"), "{bad}");
         }
+        let long_local = format!("{}@b.id", "a".repeat(65));
+        assert_eq!(Email::parse(&long_local), Err("invalid"));
+        assert!(Email::parse(&format!("{}@b.id", "a".repeat(64))).is_ok());
+        let long = format!("a@{}.id", "b".repeat(250));
+        assert_eq!(Email::parse(&long), Err("too_long"));
     }
 }

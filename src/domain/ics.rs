@@ -134,5 +134,69 @@ mod tests {
             assert!(line.len() <= 75, "{line}");
         }
         assert!(!ics.replace("\r\n", "").contains('\n'));
+        assert!(ics.contains("URL:http://x/join#t=abc\r\n"));
+        assert!(ics.contains("SEQUENCE:3\r\n"));
+        assert!(ics.contains("STATUS:CONFIRMED\r\n"));
+        assert!(ics.contains("TRIGGER:-PT15M\r\n"), "a reminder");
+        assert!(ics.contains("DTSTAMP:20260316T023000Z\r\n"));
+        assert!(ics.contains("DTEND:20260316T030000Z\r\n"));
+        // Unfolded, the summary is whole again.
+        assert!(
+            ics.replace("\r\n ", "")
+                .contains(&format!("SUMMARY:{}", escape(long)))
+        );
+    }
+
+    #[test]
+    fn text_escaping_follows_rfc_5545() {
+        assert_eq!(escape("a\\b;c,d\ne\r\u{7}f"), "a\\\\b\\;c\\,d\\nef");
+        assert_eq!(escape("Cuti: 5 hari"), "Cuti: 5 hari");
+    }
+
+    /// 75 octets fit on a line; the 76th starts a continuation line (a space and 74 more). A
+    /// multi-byte character is never split.
+    #[test]
+    fn lines_fold_at_exactly_75_octets() {
+        let mut out = String::new();
+        push_line(&mut out, &"x".repeat(75));
+        assert_eq!(out, format!("{}\r\n", "x".repeat(75)));
+        let mut out = String::new();
+        push_line(&mut out, &"x".repeat(75 + 74 + 1));
+        assert_eq!(
+            out,
+            format!("{}\r\n {}\r\n {}\r\n", "x".repeat(75), "x".repeat(74), "x")
+        );
+        let mut out = String::new();
+        push_line(&mut out, &format!("{}é", "x".repeat(74)));
+        assert_eq!(out, format!("{}\r\n é\r\n", "x".repeat(74)));
+        let mut out = String::new();
+        push_line(&mut out, "");
+        assert_eq!(out, "\r\n");
+    }
+
+    #[test]
+    fn a_cancelled_event_says_so_and_has_no_reminder() {
+        let start = DateTime::from_timestamp(1_773_628_200, 0).unwrap();
+        let ics = calendar(
+            "Loket; Asep",
+            &[IcsEvent {
+                uid: "u@loket".into(),
+                starts_at: start,
+                ends_at: start,
+                summary: "PBG",
+                description: "",
+                url: None,
+                cancelled: true,
+                sequence: -2,
+                stamp: start,
+            }],
+        );
+        assert!(ics.contains("X-WR-CALNAME:Loket\\; Asep\r\n"));
+        assert!(ics.contains("STATUS:CANCELLED\r\n"));
+        assert!(!ics.contains("CONFIRMED") && !ics.contains("VALARM"));
+        assert!(!ics.contains("URL:"));
+        assert!(ics.contains("SEQUENCE:0\r\n"), "never negative");
+        assert_eq!(ics.matches("BEGIN:VEVENT").count(), 1);
+        assert_eq!(calendar("x", &[]).matches("VEVENT").count(), 0);
     }
 }

@@ -215,4 +215,112 @@ mod tests {
             Err((1, "overlaps"))
         );
     }
+
+    fn w(weekday: u8, starts: NaiveTime, ends: NaiveTime) -> WorkInterval {
+        WorkInterval {
+            weekday,
+            starts,
+            ends,
+        }
+    }
+
+    /// Touching intervals are fine (a break of zero), a minute of overlap is not; weekdays run
+    /// 1..=7 exactly; a day holds at most eight intervals; errors name the entry at fault.
+    #[test]
+    fn hours_have_exact_edges_and_errors_name_the_entry() {
+        let touching = WeeklyHours::parse(&[w(3, t(8, 0), t(12, 0)), w(3, t(12, 0), t(13, 0))]);
+        assert!(touching.is_ok(), "{touching:?}");
+        assert_eq!(
+            WeeklyHours::parse(&[
+                w(5, t(7, 0), t(8, 0)),
+                w(3, t(8, 0), t(12, 0)),
+                w(3, t(11, 59), t(13, 0)),
+            ]),
+            Err((2, "overlaps"))
+        );
+        assert_eq!(
+            WeeklyHours::parse(&[w(1, t(8, 0), t(9, 0)), w(0, t(8, 0), t(9, 0))]),
+            Err((1, "invalid_weekday"))
+        );
+        assert_eq!(
+            WeeklyHours::parse(&[w(1, t(8, 0), t(9, 0)), w(2, t(10, 0), t(9, 0))]),
+            Err((1, "starts_after_ends"))
+        );
+        let sunday = WeeklyHours::parse(&[w(7, t(8, 0), t(9, 0))]).unwrap();
+        assert_eq!(sunday.on(7), &[(t(8, 0), t(9, 0))]);
+        assert!(sunday.on(0).is_empty() && sunday.on(8).is_empty());
+        let eight: Vec<_> = (0..8).map(|h| w(4, t(8 + h, 0), t(8 + h, 30))).collect();
+        assert_eq!(WeeklyHours::parse(&eight).unwrap().on(4).len(), 8);
+        let mut nine = vec![w(1, t(6, 0), t(7, 0))];
+        nine.extend((0..9).map(|h| w(4, t(8 + h, 0), t(8 + h, 30))));
+        assert_eq!(WeeklyHours::parse(&nine), Err((1, "too_many_intervals")));
+    }
+
+    #[test]
+    fn a_week_lists_back_in_weekday_order() {
+        let week = WeeklyHours::parse(&[
+            w(5, t(8, 0), t(11, 30)),
+            w(1, t(13, 0), t(15, 0)),
+            w(1, t(8, 0), t(12, 0)),
+        ])
+        .unwrap();
+        assert_eq!(
+            week.intervals(),
+            vec![
+                w(1, t(8, 0), t(12, 0)),
+                w(1, t(13, 0), t(15, 0)),
+                w(5, t(8, 0), t(11, 30)),
+            ]
+        );
+        assert!(!week.is_empty());
+        assert!(WeeklyHours::parse(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn intervals_are_half_open() {
+        let at = |h: u32| DateTime::from_timestamp(i64::from(h) * 3600, 0).unwrap();
+        assert_eq!(Interval::new(at(2), at(2)), None);
+        assert_eq!(Interval::new(at(3), at(2)), None);
+        let a = Interval::new(at(1), at(3)).unwrap();
+        let b = Interval::new(at(3), at(4)).unwrap();
+        let c = Interval::new(at(2), at(4)).unwrap();
+        assert!(
+            !a.overlaps(&b) && !b.overlaps(&a),
+            "touching is not overlapping"
+        );
+        assert!(a.overlaps(&c) && c.overlaps(&a));
+        assert!(c.contains(&b) && !b.contains(&c));
+        assert!(a.contains(&a), "an interval contains itself");
+        assert!(!a.contains(&c));
+    }
+
+    #[test]
+    fn roles_and_agency_kinds_read_back() {
+        for r in [Role::Clerk, Role::Supervisor, Role::Admin] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::Clerk.as_str(), "clerk");
+        assert_eq!(Role::Supervisor.as_str(), "supervisor");
+        assert_eq!(Role::Admin.as_str(), "admin");
+        assert_eq!(Role::parse("Admin"), None);
+        for k in [
+            AgencyKind::City,
+            AgencyKind::Province,
+            AgencyKind::Central,
+            AgencyKind::Enterprise,
+        ] {
+            assert_eq!(AgencyKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(
+            [
+                AgencyKind::City,
+                AgencyKind::Province,
+                AgencyKind::Central,
+                AgencyKind::Enterprise
+            ]
+            .map(AgencyKind::as_str),
+            ["city", "province", "central", "enterprise"]
+        );
+        assert_eq!(AgencyKind::parse("kota"), None);
+    }
 }

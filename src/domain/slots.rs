@@ -490,6 +490,152 @@ pub(crate) mod tests {
         assert!(!take(saturday), "not a working day");
     }
 
+    /// The notice keeps the grid: starts jump by whole steps to the first at or after
+    /// `now + notice`, whether that lands on the grid or between two starts.
+    #[test]
+    fn the_notice_keeps_the_grid() {
+        let day = d(MON.0, MON.1, MON.2);
+        let clerks = [clerk(vec![])];
+        let first = |now: DateTime<Utc>| {
+            Prepared::new(rules(now), &clerks, &[]).slots(day, 1)[0]
+                .slots
+                .first()
+                .map(|s| s.starts_at)
+        };
+        // now + 2 h = 09.00, on the grid: 09.00 itself.
+        assert_eq!(first(wib(day, 7, 0)), Some(wib(day, 9, 0)));
+        // A second later: the next start, 09.30.
+        assert_eq!(
+            first(wib(day, 7, 0) + Duration::seconds(1)),
+            Some(wib(day, 9, 30))
+        );
+        // 09.29:59 → 09.30; 09.30:01 → 10.00.
+        assert_eq!(
+            first(wib(day, 7, 30) - Duration::seconds(1)),
+            Some(wib(day, 9, 30))
+        );
+        assert_eq!(
+            first(wib(day, 7, 30) + Duration::seconds(1)),
+            Some(wib(day, 10, 0))
+        );
+        // Notice into the break: the afternoon's first start.
+        assert_eq!(
+            first(wib(day, 10, 0) + Duration::minutes(1)),
+            Some(wib(day, 13, 0))
+        );
+        // Notice past the day's hours: nothing.
+        assert_eq!(first(wib(day, 13, 0)), None);
+    }
+
+    /// The horizon's last day has its slots, the day after none; today's remaining ones count.
+    #[test]
+    fn the_window_runs_from_today_to_the_horizons_last_day() {
+        let day = d(MON.0, MON.1, MON.2);
+        let mut r = rules(wib(day, 6, 0));
+        r.horizon_days = 7; // the last day is the next Monday
+        let clerks = [clerk(vec![])];
+        let p = Prepared::new(r, &clerks, &[]);
+        assert_eq!(r.last_day(), day + Duration::days(7));
+        let days = p.slots(day, 9);
+        assert_eq!(days.len(), 9);
+        assert_eq!(days[0].date, day);
+        assert!(!days[0].slots.is_empty(), "today");
+        assert!(!days[7].slots.is_empty(), "the last day");
+        assert!(days[8].slots.is_empty(), "past the horizon");
+        assert_eq!(
+            p.free_clerks_at(wib(day + Duration::days(7), 8, 0)).len(),
+            1
+        );
+        assert!(
+            p.free_clerks_at(wib(day + Duration::days(8), 8, 0))
+                .is_empty()
+        );
+        assert!(
+            p.free_clerks_at(wib(day - Duration::days(7), 8, 0))
+                .is_empty()
+        );
+        // A service with no length offers nothing (and does not loop).
+        r.duration = Duration::zero();
+        r.buffer = Duration::zero();
+        assert!(
+            Prepared::new(r, &clerks, &[]).slots(day, 1)[0]
+                .slots
+                .is_empty()
+        );
+    }
+
+    /// After a busy period the next start is its end rounded up to five minutes (at least five
+    /// minutes on), so the gap is not wasted; a period ending on a five-minute mark is kept.
+    #[test]
+    fn after_a_busy_period_starts_resume_at_the_next_five_minutes() {
+        let day = d(MON.0, MON.1, MON.2);
+        let now = wib(day - Duration::days(1), 9, 0);
+        let starts = |busy: Vec<Interval>| -> Vec<DateTime<Utc>> {
+            let clerks = [clerk(busy)];
+            Prepared::new(rules(now), &clerks, &[]).slots(day, 1)[0]
+                .slots
+                .iter()
+                .map(|s| s.starts_at)
+                .take(3)
+                .collect()
+        };
+        let busy = |from: DateTime<Utc>, to: DateTime<Utc>| Interval::new(from, to).unwrap();
+        assert_eq!(
+            starts(vec![busy(wib(day, 8, 0), wib(day, 8, 5))]),
+            vec![wib(day, 8, 5), wib(day, 8, 35), wib(day, 9, 5)]
+        );
+        assert_eq!(
+            starts(vec![busy(
+                wib(day, 8, 0),
+                wib(day, 8, 5) + Duration::milliseconds(1)
+            )]),
+            vec![wib(day, 8, 10), wib(day, 8, 40), wib(day, 9, 10)]
+        );
+        assert_eq!(
+            starts(vec![busy(wib(day, 8, 0), wib(day, 8, 7))]),
+            vec![wib(day, 8, 10), wib(day, 8, 40), wib(day, 9, 10)]
+        );
+        // Overlapping and touching periods merge: one busy stretch 08.00–08.50.
+        assert_eq!(
+            starts(vec![
+                busy(wib(day, 8, 20), wib(day, 8, 50)),
+                busy(wib(day, 8, 0), wib(day, 8, 20)),
+                busy(wib(day, 8, 10), wib(day, 8, 15)),
+            ]),
+            vec![wib(day, 8, 50), wib(day, 9, 20), wib(day, 9, 50)]
+        );
+        // A period that ends before the day starts changes nothing.
+        assert_eq!(
+            starts(vec![busy(wib(day, 6, 0), wib(day, 8, 0))]),
+            vec![wib(day, 8, 0), wib(day, 8, 30), wib(day, 9, 0)]
+        );
+    }
+
+    #[test]
+    fn rounding_and_merging_helpers() {
+        let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        assert_eq!(round_up_5min(at(600)), at(600));
+        assert_eq!(round_up_5min(at(601)), at(900));
+        assert_eq!(round_up_5min(at(899)), at(900));
+        assert_eq!(
+            round_up_5min(at(600) + Duration::nanoseconds(1)),
+            at(900),
+            "a fraction of a second past the mark"
+        );
+        let iv = |a: i64, b: i64| Interval::new(at(a), at(b)).unwrap();
+        assert_eq!(
+            normalise(vec![
+                iv(50, 60),
+                iv(0, 10),
+                iv(10, 20),
+                iv(5, 8),
+                iv(30, 40)
+            ]),
+            vec![iv(0, 20), iv(30, 40), iv(50, 60)]
+        );
+        assert_eq!(normalise(vec![iv(0, 30), iv(10, 20)]), vec![iv(0, 30)]);
+    }
+
     trait HM {
         fn hour_(&self) -> u32;
         fn minute_(&self) -> u32;

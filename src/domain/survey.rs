@@ -100,4 +100,47 @@ mod tests {
         let low = SurveyAnswers::parse(&[1; 9]).unwrap();
         assert_eq!(ikm(&[low]).unwrap().grade, 'D');
     }
+
+    #[test]
+    fn every_answer_is_kept_in_order_and_zero_is_refused() {
+        let raw = [1, 2, 3, 4, 4, 3, 2, 1, 2];
+        assert_eq!(
+            SurveyAnswers::parse(&raw).unwrap().values(),
+            [1, 2, 3, 4, 4, 3, 2, 1, 2]
+        );
+        assert_eq!(
+            SurveyAnswers::parse(&[0, 4, 4, 4, 4, 4, 4, 4, 4]),
+            Err("answers_must_be_1_to_4")
+        );
+        assert_eq!(SurveyAnswers::parse(&[4; 10]), Err("must_have_9_answers"));
+    }
+
+    /// Each grade from its band (PermenPANRB 14/2017): A from 88.31, B from 76.61, C from 65.
+    /// Scores come in steps of 25/9 per answer point here, so each band is hit inside.
+    #[test]
+    fn each_grade_has_its_band() {
+        let one = |raw: [i64; 9]| ikm(&[SurveyAnswers::parse(&raw).unwrap()]).unwrap();
+        // 32 points of 36: 88.89.
+        let a = one([4, 4, 4, 4, 4, 3, 3, 3, 3]);
+        assert!(
+            (a.score - 800.0 / 9.0).abs() < 1e-9 && a.grade == 'A',
+            "{a:?}"
+        );
+        // 31 points: 86.11.
+        assert_eq!(one([4, 4, 4, 4, 3, 3, 3, 3, 3]).grade, 'B');
+        // 28 points: 77.78; 27 points: 75.0.
+        assert_eq!(one([4, 3, 3, 3, 3, 3, 3, 3, 3]).grade, 'B');
+        assert_eq!(one([3; 9]).grade, 'C');
+        // 24 points: 66.67; 23 points: 63.89.
+        assert_eq!(one([3, 3, 3, 3, 3, 3, 2, 2, 2]).grade, 'C');
+        assert_eq!(one([3, 3, 3, 3, 3, 2, 2, 2, 2]).grade, 'D');
+        // Over three surveys the mean is taken per element, then over the nine.
+        let three = ikm(&[
+            SurveyAnswers::parse(&[4; 9]).unwrap(),
+            SurveyAnswers::parse(&[2; 9]).unwrap(),
+            SurveyAnswers::parse(&[3; 9]).unwrap(),
+        ])
+        .unwrap();
+        assert!((three.score - 75.0).abs() < 1e-9, "{three:?}");
+    }
 }

@@ -105,7 +105,10 @@ impl PeerConnectionEventHandler for Handler {
         let kind = track.kind().await;
         self.0.spawn(async move {
             while let Some(ev) = track.poll().await {
-                if let TrackRemoteEvent::OnRtpPacket(_) = ev {
+                // Padding (the check's bandwidth probe) is not an echo.
+                if let TrackRemoteEvent::OnRtpPacket(p) = ev
+                    && !p.payload.is_empty()
+                {
                     let c = if kind == RtpCodecKind::Audio {
                         &shared.echoed_audio
                     } else {

@@ -6,11 +6,13 @@
 //! This module owns the limits: how many checks run at once (a semaphore; the excess gets 503),
 //! how often one appointment and one address may start one (token buckets), how long a check may
 //! live (≤ 30 s, ends early when idle), and the bounded table of recent results the browser polls.
-//! [`peer`] owns the WebRTC side, [`verdict`] the judgement, [`meter`] the per-stream arithmetic.
+//! [`peer`] owns the WebRTC side, [`verdict`] the judgement, [`meter`] the per-stream arithmetic,
+//! [`probe`] the measurement of the path's bandwidth.
 
 pub mod client;
 pub mod meter;
 pub mod peer;
+pub mod probe;
 pub mod start;
 pub mod verdict;
 
@@ -61,6 +63,9 @@ pub struct PrecheckSettings {
     pub public_ip: Option<IpAddr>,
     /// `LOKET_PRECHECK_TCP`: also offer ICE-TCP candidates (default on).
     pub tcp: bool,
+    /// `LOKET_PRECHECK_PROBE_KBPS`: the rate of the bandwidth probe's train (0 = no probe: the
+    /// camera's bitrate is judged instead, as before the probe existed).
+    pub probe_kbps: u32,
 }
 
 impl Default for PrecheckSettings {
@@ -75,6 +80,7 @@ impl Default for PrecheckSettings {
             ip: None,
             public_ip: None,
             tcp: true,
+            probe_kbps: probe::DEFAULT_PROBE_KBPS,
         }
     }
 }
@@ -118,6 +124,7 @@ impl PrecheckSettings {
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("LOKET_PRECHECK_PUBLIC_IP: {e}"))?,
             tcp: parse("LOKET_PRECHECK_TCP", d.tcp)?,
+            probe_kbps: parse("LOKET_PRECHECK_PROBE_KBPS", d.probe_kbps)?,
         };
         s.check()?;
         Ok(s)
@@ -135,6 +142,12 @@ impl PrecheckSettings {
         }
         if !(1..=20).contains(&self.idle_secs) {
             bail!("LOKET_PRECHECK_IDLE_SECONDS must be 1..=20");
+        }
+        // Slower than twice the verdict's threshold, a train could not show a path is fast
+        // enough; faster than 5 Mbit/s, it would cost more than a call does.
+        let min = 2 * verdict::BANDWIDTH_MIN_KBPS as u32;
+        if self.probe_kbps != 0 && !(min..=5000).contains(&self.probe_kbps) {
+            bail!("LOKET_PRECHECK_PROBE_KBPS must be 0 (off) or {min}..=5000");
         }
         Ok(())
     }
@@ -168,8 +181,11 @@ pub struct PrecheckResult {
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum CheckState {
-    Running { id: Uuid },
-    Finished(PrecheckResult),
+    Running {
+        id: Uuid,
+    },
+    /// Boxed: a result is many times the size of the running state.
+    Finished(Box<PrecheckResult>),
 }
 
 struct Entry {
@@ -232,6 +248,7 @@ impl Prechecks {
             public_ip: settings.public_ip,
             tcp: settings.tcp,
             gather_timeout: GATHER_TIMEOUT,
+            probe_kbps: settings.probe_kbps,
         };
         Prechecks {
             permits: Arc::new(Semaphore::new(settings.max_concurrent)),
@@ -340,7 +357,7 @@ impl Prechecks {
         let e = self.entries.lock().ok()?;
         let entry = e.get(&id).filter(|v| v.appointment == appointment)?;
         Some(match &entry.result {
-            Some(r) => CheckState::Finished(r.clone()),
+            Some(r) => CheckState::Finished(Box::new(r.clone())),
             None => CheckState::Running { id },
         })
     }
@@ -411,8 +428,21 @@ mod tests {
         assert!(s.max_seconds() <= 30);
         s.connect_secs = 15;
         s.measure_secs = 15;
-        assert!(s.check().is_err());
+        let e = s.check().expect_err("30 s of connect and measure");
+        assert!(e.to_string().contains("within 30 s"), "{e}");
         s.connect_secs = 0;
-        assert!(s.check().is_err());
+        let e = s.check().expect_err("no time to connect");
+        assert!(e.to_string().contains("must be 1..=20"), "{e}");
+        let mut s = PrecheckSettings::default();
+        for (kbps, ok) in [
+            (0, true),
+            (1200, true),
+            (5000, true),
+            (300, false),
+            (9000, false),
+        ] {
+            s.probe_kbps = kbps;
+            assert_eq!(s.check().is_ok(), ok, "probe {kbps} kbit/s");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Loket's side of one pre-call check: a webrtc-rs peer that answers the browser's offer
 //! (non-trickle: the answer carries every candidate), echoes the audio and video it receives back
-//! on the same connection, meters each incoming stream, reads the selected candidate pair and its
+//! on the same connection, meters each incoming stream, sends the bandwidth probe's train between
+//! the echoed video frames ([`super::probe`]), reads the selected candidate pair and its
 //! round-trip time from the stats, and closes.
 //!
 //! Ownership: a [`LiveCheck`] owns the peer connection and every task it spawned; `finish` (or,
@@ -37,10 +38,13 @@ use webrtc::peer_connection::{
 use rtc::statistics::stats::ice_candidate::RTCIceCandidateStats;
 
 use super::meter::StreamMeter;
+use super::probe::{self, FeedbackLog};
 use super::verdict::{CandidateInfo, CandidateKind, Measurements, PathInfo, Transport};
 
 /// The largest offer accepted (a browser's audio + video + data offer with candidates is ~8 KiB).
 pub const MAX_SDP_BYTES: usize = 32 * 1024;
+/// From the connection coming up to the probe's train: the echo is flowing by then.
+const PROBE_DELAY: Duration = Duration::from_millis(300);
 /// More media sections than this is not a pre-call check.
 const MAX_MEDIA_SECTIONS: usize = 6;
 /// Candidates taken from one offer; a browser sends a handful per interface.
@@ -57,6 +61,8 @@ pub struct PeerConfig {
     pub tcp: bool,
     /// How long to wait for candidate gathering before answering anyway.
     pub gather_timeout: Duration,
+    /// The bandwidth probe's rate in kbit/s (0: no probe).
+    pub probe_kbps: u32,
 }
 
 /// When a check moves on.
@@ -210,13 +216,56 @@ struct Shared {
     meters: Mutex<HashMap<RtpCodecKind, StreamMeter>>,
     /// Milliseconds after `started` of the last RTP packet (0 = none yet).
     last_packet_ms: AtomicU64,
+    /// Sequence numbers and the last timestamp of each echoed stream. Loket numbers what it
+    /// sends itself, so the probe's padding packets fit between the echoed ones.
+    clocks: Mutex<HashMap<RtpCodecKind, OutClock>>,
+    /// The browser's transport-wide feedback on what Loket sent during the probe's train.
+    feedback: FeedbackLog,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     data_channel: Mutex<Option<Arc<dyn DataChannel>>>,
     state: watch::Sender<RTCPeerConnectionState>,
     gathered: watch::Sender<bool>,
 }
 
+/// The next sequence number of one outgoing stream, the timestamp it last carried, and whether
+/// a frame is half sent.
+#[derive(Clone, Copy, Debug)]
+struct OutClock {
+    seq: u16,
+    timestamp: u32,
+    in_frame: bool,
+}
+
 impl Shared {
+    /// Numbers one packet of `kind`. An echoed packet passes its timestamp and marker bit;
+    /// padding (`None`) repeats the last timestamp and is refused (`None`) while a frame is half
+    /// sent: a receiver assembles a frame from consecutive sequence numbers, and padding in the
+    /// middle would leave it incomplete for good (Chromium then stops decoding and asks for a
+    /// keyframe the echo cannot give).
+    fn number(&self, kind: RtpCodecKind, media: Option<(u32, bool)>) -> Option<(u16, u32)> {
+        let Ok(mut clocks) = self.clocks.lock() else {
+            return None;
+        };
+        let clock = clocks.entry(kind).or_insert_with(|| OutClock {
+            // Random start (RFC 3550 §5.1), below 2^15 so the first packets are far from a
+            // rollover the receiver's SRTP index guess could get wrong.
+            seq: rand::random::<u16>() & 0x7fff,
+            timestamp: rand::random(),
+            in_frame: false,
+        });
+        match media {
+            Some((timestamp, marker)) => {
+                clock.timestamp = timestamp;
+                clock.in_frame = !marker;
+            }
+            None if clock.in_frame => return None,
+            None => {}
+        }
+        let seq = clock.seq;
+        clock.seq = clock.seq.wrapping_add(1);
+        Some((seq, clock.timestamp))
+    }
+
     fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
         if let Ok(mut t) = self.tasks.lock() {
             t.retain(|h| !h.is_finished());
@@ -305,8 +354,17 @@ impl PeerConnectionEventHandler for Handler {
                     u64::try_from(ms).unwrap_or(u64::MAX).max(1),
                     Ordering::Relaxed,
                 );
+                // Padding (the browser's own bandwidth probes) carries no media to echo.
+                if packet.payload.is_empty() {
+                    continue;
+                }
                 if let (Some(out), Some(ssrc)) = (&output, out_ssrc) {
                     packet.header.ssrc = ssrc;
+                    let media = (packet.header.timestamp, packet.header.marker);
+                    let Some((seq, _)) = shared.number(kind, Some(media)) else {
+                        continue;
+                    };
+                    packet.header.sequence_number = seq;
                     // A write fails only while closing; the loop ends with the track.
                     let _ = out.write_rtp(packet).await;
                 }
@@ -322,6 +380,7 @@ pub struct LiveCheck {
     offered: Offered,
     state: watch::Receiver<RTCPeerConnectionState>,
     closed: AtomicBool,
+    probe_kbps: u32,
 }
 
 /// Builds Loket's peer for `offer_sdp` and returns the complete answer SDP.
@@ -339,6 +398,8 @@ pub async fn answer(offer_sdp: &str, cfg: &PeerConfig) -> Result<(String, LiveCh
     }
     let registry =
         register_default_interceptors(Registry::new(), &mut media).map_err(webrtc_err)?;
+    let feedback = FeedbackLog::default();
+    let registry = probe::configure(registry, &feedback);
     let mut settings = SettingEngineBuilder::new();
     if let Some(ip) = cfg.public_ip {
         settings = settings.with_nat_1to1_ips(vec![ip.to_string()], RTCIceCandidateType::Host);
@@ -352,6 +413,8 @@ pub async fn answer(offer_sdp: &str, cfg: &PeerConfig) -> Result<(String, LiveCh
         claimed: Mutex::default(),
         meters: Mutex::default(),
         last_packet_ms: AtomicU64::new(0),
+        clocks: Mutex::default(),
+        feedback,
         tasks: Mutex::default(),
         data_channel: Mutex::default(),
         state: state_tx,
@@ -376,6 +439,7 @@ pub async fn answer(offer_sdp: &str, cfg: &PeerConfig) -> Result<(String, LiveCh
         offered,
         state: state_rx,
         closed: AtomicBool::new(false),
+        probe_kbps: cfg.probe_kbps,
     };
     // From here on `live` closes the connection on every path, including errors.
     live.pc
@@ -466,6 +530,7 @@ impl LiveCheck {
             ..Default::default()
         };
         if connected {
+            self.start_probe();
             let mut tick = tokio::time::interval(Duration::from_millis(200));
             loop {
                 tick.tick().await;
@@ -492,6 +557,7 @@ impl LiveCheck {
             let (path, rtt) = self.path_and_rtt().await;
             m.path = path;
             m.rtt_ms = rtt;
+            m.bandwidth = self.shared.feedback.summary();
         }
         if let Ok(meters) = self.shared.meters.lock() {
             m.audio = meters.get(&RtpCodecKind::Audio).map(StreamMeter::summary);
@@ -499,6 +565,57 @@ impl LiveCheck {
         }
         m.duration_ms = millis(started.elapsed());
         m
+    }
+
+    /// Sends the probe's train on the echoed video stream, from [`PROBE_DELAY`] after the
+    /// connection is up (the echo has started by then) for [`probe::PROBE_DURATION`]. Without
+    /// a video stream there is nothing to measure for.
+    fn start_probe(&self) {
+        let output = self
+            .shared
+            .outputs
+            .lock()
+            .ok()
+            .and_then(|o| o.get(&RtpCodecKind::Video).cloned());
+        let (Some(output), true) = (output, self.probe_kbps > 0) else {
+            return;
+        };
+        let rate = f64::from(self.probe_kbps) * 1000.0;
+        let shared = Arc::clone(&self.shared);
+        self.shared.spawn(async move {
+            tokio::time::sleep(PROBE_DELAY).await;
+            let Some(ssrc) = output.ssrcs().await.first().copied() else {
+                return;
+            };
+            let payload_type = codec_for(RtpCodecKind::Video).payload_type;
+            let start = Instant::now();
+            shared.feedback.open(start);
+            let per_packet = (probe::PROBE_PACKET_BYTES * 8) as f64;
+            let train = (rate * probe::PROBE_DURATION.as_secs_f64() / per_packet).ceil() as u64;
+            let mut sent = 0u64;
+            let mut tick = tokio::time::interval(Duration::from_millis(5));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            // The whole train goes out even when this machine is too busy to keep its pace (the
+            // estimate is then capped by the slower rate it left at), within a bound.
+            while sent < train && start.elapsed() < 3 * probe::PROBE_DURATION {
+                tick.tick().await;
+                // Packets owed by the clock: a late wake-up or a frame in the way catches up.
+                let due =
+                    ((start.elapsed().as_secs_f64() * rate / per_packet) as u64 + 1).min(train);
+                while sent < due {
+                    // Between frames only; what is owed goes out once the frame is complete.
+                    let Some((seq, ts)) = shared.number(RtpCodecKind::Video, None) else {
+                        break;
+                    };
+                    let packet = probe::padding_packet(ssrc, payload_type, seq, ts);
+                    if output.write_rtp(packet).await.is_err() {
+                        return;
+                    }
+                    sent += 1;
+                }
+            }
+            shared.feedback.close(Instant::now());
+        });
     }
 
     async fn path_and_rtt(&self) -> (Option<PathInfo>, Option<f64>) {
@@ -644,11 +761,17 @@ mod tests {
                 video: true
             }
         );
-        assert!(inspect_offer("hello").is_err());
-        assert!(inspect_offer("v=0\r\n").is_err(), "no media");
-        assert!(inspect_offer(&"v=0\r\n".repeat(10_000)).is_err(), "too big");
+        let refused = |sdp: &str| match inspect_offer(sdp) {
+            Err(PeerError::BadOffer(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(refused("hello"), "not SDP");
+        assert_eq!(refused(&"v=0\r\n".repeat(10_000)), "too large");
         let many = format!("v=0\r\n{}", "m=audio 9 RTP/AVP 0\r\n".repeat(7));
-        assert!(inspect_offer(&many).is_err(), "too many sections");
+        assert_eq!(refused(&many), "too many media sections");
+        let most = format!("v=0\r\n{}", "m=audio 9 RTP/AVP 0\r\n".repeat(6));
+        assert!(inspect_offer(&most).is_ok(), "six sections are allowed");
+        assert_eq!(refused("v=0\r\n"), "no media sections");
     }
 
     #[test]

@@ -66,5 +66,5 @@ pub async fn state(
     };
     let result: PrecheckResult = serde_json::from_value(stored.result)
         .map_err(|e| anyhow::Error::new(e).context("stored precheck"))?;
-    Ok(Some(CheckState::Finished(result)))
+    Ok(Some(CheckState::Finished(Box::new(result))))
 }

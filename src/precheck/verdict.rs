@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use super::probe::BandwidthSummary;
+
 /// Loss (percent) from which video is not worth it.
 pub const LOSS_AUDIO_ONLY_PCT: f64 = 5.0;
 /// Loss (percent) from which even audio breaks up.
@@ -18,6 +20,9 @@ pub const RTT_AUDIO_ONLY_MS: f64 = 600.0;
 pub const JITTER_AUDIO_ONLY_MS: f64 = 60.0;
 /// Video bitrate (kbit/s) below which a face is not recognisable.
 pub const VIDEO_MIN_KBPS: f64 = 150.0;
+/// Estimated bandwidth towards the citizen (kbit/s) below which video is not worth it: the
+/// clerk's video at a recognisable [`VIDEO_MIN_KBPS`], their voice, and room to spare.
+pub const BANDWIDTH_MIN_KBPS: f64 = 300.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -203,12 +208,28 @@ pub struct Measurements {
     pub audio: Option<StreamSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<StreamSummary>,
+    /// Loket's bandwidth probe towards the citizen (absent without a video stream, or when the
+    /// browser sent no transport-wide feedback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<BandwidthSummary>,
     /// How long the check ran, from the offer to the end.
     pub duration_ms: u64,
 }
 
 fn received(s: &Option<StreamSummary>) -> bool {
     s.is_some_and(|s| s.packets_received > 0)
+}
+
+/// Whether the path is too slow for video. Judged by Loket's bandwidth probe when it ran: the
+/// camera's bitrate measures the scene (a still wall sends a few dozen kbit/s on a perfect
+/// path), not the network. A probe sent slower than the threshold proves nothing either way.
+/// Without one (probe off, or a browser that sends no transport-wide feedback), the camera's
+/// bitrate is all there is.
+fn too_slow_for_video(m: &Measurements) -> bool {
+    match m.bandwidth {
+        Some(b) if b.sent_kbps >= BANDWIDTH_MIN_KBPS => b.downlink_kbps < BANDWIDTH_MIN_KBPS,
+        _ => m.video.is_some_and(|v| v.bitrate_kbps < VIDEO_MIN_KBPS),
+    }
 }
 
 /// The verdict and its reasons (worst first).
@@ -257,7 +278,7 @@ pub fn judge(m: &Measurements) -> (Verdict, Vec<Reason>) {
     {
         degrade.push(Reason::HighJitter);
     }
-    if got_video && m.video.is_some_and(|v| v.bitrate_kbps < VIDEO_MIN_KBPS) {
+    if got_video && too_slow_for_video(m) {
         degrade.push(Reason::LowBitrate);
     }
     let verdict = if !fail.is_empty() {
@@ -282,6 +303,15 @@ mod tests {
             loss_pct: 0.0,
             jitter_ms,
             bitrate_kbps: kbps,
+        })
+    }
+
+    fn probed(sent_kbps: f64, downlink_kbps: f64) -> Option<BandwidthSummary> {
+        Some(BandwidthSummary {
+            downlink_kbps,
+            sent_kbps,
+            loss_pct: 0.0,
+            packets: 200,
         })
     }
 
@@ -359,6 +389,38 @@ mod tests {
             ),
             (
                 |m| m.video = stream(1500, 0, 10.0, 90.0),
+                Verdict::AudioOnly,
+                vec![Reason::LowBitrate],
+            ),
+            // A still picture on a fast path: the probe says fast, the scene's bitrate is moot.
+            (
+                |m| {
+                    m.video = stream(300, 0, 2.0, 23.0);
+                    m.bandwidth = probed(1200.0, 1190.0);
+                },
+                Verdict::Good,
+                vec![],
+            ),
+            // A slow path: the probe's train arrives at the link's rate, whatever the scene.
+            (
+                |m| m.bandwidth = probed(1250.0, 140.0),
+                Verdict::AudioOnly,
+                vec![Reason::LowBitrate],
+            ),
+            (
+                |m| {
+                    m.video = stream(300, 0, 2.0, 23.0);
+                    m.bandwidth = probed(1250.0, 140.0);
+                },
+                Verdict::AudioOnly,
+                vec![Reason::LowBitrate],
+            ),
+            // A train sent slower than the threshold proves nothing: the camera's bitrate counts.
+            (
+                |m| {
+                    m.video = stream(300, 0, 2.0, 23.0);
+                    m.bandwidth = probed(200.0, 200.0);
+                },
                 Verdict::AudioOnly,
                 vec![Reason::LowBitrate],
             ),

@@ -15,6 +15,9 @@ use crate::domain::appointment::{BookingCode, Status};
 use crate::domain::ids::{AgencyId, AppointmentId};
 use crate::domain::participant::{ParticipantId, Role};
 
+/// A ticket is handed out again only while it has this long left: enough to open the socket.
+const REUSE_MIN_LEFT_SECS: i64 = 20;
+
 /// Who asks for a ticket.
 pub enum Requester<'a> {
     /// A citizen token's appointment, and the appointment the request named, if any.
@@ -119,7 +122,14 @@ pub async fn issue(ctx: &Ctx, who: Requester<'_>) -> Result<Issued, RoomError> {
     let now = Utc::now();
     check_window(&view, ctx, now)?;
     let appointment = view.appointment.id();
-    let (ticket, expires_at) = db::tickets::create(&mut conn, appointment, role, staff).await?;
+    // A client asking again before using its ticket (a retry, a double click, a script) gets
+    // the same one while it has time left, instead of another row.
+    let reused =
+        db::tickets::reusable(&mut conn, appointment, role, staff, REUSE_MIN_LEFT_SECS).await?;
+    let (ticket, expires_at) = match reused {
+        Some(t) => t,
+        None => db::tickets::create(&mut conn, appointment, role, staff).await?,
+    };
     let participant = match staff {
         Some(s) => ParticipantId::staff(role, s),
         None => ParticipantId::citizen(appointment),

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::body::{BodyLimit, Csv, Json};
 use super::views::{self, ServiceDetail};
 use crate::auth::StaffSession;
 use crate::catalogue::import::{self, ImportReport};
@@ -22,7 +23,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_services)
         .service(add_service)
         .service(edit_service)
-        .service(import_catalogue)
+        // A catalogue file is larger than the API's usual 16 KiB body limit.
+        .service(
+            web::resource("/admin/catalogue/import")
+                .app_data(BodyLimit(catalogue::MAX_BYTES))
+                .route(web::post().to(import_catalogue)),
+        )
         .service(export_catalogue)
         .service(reports)
         .service(export_citizen)
@@ -36,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn add_agency(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<AgencyForm>,
+    body: Json<AgencyForm>,
 ) -> ApiResult<HttpResponse> {
     let agency = manage::add_agency(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Created().json(views::AgencyOut::from(&agency)))
@@ -83,7 +89,7 @@ pub async fn list_services(
 pub async fn add_service(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<ServiceForm>,
+    body: Json<ServiceForm>,
 ) -> ApiResult<HttpResponse> {
     let added = manage::add_service(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Created().json(admin_service_out(&added)))
@@ -97,7 +103,7 @@ pub async fn edit_service(
     state: web::Data<AppState>,
     me: StaffSession,
     slug: web::Path<String>,
-    body: web::Json<ServiceForm>,
+    body: Json<ServiceForm>,
 ) -> ApiResult<HttpResponse> {
     let changed = manage::edit_service(&state.ctx, &me, &slug, &body).await?;
     Ok(HttpResponse::Ok().json(admin_service_out(&changed)))
@@ -116,34 +122,14 @@ pub struct ImportQuery {
     responses((status = 200, body = ImportReport),
         (status = 422, description = "validation_failed: fields \"<row>.<column>\" → problem; nothing imported"),
         (status = 409, description = "catalogue_busy"), (status = 403), (status = 400, description = "body_too_large")))]
-#[post("/admin/catalogue/import")]
 pub async fn import_catalogue(
     state: web::Data<AppState>,
     me: StaffSession,
     q: web::Query<ImportQuery>,
-    body: web::Payload,
+    file: Csv,
 ) -> ApiResult<HttpResponse> {
-    let file = read_limited(body, catalogue::MAX_BYTES).await?;
-    let report = import::import(&state.ctx, &me, &file, q.dry_run).await?;
+    let report = import::import(&state.ctx, &me, &file.0, q.dry_run).await?;
     Ok(HttpResponse::Ok().json(report))
-}
-
-/// The body, refused once it passes `max` bytes.
-async fn read_limited(mut body: web::Payload, max: usize) -> ApiResult<Vec<u8>> {
-    use futures_util::StreamExt;
-    let mut out = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk =
-            chunk.map_err(|_| ApiError::bad_request("body_unreadable", "The body broke off."))?;
-        if out.len() + chunk.len() > max {
-            return Err(ApiError::bad_request(
-                "body_too_large",
-                "The request body is too large.",
-            ));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
 }
 
 /// The whole catalogue as a CSV file an import reads back as it is (admins).
@@ -179,9 +165,9 @@ pub struct ReportQuery {
 pub fn query_date(raw: Option<&str>, name: &str) -> ApiResult<Option<NaiveDate>> {
     match raw {
         None | Some("") => Ok(None),
-        Some(r) => NaiveDate::parse_from_str(r, "%Y-%m-%d")
+        Some(r) => crate::domain::dates::parse_date(r)
             .map(Some)
-            .map_err(|_| ApiError::field(name, "invalid_date")),
+            .map_err(|p| ApiError::field(name, p)),
     }
 }
 

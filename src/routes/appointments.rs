@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::body::Json;
 use super::extract::{Citizen, bearer};
 use super::views::{self, AppointmentOut};
 use crate::booking::{self, BookingError, BookingForm, Links, manage};
@@ -67,7 +68,7 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
 pub async fn book(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<BookingForm>,
+    body: Json<BookingForm>,
 ) -> ApiResult<HttpResponse> {
     if let Err(wait) = state.booking_limiter.check(&super::client_ip(&req)) {
         return Err(ApiError::TooManyRequests {
@@ -111,7 +112,7 @@ pub struct RescheduleIn {
 pub async fn reschedule(
     state: web::Data<AppState>,
     citizen: Citizen,
-    body: web::Json<RescheduleIn>,
+    body: Json<RescheduleIn>,
 ) -> ApiResult<HttpResponse> {
     let starts_at = match body.starts_at.as_deref() {
         None => return Err(ApiError::field("starts_at", "required")),
@@ -176,7 +177,7 @@ pub struct SurveyIn {
 pub async fn survey(
     state: web::Data<AppState>,
     citizen: Citizen,
-    body: web::Json<SurveyIn>,
+    body: Json<SurveyIn>,
 ) -> ApiResult<HttpResponse> {
     let answers = SurveyAnswers::parse(body.answers.as_deref().unwrap_or(&[]))
         .map_err(|e| ApiError::field("answers", e))?;

@@ -159,8 +159,8 @@ pub async fn slots(
     let tz = state.settings.timezone;
     let from = match query.from.as_deref() {
         None | Some("") => Utc::now().with_timezone(&tz).date_naive(),
-        Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .map_err(|_| ApiError::field("from", "invalid_date"))?,
+        Some(raw) => crate::domain::dates::parse_date(raw)
+            .map_err(|problem| ApiError::field("from", problem))?,
     };
     let days = query.days.unwrap_or(7);
     let key = (slug.to_string(), from, days);

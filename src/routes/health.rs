@@ -30,7 +30,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "application/openmetrics-text")))]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(state: web::Data<AppState>, _: super::extract::OpsAccess) -> HttpResponse {
     let m = &state.metrics;
     // Values read when scraped rather than kept up to date on every change.
     let up = crate::db::ready(&state.pool, std::time::Duration::from_secs(2)).await;

@@ -3,7 +3,9 @@
 
 pub mod admin;
 pub mod appointments;
+pub mod body;
 pub mod catalog;
+pub mod edge;
 pub mod extract;
 pub mod feed;
 pub mod health;
@@ -37,8 +39,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, web_dir: &std::path::Path) {
         .configure(|c| pages::configure(c, web_dir));
 }
 
-async fn api_not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found("no_such_endpoint"))
+/// No route took the request: 405 with `Allow` when the path exists with other methods (the
+/// API description knows every path and its methods), else 404.
+async fn api_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let allowed = openapi::methods_at(req.path());
+    if allowed.is_empty() {
+        return Err(ApiError::not_found("no_such_endpoint"));
+    }
+    let allow = allowed.join(", ");
+    let body = crate::error::ErrorBody {
+        error: "method_not_allowed".into(),
+        message: format!("This address answers {allow} only."),
+        fields: Default::default(),
+    };
+    Ok(actix_web::HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, allow))
+        .json(body))
 }
 
 pub fn json_error(err: error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
@@ -51,8 +67,9 @@ pub fn json_error(err: error::JsonPayloadError, _: &HttpRequest) -> actix_web::E
             "unsupported_content_type",
             "Send JSON with Content-Type: application/json.",
         ),
+        // serde's message quotes the value sent (a NIK, a password): never pass it on.
         error::JsonPayloadError::Deserialize(d) if d.is_data() => {
-            ApiError::unprocessable("invalid_body", format!("The body does not fit: {d}"))
+            ApiError::unprocessable("invalid_body", "The body does not fit the expected shape.")
         }
         _ => ApiError::bad_request("malformed_json", "The body is not valid JSON."),
     };
@@ -60,9 +77,11 @@ pub fn json_error(err: error::JsonPayloadError, _: &HttpRequest) -> actix_web::E
 }
 
 pub fn query_error(err: error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    // The parser's message may quote what was sent; the answer does not.
+    let _ = err;
     ApiError::bad_request(
         "invalid_query",
-        format!("The query string does not fit: {err}"),
+        "The query string does not fit: a parameter has the wrong form.",
     )
     .into()
 }
@@ -72,18 +91,32 @@ pub fn path_error(err: error::PathError, _: &HttpRequest) -> actix_web::Error {
     ApiError::not_found("not_found").into()
 }
 
-/// The client's address for rate limits. Behind a reverse proxy set LOKET_TRUST_PROXY=1 so the
-/// `X-Forwarded-For` / `Forwarded` address counts instead of the proxy's.
+/// The client's address for rate limits: the peer, or behind trusted proxies the right-most
+/// `X-Forwarded-For` address that is not one of them (`domain::net`; docs/operations.md).
 pub fn client_ip(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    if std::env::var("LOKET_TRUST_PROXY").as_deref() == Ok("1") {
-        if let Some(ip) = info.realip_remote_addr() {
-            return ip.to_string();
-        }
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    let Some(state) = req.app_data::<web::Data<crate::state::AppState>>() else {
+        return peer.to_string();
+    };
+    let settings = &state.settings;
+    if settings.trusted_proxies.is_empty() && !settings.trust_peer_proxy {
+        return peer.to_string();
     }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    crate::domain::net::client_address(
+        peer,
+        &forwarded,
+        &settings.trusted_proxies,
+        settings.trust_peer_proxy,
+    )
+    .to_string()
 }
 
 /// A booking use-case's refusal as the API says it; `slot_taken` is the message for a time that
@@ -96,6 +129,14 @@ pub fn booking_error(e: crate::booking::BookingError, slot_taken: &'static str) 
         E::TooManyActive { limit } => ApiError::conflict(
             "too_many_active_bookings",
             format!("This phone number already has {limit} active bookings."),
+        ),
+        E::TooManyActiveForNik { limit } => ApiError::conflict(
+            "too_many_active_bookings_for_nik",
+            format!("This NIK already has {limit} active bookings."),
+        ),
+        E::ServiceDayTaken => ApiError::conflict(
+            "already_booked_that_day",
+            "This phone number or NIK already has this service booked on that day.",
         ),
         E::IdempotencyKeyReused => ApiError::unprocessable(
             "idempotency_key_reused",

@@ -56,6 +56,42 @@ impl utoipa::Modify for Security {
 }
 
 #[get("/openapi.json")]
-pub async fn openapi_json() -> HttpResponse {
+pub async fn openapi_json(_: super::extract::OpsAccess) -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// The methods the API answers at `path` (a concrete path such as `/api/v1/services/pbg`), from
+/// the API description: every documented path is a route, with the same `{name}` segments.
+pub fn methods_at(path: &str) -> Vec<&'static str> {
+    use std::sync::LazyLock;
+    static ROUTES: LazyLock<Vec<(actix_web::dev::ResourceDef, Vec<&'static str>)>> =
+        LazyLock::new(|| {
+            ApiDoc::openapi()
+                .paths
+                .paths
+                .iter()
+                .map(|(pattern, item)| {
+                    let methods = [
+                        ("GET", item.get.is_some()),
+                        ("POST", item.post.is_some()),
+                        ("PUT", item.put.is_some()),
+                        ("PATCH", item.patch.is_some()),
+                        ("DELETE", item.delete.is_some()),
+                    ]
+                    .into_iter()
+                    .filter(|(_, has)| *has)
+                    .map(|(m, _)| m)
+                    .collect();
+                    (actix_web::dev::ResourceDef::new(pattern.as_str()), methods)
+                })
+                .collect()
+        });
+    let mut out: Vec<&'static str> = ROUTES
+        .iter()
+        .filter(|(def, _)| def.is_match(path))
+        .flat_map(|(_, methods)| methods.iter().copied())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }

@@ -1,5 +1,7 @@
 //! The web pages (static files under `web/`, no build step) and the security headers every
-//! response carries: a strict Content-Security-Policy with no inline script or style.
+//! response carries: a strict Content-Security-Policy with no inline script or style, whose
+//! `connect-src` allows only Loket's own origin and its signalling socket (`wss://` the same
+//! host; `ws://` when it runs on plain http in development).
 
 use actix_files::{Files, NamedFile};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -8,14 +10,26 @@ use actix_web::{HttpRequest, Result, web};
 
 use crate::state::AppState;
 
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-    img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; \
-    font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; \
-    form-action 'self'";
+/// The policy for a Loket reached at `public_url` (scheme, host and port, no path).
+pub fn csp(public_url: &str) -> String {
+    // Host and port only: a CSP source with a path matches that path alone.
+    let host = |rest: &str| rest.split('/').next().unwrap_or("").to_string();
+    let socket = match public_url.split_once("://") {
+        Some(("https", rest)) => format!(" wss://{}", host(rest)),
+        Some(("http", rest)) => format!(" ws://{}", host(rest)),
+        _ => String::new(),
+    };
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; \
+         img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'{socket}; \
+         font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'self'"
+    )
+}
 
-pub fn security_headers() -> DefaultHeaders {
+pub fn security_headers(public_url: &str) -> DefaultHeaders {
     DefaultHeaders::new()
-        .add((header::CONTENT_SECURITY_POLICY, CSP))
+        .add((header::CONTENT_SECURITY_POLICY, csp(public_url)))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "no-referrer"))

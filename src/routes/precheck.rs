@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::body::{BodyLimit, Json};
 use super::extract::Citizen;
 use crate::error::{ApiError, ApiResult};
 use crate::precheck::{self, peer::MAX_SDP_BYTES, start::StartError};
@@ -14,13 +15,10 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // An offer with candidates is larger than the API's usual 16 KiB body limit.
-    let offer_json = web::JsonConfig::default()
-        .limit(MAX_SDP_BYTES + 1024)
-        .error_handler(super::json_error);
     cfg.service(config)
         .service(
             web::resource("/precheck/offer")
-                .app_data(offer_json)
+                .app_data(BodyLimit(MAX_SDP_BYTES + 1024))
                 .route(web::post().to(offer)),
         )
         .service(result);
@@ -86,7 +84,7 @@ pub async fn offer(
     req: HttpRequest,
     state: web::Data<AppState>,
     citizen: Citizen,
-    body: web::Json<OfferIn>,
+    body: Json<OfferIn>,
 ) -> ApiResult<HttpResponse> {
     if body.kind != "offer" {
         return Err(ApiError::unprocessable(

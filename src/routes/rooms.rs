@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::body::OptionalJson;
 use super::extract::Citizen;
 use crate::auth::StaffSession;
 use crate::db::tickets::Ticket;
@@ -103,15 +104,16 @@ fn refuse(e: RoomError) -> actix_web::Error {
         (status = 403, description = "not_your_appointment (a citizen naming another booking)"),
         (status = 404, description = "appointment_not_found (or not one this staff member may serve)"),
         (status = 409, description = "appointment_cancelled / appointment_completed / appointment_closed / room_closed; room_not_open with `opens_at`"),
-        (status = 422, description = "staff without `appointment`")))]
+        (status = 422, description = "staff without `appointment`"),
+        (status = 429, description = "rate_limited: too many tickets for this token or staff member")))]
 #[post("/rooms/ticket")]
 #[tracing::instrument(name = "rooms.ticket", skip_all)]
 pub async fn create_ticket(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: Option<web::Json<TicketIn>>,
+    body: OptionalJson<TicketIn>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let named = body.and_then(|b| b.into_inner().appointment);
+    let named = body.into_inner().and_then(|b| b.appointment);
     let staff;
     let who = match Citizen::extract(&req).await {
         Ok(citizen) => ticket::Requester::Citizen {
@@ -126,6 +128,17 @@ pub async fn create_ticket(
             }
         }
     };
+    // Per citizen token or staff member: with reuse, only redeemed tickets cost a new one.
+    let key = match &who {
+        ticket::Requester::Citizen { appointment, .. } => format!("c:{}", appointment.0),
+        ticket::Requester::Staff { me, .. } => format!("s:{}", me.id.0),
+    };
+    if let Err(wait) = state.ticket_limiter.check(&key) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: wait,
+        }
+        .into());
+    }
     let issued = ticket::issue(&state.ctx, who).await.map_err(refuse)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -194,7 +207,7 @@ pub async fn ws_in_room(
 #[utoipa::path(get, path = "/api/v1/rooms/ws", tag = "rooms",
     params(("ticket" = String, Query, description = "A ticket from POST /api/v1/rooms/ticket")),
     responses((status = 101, description = "Switching to the signalling WebSocket"),
-        (status = 400, description = "not a WebSocket handshake"),
+        (status = 400, description = "not_websocket: not a WebSocket handshake"),
         (status = 401, description = "invalid_ticket: missing, unknown, used or expired"),
         (status = 409, description = "the appointment was closed since the ticket was issued"),
         (status = 503, description = "too_many_joins: the ticket queues are full; database_unavailable")))]
@@ -221,7 +234,12 @@ async fn upgrade(
         .ok_or_else(invalid_ticket)?;
     // The handshake is checked first so a plain GET cannot burn a ticket; nothing is sent to
     // the client until the response is returned.
-    let (response, ws_session, stream) = actix_ws::handle(&req, body)?;
+    let (response, ws_session, stream) = actix_ws::handle(&req, body).map_err(|_| {
+        ApiError::bad_request(
+            "not_websocket",
+            "This address speaks WebSocket only: open it with a WebSocket handshake.",
+        )
+    })?;
     let arrival = arrive(&state.redeemer, &state.settings, &ticket)
         .await
         .map_err(|e| match e {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::body::{Json, OptionalJson};
 use super::extract::SESSION_COOKIE;
 use super::views::{self, StaffAppointmentOut};
 use crate::accounts::{self, AccountError};
@@ -19,6 +20,7 @@ use crate::calendar::{self, CalendarError, closures::ClosureForm, day::Whose};
 use crate::db;
 use crate::domain::appointment::Status;
 use crate::domain::ids::{AppointmentId, ClosureId, StaffId};
+use crate::domain::login_throttle::Verdict;
 use crate::domain::schedule::{Role, WorkInterval};
 use crate::error::{ApiError, ApiResult};
 use crate::rooms::outcome::{self, Outcome};
@@ -64,9 +66,6 @@ impl From<CalendarError> for ApiError {
             },
             CalendarError::NotSupervisor => ApiError::Forbidden {
                 code: "not_supervisor",
-            },
-            CalendarError::NotYourAgency => ApiError::Forbidden {
-                code: "not_your_agency",
             },
             CalendarError::UnknownStaff => ApiError::not_found("unknown_staff"),
             CalendarError::ClosureNotFound => ApiError::not_found("closure_not_found"),
@@ -171,7 +170,7 @@ fn session_cookie(state: &AppState, value: String, max_age: CookieDuration) -> C
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<LoginIn>,
+    body: Json<LoginIn>,
 ) -> ApiResult<HttpResponse> {
     let email = body.email.as_deref().unwrap_or("").trim().to_lowercase();
     let pw = body.password.as_deref().unwrap_or("");
@@ -186,16 +185,33 @@ pub async fn login(
         return Err(ApiError::validation(fields));
     }
     let ip = super::client_ip(&req);
-    if let Err(wait) = state
-        .login_limiter
-        .check(&ip)
-        .and_then(|_| state.login_limiter.check(&format!("email:{email}")))
-    {
+    if let Err(wait) = state.login_limiter.check(&ip) {
         return Err(ApiError::TooManyRequests {
             retry_after_secs: wait,
         });
     }
-    let (token, profile) = accounts::login(&state.ctx, &email, pw).await?;
+    // Per (email, address) with backoff, and a guard per email that slows a spray from many
+    // addresses without locking the owner out (domain::login_throttle).
+    let verdict = match state.login_throttle.lock() {
+        Ok(mut t) => t.before(&email, &ip, std::time::Instant::now()),
+        Err(_) => Verdict::Go,
+    };
+    match verdict {
+        Verdict::Go => {}
+        Verdict::After(wait) => tokio::time::sleep(wait).await,
+        Verdict::Refuse(wait) => {
+            state.metrics.logins_throttled.inc();
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            });
+        }
+    }
+    let result = accounts::login(&state.ctx, &email, pw, &ip).await;
+    let failed = matches!(result, Err(AccountError::InvalidCredentials));
+    if let Ok(mut t) = state.login_throttle.lock() {
+        t.after(&email, &ip, !failed, std::time::Instant::now());
+    }
+    let (token, profile) = result?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(
             &state,
@@ -266,14 +282,14 @@ pub struct RangeQuery {
 fn local_date(raw: Option<&str>, field: &str, default: NaiveDate) -> ApiResult<NaiveDate> {
     match raw {
         None | Some("") => Ok(default),
-        Some(r) => NaiveDate::parse_from_str(r, "%Y-%m-%d")
-            .map_err(|_| ApiError::field(field, "invalid_date")),
+        Some(r) => crate::domain::dates::parse_date(r).map_err(|p| ApiError::field(field, p)),
     }
 }
 
 /// Appointments in a date range: one's own, or (supervisors) the agency's or a colleague's.
 #[utoipa::path(get, path = "/api/v1/staff/appointments", tag = "staff", params(RangeQuery),
-    responses((status = 200, body = [StaffAppointmentOut]), (status = 403, description = "not your agency")))]
+    responses((status = 200, body = [StaffAppointmentOut]),
+        (status = 404, description = "unknown_staff: no such staff member, or one of another agency")))]
 #[get("/staff/appointments")]
 pub async fn list_appointments(
     state: web::Data<AppState>,
@@ -313,9 +329,9 @@ async fn outcome(
     me: &StaffSession,
     id: Uuid,
     outcome: Outcome,
-    body: Option<web::Json<OutcomeIn>>,
+    body: OptionalJson<OutcomeIn>,
 ) -> ApiResult<HttpResponse> {
-    let notes = body.and_then(|b| b.into_inner().notes);
+    let notes = body.into_inner().and_then(|b| b.notes);
     let view = outcome::record(&state.ctx, me, AppointmentId(id), outcome, notes.as_deref())
         .await
         .map_err(refused)?;
@@ -329,7 +345,7 @@ pub async fn complete(
     state: web::Data<AppState>,
     me: StaffSession,
     id: web::Path<Uuid>,
-    body: Option<web::Json<OutcomeIn>>,
+    body: OptionalJson<OutcomeIn>,
 ) -> ApiResult<HttpResponse> {
     outcome(&state, &me, *id, Outcome::Completed, body).await
 }
@@ -342,7 +358,7 @@ pub async fn no_show(
     state: web::Data<AppState>,
     me: StaffSession,
     id: web::Path<Uuid>,
-    body: Option<web::Json<OutcomeIn>>,
+    body: OptionalJson<OutcomeIn>,
 ) -> ApiResult<HttpResponse> {
     outcome(&state, &me, *id, Outcome::NoShow, body).await
 }
@@ -370,9 +386,9 @@ pub async fn cancel(
     state: web::Data<AppState>,
     me: StaffSession,
     id: web::Path<Uuid>,
-    body: Option<web::Json<OutcomeIn>>,
+    body: OptionalJson<OutcomeIn>,
 ) -> ApiResult<HttpResponse> {
-    let notes = body.and_then(|b| b.into_inner().notes);
+    let notes = body.into_inner().and_then(|b| b.notes);
     let view = booking::manage::change_status(
         &state.ctx,
         &me,
@@ -399,7 +415,7 @@ pub async fn reassign(
     state: web::Data<AppState>,
     me: StaffSession,
     id: web::Path<Uuid>,
-    body: web::Json<ReassignIn>,
+    body: Json<ReassignIn>,
 ) -> ApiResult<HttpResponse> {
     let view =
         booking::reassign::reassign(&state.ctx, &me, AppointmentId(*id), body.staff.map(StaffId))
@@ -449,7 +465,7 @@ pub async fn get_hours(state: web::Data<AppState>, me: StaffSession) -> ApiResul
 pub async fn put_hours(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<HoursBody>,
+    body: Json<HoursBody>,
 ) -> ApiResult<HttpResponse> {
     if body.intervals.len() > 7 * crate::domain::schedule::MAX_INTERVALS_PER_DAY {
         return Err(ApiError::field("intervals", "too_many"));
@@ -506,7 +522,7 @@ pub async fn list_closures(
 pub async fn add_closure(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<ClosureForm>,
+    body: Json<ClosureForm>,
 ) -> ApiResult<HttpResponse> {
     let added = calendar::closures::add_leave(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({
@@ -568,7 +584,7 @@ pub async fn list_holidays(
 pub async fn add_holiday(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<ClosureForm>,
+    body: Json<ClosureForm>,
 ) -> ApiResult<HttpResponse> {
     let (id, interval, reason) = calendar::closures::add_holiday(&state.ctx, &me, &body).await?;
     Ok(HttpResponse::Created().json(ClosureOut {
@@ -609,7 +625,7 @@ pub struct NewStaffIn {
 pub async fn add_staff(
     state: web::Data<AppState>,
     me: StaffSession,
-    body: web::Json<NewStaffIn>,
+    body: Json<NewStaffIn>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let input = accounts::StaffInput {

@@ -304,6 +304,7 @@ pub fn parse_client(text: &str) -> Result<ClientMsg, ServerMsg> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::{AppointmentId, StaffId};
     use serde_json::json;
 
     #[test]
@@ -404,5 +405,126 @@ mod tests {
             assert_eq!(serde_json::to_value(r)?, json!(r.as_str()));
         }
         Ok(())
+    }
+
+    /// Every client message reads into exactly its variant with its fields, the payload kept
+    /// byte for byte; the same through serde (`ClientMsg: Deserialize`).
+    #[test]
+    fn every_client_message_reads_into_its_own_variant() {
+        let payload = r#"{"description": {"type":"offer","sdp":"v=0"}}"#;
+        let cases = [
+            (
+                format!(r#"{{"type":"signal","to":"clerk-1","payload":{payload}}}"#),
+                ClientMsg::Signal {
+                    to: ParticipantId::new("clerk-1"),
+                    payload: Payload::parse(payload).unwrap(),
+                },
+            ),
+            (
+                r#"{"type":"admit","participant":"citizen-1"}"#.to_string(),
+                ClientMsg::Admit {
+                    participant: ParticipantId::new("citizen-1"),
+                },
+            ),
+            (
+                r#"{"type":"hold","participant":"citizen-2"}"#.to_string(),
+                ClientMsg::Hold {
+                    participant: ParticipantId::new("citizen-2"),
+                },
+            ),
+            (
+                r#"{"type":"chat","text":"halo"}"#.to_string(),
+                ClientMsg::Chat {
+                    text: "halo".into(),
+                },
+            ),
+            (r#"{"type":"leave"}"#.to_string(), ClientMsg::Leave),
+            (r#"{"type":"ping","extra":1}"#.to_string(), ClientMsg::Ping),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_client(&text).as_ref(), Ok(&want), "{text}");
+            let via_serde: ClientMsg = serde_json::from_str(&text).unwrap();
+            assert_eq!(via_serde, want, "{text}");
+        }
+        // The payload is kept as written, spaces and all; another payload is not equal.
+        let Ok(ClientMsg::Signal { payload: p, .. }) = parse_client(&format!(
+            r#"{{"type":"signal","to":"x","payload":{payload}}}"#
+        )) else {
+            panic!("a signal");
+        };
+        assert_eq!(p.get(), payload);
+        assert_ne!(
+            p,
+            Payload::parse(r#"{"description":{"type":"offer","sdp":"v=0"}}"#).unwrap()
+        );
+        // Each message missing its field says which.
+        for (text, field) in [
+            (r#"{"type":"signal","payload":{}}"#, "`to`"),
+            (r#"{"type":"signal","to":"x"}"#, "`payload`"),
+            (r#"{"type":"admit"}"#, "`participant`"),
+            (r#"{"type":"hold"}"#, "`participant`"),
+            (r#"{"type":"chat"}"#, "`text`"),
+        ] {
+            match parse_client(text) {
+                Err(ServerMsg::Error {
+                    code: ErrorCode::MalformedMessage,
+                    message,
+                }) => assert!(message.contains(field), "{text}: {message}"),
+                other => panic!("{text}: {other:?}"),
+            }
+            let via_serde = serde_json::from_str::<ClientMsg>(text).unwrap_err();
+            assert!(via_serde.to_string().contains(field), "{via_serde}");
+        }
+        let unknown = serde_json::from_str::<ClientMsg>(r#"{"type":"dance"}"#).unwrap_err();
+        assert!(
+            unknown.to_string().contains("unknown message type"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn close_reasons_have_their_codes_and_statuses_their_reasons() {
+        use CloseReason::*;
+        for (r, code, name) in [
+            (Left, 1000, "left"),
+            (Completed, 1000, "completed"),
+            (Cancelled, 1000, "cancelled"),
+            (NoShow, 1000, "no_show"),
+            (ServerRestart, 1012, "server_restart"),
+            (RateLimited, 1008, "rate_limited"),
+            (Replaced, 4001, "replaced"),
+            (RoomFull, 4002, "room_full"),
+            (Timeout, 4003, "timeout"),
+        ] {
+            assert_eq!((r.ws_code(), r.as_str()), (code, name), "{r:?}");
+        }
+        assert_eq!(CloseReason::for_status(Status::Completed), Some(Completed));
+        assert_eq!(CloseReason::for_status(Status::Cancelled), Some(Cancelled));
+        assert_eq!(CloseReason::for_status(Status::NoShow), Some(NoShow));
+        for s in [Status::Booked, Status::Waiting, Status::InCall] {
+            assert_eq!(CloseReason::for_status(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn roles_and_participant_ids() {
+        for (r, name, staff) in [
+            (Role::Citizen, "citizen", false),
+            (Role::Clerk, "clerk", true),
+            (Role::Supervisor, "supervisor", true),
+        ] {
+            assert_eq!((r.as_str(), r.is_staff()), (name, staff));
+            assert_eq!(Role::parse(name), Some(r));
+        }
+        assert_eq!(Role::parse("admin"), None);
+        let uuid = Uuid::parse_str("0123456789abcdef0123456789abcdef").unwrap();
+        let citizen = ParticipantId::citizen(AppointmentId(uuid));
+        assert_eq!(citizen.as_str(), "citizen-0123456789ab");
+        assert_eq!(citizen.to_string(), "citizen-0123456789ab");
+        assert_eq!(
+            ParticipantId::staff(Role::Supervisor, StaffId(uuid)).as_str(),
+            "supervisor-0123456789ab"
+        );
+        assert_eq!(ParticipantId::new("x y").as_str(), "x y");
     }
 }

@@ -682,6 +682,32 @@ mod tests {
         Room::new(appt(), Status::Booked, 4)
     }
 
+    /// What the registry reads from a room: its size, its status and who is in it.
+    #[test]
+    fn a_room_reports_its_members_status_and_actors() {
+        let mut r = booked_room();
+        assert!(r.is_empty());
+        assert_eq!(r.len(), 0);
+        join(&mut r, CITIZEN, Role::Citizen);
+        assert!(!r.is_empty());
+        assert_eq!(r.status(), Status::Waiting);
+        join(&mut r, CLERK, Role::Clerk);
+        assert_eq!(r.len(), 2);
+        let who: Vec<_> = r.participants().map(|p| (p.id.clone(), p.state)).collect();
+        assert_eq!(
+            who,
+            vec![
+                (id(Role::Citizen), ParticipantState::Waiting),
+                (id(Role::Clerk), ParticipantState::Admitted)
+            ]
+        );
+        assert_eq!(Actor::Citizen.audit(), "citizen");
+        assert_eq!(
+            Actor::Staff(clerk_staff()).audit(),
+            format!("staff:{}", clerk_staff())
+        );
+    }
+
     /// Citizen waiting, clerk present, citizen admitted.
     fn in_call() -> Room {
         let mut r = booked_room();
@@ -1012,6 +1038,60 @@ mod tests {
             assert_eq!(error_code(&to(&fx, CLERK)), Some(ErrorCode::InvalidChat));
             assert!(to(&fx, CITIZEN).is_empty());
         }
+    }
+
+    /// 2,000 characters (not bytes) pass, the 2,001st is refused; blanks around are trimmed
+    /// first, so padding does not count.
+    #[test]
+    fn chat_length_is_counted_in_characters_up_to_exactly_the_limit() {
+        let mut r = booked_room();
+        join(&mut r, CITIZEN, Role::Citizen);
+        join(&mut r, CLERK, Role::Clerk);
+        let longest = "é".repeat(MAX_CHAT_CHARS);
+        let fx = say(
+            &mut r,
+            CLERK,
+            ClientMsg::Chat {
+                text: format!("  {longest}  "),
+            },
+        );
+        assert!(error_code(&to(&fx, CLERK)).is_none());
+        assert!(matches!(to(&fx, CITIZEN)[..], [ServerMsg::Chat { text, .. }] if *text == longest));
+        let fx = say(
+            &mut r,
+            CLERK,
+            ClientMsg::Chat {
+                text: format!("{longest}é"),
+            },
+        );
+        assert_eq!(error_code(&to(&fx, CLERK)), Some(ErrorCode::InvalidChat));
+        assert!(to(&fx, CITIZEN).is_empty());
+    }
+
+    /// The room moves the appointment only along the documented moves: with the status set
+    /// to `booked` under a waiting citizen (a command the registry does not send today, but
+    /// the room accepts), admitting them is not followed by `booked → in_call`, which the
+    /// rules forbid.
+    #[test]
+    fn the_room_never_asks_for_a_move_the_rules_forbid() {
+        let mut r = booked_room();
+        join(&mut r, CITIZEN, Role::Citizen);
+        join(&mut r, CLERK, Role::Clerk);
+        assert_eq!(r.status(), Status::Waiting);
+        let fx = r.apply(Command::AppointmentClosed {
+            status: Status::Booked,
+        });
+        assert!(fx.is_empty(), "an active status closes nothing: {fx:?}");
+        let fx = say(
+            &mut r,
+            CLERK,
+            ClientMsg::Admit {
+                participant: id(Role::Citizen),
+            },
+        );
+        assert_eq!(kinds(&to(&fx, CITIZEN)), ["admitted", "peer_joined"]);
+        assert_eq!(statuses(&fx), []);
+        assert_eq!(r.status(), Status::Booked);
     }
 
     #[test]

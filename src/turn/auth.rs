@@ -11,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::credentials::{self, RestUsername};
@@ -31,6 +32,9 @@ pub struct RestAuth {
     secret: Secret,
     max_allocations: usize,
     quota: Mutex<Quota>,
+    /// Refusals so far, by reason (the client sees one STUN error for all of them; tests and
+    /// operators tell them apart here).
+    refused: [AtomicU64; 3],
 }
 
 impl RestAuth {
@@ -39,11 +43,31 @@ impl RestAuth {
             secret,
             max_allocations: max_allocations.max(1),
             quota: Mutex::default(),
+            refused: Default::default(),
         }
+    }
+
+    /// How many requests were refused for `reason` so far.
+    pub fn refusals(&self, reason: Refusal) -> u64 {
+        self.refused[reason as usize].load(Ordering::Relaxed)
     }
 
     /// Decides on one request; `Ok` carries the long-term key the server checks integrity with.
     pub fn check(
+        &self,
+        username: &str,
+        realm: &str,
+        src: SocketAddr,
+        now_unix: i64,
+    ) -> Result<Vec<u8>, Refusal> {
+        let decided = self.decide(username, realm, src, now_unix);
+        if let Err(reason) = decided {
+            self.refused[reason as usize].fetch_add(1, Ordering::Relaxed);
+        }
+        decided
+    }
+
+    fn decide(
         &self,
         username: &str,
         realm: &str,
@@ -137,7 +161,7 @@ impl RestAuth {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("malformed username")]
-    Malformed,
+    Malformed = 0,
     #[error("expired credential")]
     Expired,
     #[error("credential over its quota")]
@@ -196,6 +220,11 @@ mod tests {
         assert_eq!(
             auth.check("12345", "loket", addr(1), 0),
             Err(Refusal::Malformed)
+        );
+        // Each refusal is counted under its own reason, acceptances not at all.
+        assert_eq!(
+            [Refusal::Malformed, Refusal::Expired, Refusal::Quota].map(|r| auth.refusals(r)),
+            [1, 1, 1]
         );
     }
 

@@ -81,9 +81,18 @@ pub fn parse_port_range(raw: &str) -> anyhow::Result<(u16, u16)> {
         .trim()
         .split_once('-')
         .context("expected FROM-TO, e.g. 49160-49200")?;
-    let (a, b): (u16, u16) = (a.trim().parse()?, b.trim().parse()?);
-    if a < 1024 || b < a || b - a > 16_383 {
-        bail!("the range must be within 1024-65535, FROM <= TO, at most 16384 ports");
+    let (a, b): (u16, u16) = (
+        a.trim().parse().context("FROM is not a port number")?,
+        b.trim().parse().context("TO is not a port number")?,
+    );
+    if a < 1024 {
+        bail!("the range must be within 1024-65535 (ports below 1024 are privileged)");
+    }
+    if b < a {
+        bail!("the range must have FROM <= TO");
+    }
+    if b - a > 16_383 {
+        bail!("the range must hold at most 16384 ports");
     }
     Ok((a, b))
 }
@@ -276,6 +285,11 @@ impl TurnRelay {
             .unwrap_or(0)
     }
 
+    /// Requests refused for `reason` so far (the client sees the same STUN error for all).
+    pub fn refusals(&self, reason: auth::Refusal) -> u64 {
+        self.auth.refusals(reason)
+    }
+
     /// Open TCP client connections right now.
     pub fn tcp_connections(&self) -> usize {
         self.tcp_mux.connections()
@@ -330,8 +344,23 @@ mod tests {
     fn port_ranges_are_checked() {
         assert_eq!(parse_port_range("49160-49200").unwrap(), (49160, 49200));
         assert_eq!(parse_port_range(" 50000 - 50000 ").unwrap(), (50000, 50000));
-        for bad in ["", "49160", "80-90", "50000-49999", "1024-65535", "a-b"] {
-            assert!(parse_port_range(bad).is_err(), "{bad}");
+        // The edges: 1024 is the first allowed port, 16384 ports the most.
+        assert_eq!(parse_port_range("1024-17407").unwrap(), (1024, 17407));
+        assert_eq!(parse_port_range("49152-65535").unwrap(), (49152, 65535));
+        for (bad, why) in [
+            ("", "expected FROM-TO"),
+            ("49160", "expected FROM-TO"),
+            ("a-b", "FROM is not a port number"),
+            ("49160-x", "TO is not a port number"),
+            ("49160-70000", "TO is not a port number"),
+            ("80-90", "ports below 1024"),
+            ("1023-2000", "ports below 1024"),
+            ("50000-49999", "FROM <= TO"),
+            ("1024-65535", "at most 16384 ports"),
+            ("1024-17408", "at most 16384 ports"),
+        ] {
+            let e = parse_port_range(bad).expect_err(bad);
+            assert!(e.to_string().contains(why), "{bad:?}: {e}");
         }
     }
 
@@ -340,5 +369,39 @@ mod tests {
         let ext = vec!["turn:turn.example:3478".to_string()];
         assert_eq!(advertised_urls(&ext, None), ext);
         assert!(advertised_urls(&[], None).is_empty());
+    }
+
+    /// With the built-in relay running: configured URLs still win; without them the relay's own
+    /// are advertised, UDP then TCP, on its address (or its public host name).
+    #[tokio::test]
+    async fn the_builtin_relay_is_advertised_only_when_no_url_is_configured() {
+        let mut settings = RelaySettings {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            ..Default::default()
+        };
+        let relay = TurnRelay::start(&settings, Secret::new("s")).await.unwrap();
+        let ext = vec!["turn:turn.example:3478".to_string()];
+        assert_eq!(advertised_urls(&ext, Some(&relay)), ext);
+        let (udp, tcp) = (relay.udp_addr().port(), relay.tcp_addr().port());
+        assert_eq!(udp, tcp, "one port for both");
+        assert_eq!(
+            advertised_urls(&[], Some(&relay)),
+            vec![
+                format!("turn:127.0.0.1:{udp}?transport=udp"),
+                format!("turn:127.0.0.1:{tcp}?transport=tcp"),
+            ]
+        );
+        relay.close().await;
+        settings.public_host = Some("turn.loket.example".into());
+        let named = TurnRelay::start(&settings, Secret::new("s")).await.unwrap();
+        let port = named.udp_addr().port();
+        assert_eq!(
+            advertised_urls(&[], Some(&named)),
+            vec![
+                format!("turn:turn.loket.example:{port}?transport=udp"),
+                format!("turn:turn.loket.example:{port}?transport=tcp"),
+            ]
+        );
+        named.close().await;
     }
 }

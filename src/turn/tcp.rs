@@ -299,10 +299,15 @@ mod tests {
         assert_eq!(a.len(), 20);
         let b = read_frame(&mut rd).await.unwrap();
         assert_eq!(b, vec![0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5]);
-        assert!(read_frame(&mut rd).await.is_err(), "truncated STUN header");
+        let truncated = read_frame(&mut rd)
+            .await
+            .expect_err("truncated STUN header");
+        assert_eq!(truncated.kind(), std::io::ErrorKind::UnexpectedEof);
         let mut junk = std::io::Cursor::new(vec![0xff, 0, 0, 0]);
-        assert!(read_frame(&mut junk).await.is_err());
+        let junk = read_frame(&mut junk).await.expect_err("junk");
+        assert_eq!(junk.to_string(), "not STUN or ChannelData");
         let mut huge = std::io::Cursor::new(vec![0x00, 0x01, 0xff, 0xfc]);
-        assert!(read_frame(&mut huge).await.is_err());
+        let huge = read_frame(&mut huge).await.expect_err("huge");
+        assert_eq!(huge.to_string(), "frame too large");
     }
 }

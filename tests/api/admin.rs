@@ -289,6 +289,17 @@ async fn reports_count_outcomes_and_compute_the_ikm() {
     assert_eq!(row["ikm"]["grade"], "B");
     assert_eq!(r.body["elements"].as_array().unwrap().len(), 9);
     // A supervisor sees only their agency; another agency's supervisor sees none of it.
+    // (Their agency has a booking that day too, so their report is not empty by luck.)
+    let akta = app.slots("akta-kelahiran", day).await[0];
+    let theirs_booked = app
+        .post(
+            "/api/v1/appointments",
+            &json!({"service": "akta-kelahiran", "starts_at": akta.to_rfc3339(),
+                    "citizen": {"name": "Siti", "phone": "081312345699", "nik": "3271995205900001"},
+                    "consent": true}),
+        )
+        .await;
+    assert_eq!(theirs_booked.status, 201, "{}", theirs_booked.text);
     let other = app.login("spv.disdukcapil@loket.example").await;
     let theirs = app
         .get_bearer(
@@ -297,13 +308,13 @@ async fn reports_count_outcomes_and_compute_the_ikm() {
         )
         .await;
     assert_eq!(theirs.status, 200);
-    assert!(
-        theirs.body["agencies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["agency"] != "dpmptsp")
-    );
+    let agencies: Vec<&serde_json::Value> = theirs.body["agencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["agency"])
+        .collect();
+    assert_eq!(agencies, vec!["disdukcapil"], "{}", theirs.text);
     let forbidden = app
         .get_bearer(
             &format!("/api/v1/admin/reports?agency=dpmptsp&from={day}&to={day}"),

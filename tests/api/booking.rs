@@ -49,11 +49,41 @@ async fn booking_returns_code_token_links_and_writes_an_audit_event() {
         .as_deref(),
         Some("booked")
     );
-    // The slot is gone for that clerk: if pbg had one clerk free it disappears; in any case the
-    // same phone can book the next one.
-    let again = app.book("pbg", slot, "081234567890").await;
-    assert!(again.status == 201 || again.status == 409, "{}", again.text);
+    // The time is taken for that clerk: each further booking of it goes to another of pbg's
+    // clerks, and once every one of them is booked the time leaves the free slots and a booking
+    // of it is `slot_taken`.
+    let clerks: usize = app
+        .scalar(PBG_CLERKS)
+        .await
+        .expect("count")
+        .parse()
+        .expect("a number");
+    assert!(
+        clerks >= 2,
+        "pbg needs several clerks for this test, has {clerks}"
+    );
+    for i in 1..clerks {
+        let r = app.book("pbg", slot, &format!("08123456780{i}")).await;
+        assert_eq!(r.status, 201, "clerk {i} of {clerks}: {}", r.text);
+    }
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(DISTINCT staff_id) FROM appointments WHERE lower(period) = '{}'",
+            slot.to_rfc3339()
+        ))
+        .await,
+        Some(clerks.to_string()),
+        "one booking per clerk"
+    );
+    assert!(!app.slots("pbg", day).await.contains(&slot));
+    let again = app.book("pbg", slot, "081234567899").await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    assert_eq!(again.body["error"], "slot_taken");
 }
+
+/// How many active clerks serve pbg.
+const PBG_CLERKS: &str = "SELECT count(*) FROM staff_services ss JOIN services s ON s.id = ss.service_id \
+     JOIN staff st ON st.id = ss.staff_id WHERE s.slug = 'pbg' AND st.active";
 
 #[tokio::test]
 async fn every_bad_field_is_reported_at_once_and_nothing_is_written() {
@@ -299,12 +329,7 @@ async fn concurrent_bookings_for_one_slot_never_double_book() {
     let app = spawn_app_with(|s| s.db_pool_size = 32).await;
     let day = next_working_day(3);
     let slot = app.slots("pbg", day).await[0];
-    let k: usize = app
-        .scalar("SELECT count(*) FROM staff_services ss JOIN services s ON s.id = ss.service_id JOIN staff st ON st.id = ss.staff_id WHERE s.slug = 'pbg' AND st.active")
-        .await
-        .unwrap()
-        .parse()
-        .unwrap();
+    let k: usize = app.scalar(PBG_CLERKS).await.unwrap().parse().unwrap();
     assert!(k >= 2, "the race needs several clerks, got {k}");
     let bodies = (0..N).map(|i| {
         json!({"service": "pbg", "starts_at": slot.to_rfc3339(),
@@ -426,11 +451,30 @@ async fn a_booking_waits_for_a_clerk_held_by_another_transaction_when_no_one_els
                           "citizen": citizen("081255556666"), "consent": true});
         async move { c.post(url).json(&body).send().await.unwrap().status() }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    assert!(
-        !booking.is_finished(),
-        "the booking waits for the clerk's lock"
-    );
+    // The booking waits on the clerk's lock (Postgres shows it as an ungranted advisory lock)
+    // instead of answering; waited for as a condition, with a generous bound.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let waiting = app
+            .scalar(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .await;
+        if waiting.as_deref() == Some("1") {
+            break;
+        }
+        assert!(
+            !booking.is_finished(),
+            "the booking answered instead of waiting for the clerk's lock"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no booking waited for the clerk's lock within 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!booking.is_finished(), "the booking still waits");
     diesel::sql_query("COMMIT")
         .execute(&mut holder)
         .await

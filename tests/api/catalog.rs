@@ -192,30 +192,79 @@ async fn closed_reason(app: &crate::helpers::TestApp, date: chrono::NaiveDate) -
     Value::Object(out)
 }
 
+/// The minimum notice is set so that it ends at 10.00 WIB on a working day: that day's
+/// earlier times (free with the default notice) are gone and its later ones stay.
 #[tokio::test]
-async fn slots_respect_minimum_notice_and_horizon() {
-    let app = spawn_app_with(|s| {
-        s.horizon_days = 5;
-    })
-    .await;
+async fn slots_respect_minimum_notice() {
+    use chrono::TimeZone;
+    let tz = chrono_tz::Asia::Jakarta;
+    let day = next_working_day(3);
+    let cut = tz
+        .from_local_datetime(&day.and_hms_opt(10, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let usual = spawn_app().await.slots("pbg", day).await;
+    assert!(
+        usual.iter().any(|s| *s < cut) && usual.iter().any(|s| *s >= cut),
+        "with the default notice {day} has free times on both sides of 10.00: {usual:?}"
+    );
+    let notice = (cut - chrono::Utc::now()).num_minutes();
+    let app = spawn_app_with(|s| s.min_notice_minutes = notice).await;
+    let slots = app.slots("pbg", day).await;
+    let earliest = chrono::Utc::now() + Duration::minutes(notice);
+    assert!(!slots.is_empty(), "the later times stay");
+    for s in &slots {
+        assert!(*s >= earliest, "inside the notice: {s}");
+    }
+    let later: Vec<_> = usual.iter().filter(|s| **s >= earliest).copied().collect();
+    assert_eq!(slots, later, "exactly the times after the notice");
+}
+
+/// The horizon is set to end on the next working day: that day has free times, every later day
+/// none, among them a working day that has free times under the default horizon.
+#[tokio::test]
+async fn slots_respect_the_horizon() {
     let tz = chrono_tz::Asia::Jakarta;
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
-    let r = app
-        .get(&format!("/api/v1/services/pbg/slots?from={today}&days=14"))
-        .await;
-    assert_eq!(r.status, 200);
-    let earliest = chrono::Utc::now() + Duration::minutes(120);
-    for d in r.body["days"].as_array().unwrap() {
+    let first = next_working_day(1);
+    let horizon = (first - today).num_days();
+    let beyond = next_working_day(horizon + 1);
+    let days = (beyond - today).num_days() + 1;
+    let query = format!("/api/v1/services/pbg/slots?from={today}&days={days}");
+    let usual = spawn_app().await.get(&query).await;
+    assert_eq!(usual.status, 200, "{}", usual.text);
+    let app = spawn_app_with(|s| s.horizon_days = horizon).await;
+    let r = app.get(&query).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let by_date = |body: &Value, date: chrono::NaiveDate| -> usize {
+        body["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["date"] == date.to_string())
+            .unwrap_or_else(|| panic!("{date} missing from {body}"))["slots"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert!(by_date(&r.body, first) > 0, "{first} is inside the horizon");
+    assert!(
+        by_date(&usual.body, beyond) > 0,
+        "{beyond} is a working day"
+    );
+    assert_eq!(by_date(&r.body, beyond), 0, "{beyond} is past the horizon");
+    let listed = r.body["days"].as_array().unwrap();
+    assert_eq!(listed.len() as i64, days, "{}", r.text);
+    for d in listed {
         let date =
             chrono::NaiveDate::parse_from_str(d["date"].as_str().unwrap(), "%Y-%m-%d").unwrap();
-        let slots = d["slots"].as_array().unwrap();
-        if date > today + Duration::days(5) {
-            assert!(slots.is_empty(), "beyond the horizon: {date}");
+        if date > first {
+            assert_eq!(
+                d["slots"],
+                serde_json::json!([]),
+                "beyond the horizon: {date}"
+            );
             assert_eq!(d["closed"], "beyond_horizon", "{d}");
-        }
-        for s in slots {
-            let t = chrono::DateTime::parse_from_rfc3339(s["starts_at"].as_str().unwrap()).unwrap();
-            assert!(t >= earliest, "inside the notice: {t}");
         }
     }
 }

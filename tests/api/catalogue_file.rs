@@ -229,6 +229,19 @@ async fn problems_name_the_row_and_column_and_nothing_is_imported() {
     let r = import(&app, &admin, &huge, true).await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.body["error"], "body_too_large");
+    // A file is sent as text/csv; JSON (or nothing) is refused before it is read.
+    let r = resp(
+        app.client
+            .post(app.url(IMPORT))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({"agency": "x"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.body["error"], "unsupported_content_type");
     let r = import(&app, &admin, "agency,service\r\nx,y\r\n", true).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.body["fields"]["1.name_en"], "missing_column");

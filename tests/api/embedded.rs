@@ -10,9 +10,9 @@ use serde_json::json;
 
 use crate::helpers::next_working_day;
 
-pub(crate) struct Loket {
-    pub(crate) child: Child,
-    pub(crate) url: String,
+pub struct Loket {
+    pub child: Child,
+    pub url: String,
 }
 
 fn start(data_dir: &std::path::Path) -> Loket {
@@ -28,7 +28,7 @@ fn start(data_dir: &std::path::Path) -> Loket {
 
 /// Starts the real binary with these variables (and no DATABASE_URL unless given) and waits
 /// for the address it prints.
-fn spawn_loket(env: &[(&str, &str)], stderr: Stdio) -> Loket {
+pub fn spawn_loket(env: &[(&str, &str)], stderr: Stdio) -> Loket {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_loket"));
     cmd.arg("serve")
         .env_remove("DATABASE_URL")
@@ -85,7 +85,7 @@ async fn book_first_slot(
     (starts_at, booked)
 }
 
-pub(crate) fn stop(mut l: Loket) {
+pub fn stop(mut l: Loket) {
     // SAFETY: sending a signal to our own child.
     unsafe {
         libc::kill(l.child.id() as i32, libc::SIGTERM);
@@ -193,6 +193,8 @@ async fn loket_keeps_serving_after_its_database_restarts() {
     })
     .await
     .unwrap();
+    // Past the pool's 2 s idle mark, so the dead connections are checked before reuse (the
+    // claim under test); this waits for time to pass, not for another task.
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
     // The very first requests succeed.
@@ -210,6 +212,189 @@ async fn loket_keeps_serving_after_its_database_restarts() {
         .unwrap()
         .expect("stop Postgres");
     let _ = std::fs::remove_dir_all(&base);
+}
+
+/// A Loket on the embedded default, logging warnings to `dir/loket.log`, with a first booking
+/// made (so the pool holds connections when the database dies).
+async fn embedded_loket_with_a_booking(dir: &std::path::Path, client: &reqwest::Client) -> Loket {
+    std::fs::create_dir_all(dir).unwrap();
+    let loket = spawn_loket(
+        &[
+            ("LOKET_DATA_DIR", dir.to_str().unwrap()),
+            ("LOKET_DEMO_PASSWORD", "embedded-test-password"),
+            ("LOKET_BOOKING_RATE_PER_MINUTE", "0"),
+            ("LOKET_LOG", "warn"),
+        ],
+        Stdio::from(std::fs::File::create(dir.join("loket.log")).unwrap()),
+    );
+    let (_, booked) = book_first_slot(client, &loket.url, "081398765401").await;
+    assert!(booked["token"].is_string(), "{booked}");
+    loket
+}
+
+/// SIGKILLs the embedded cluster's postmaster.
+fn kill_postmaster(dir: &std::path::Path) {
+    let pid_file = dir.join("postgres/data/postmaster.pid");
+    let pid: i32 = std::fs::read_to_string(pid_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: killing the postmaster this test's Loket started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+}
+
+/// What Loket answered while its database was gone: how many of each status, and whether
+/// `/readyz` said not ready at least once.
+#[derive(Debug, Default)]
+struct Outage {
+    statuses: std::collections::BTreeMap<u16, u32>,
+    saw_not_ready: bool,
+}
+
+/// Asks `/readyz`, the free times and (when they answer) books a fresh phone's first free slot,
+/// every 100 ms, until a booking is accepted; answers how long that took after `since`.
+async fn book_until_accepted(
+    client: &reqwest::Client,
+    loket: &Loket,
+    dir: &std::path::Path,
+    since: Instant,
+    outage: &mut Outage,
+) -> Duration {
+    let day = next_working_day(3);
+    let mut phone = 81398765410_u64;
+    loop {
+        assert!(
+            since.elapsed() < Duration::from_secs(120),
+            "no booking accepted within 120 s; answers: {outage:?}\n{}",
+            std::fs::read_to_string(dir.join("loket.log")).unwrap_or_default()
+        );
+        let ready = client
+            .get(format!("{}/readyz", loket.url))
+            .send()
+            .await
+            .unwrap();
+        outage.saw_not_ready |= ready.status() == 503;
+        *outage.statuses.entry(ready.status().as_u16()).or_default() += 1;
+        let slots = client
+            .get(format!(
+                "{}/api/v1/services/pbg/slots?from={day}&days=1",
+                loket.url
+            ))
+            .send()
+            .await
+            .unwrap();
+        *outage.statuses.entry(slots.status().as_u16()).or_default() += 1;
+        if slots.status() == 200 {
+            let slots: serde_json::Value = slots.json().await.unwrap();
+            let starts_at = slots["days"][0]["slots"][0]["starts_at"].clone();
+            phone += 1;
+            let r = client
+                .post(format!("{}/api/v1/appointments", loket.url))
+                .json(&json!({"service": "pbg", "starts_at": starts_at,
+                    "citizen": {"name": "Rina Wati", "phone": format!("0{phone}")}, "consent": true}))
+                .send()
+                .await
+                .unwrap();
+            *outage.statuses.entry(r.status().as_u16()).or_default() += 1;
+            if r.status() == 201 {
+                return since.elapsed();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The embedded Postgres dies under a running Loket (SIGKILL to its postmaster): Loket notices,
+/// starts it again (Postgres runs crash recovery) and takes bookings again; meanwhile `/readyz`
+/// says not ready and nothing answers 500. How long it took is printed, not asserted (the
+/// issue's target is 10 s; docs/benchmarks.md has the figures measured).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loket_starts_its_embedded_postgres_again_when_it_dies() {
+    let dir = std::env::temp_dir().join(format!("loket-pgkill-{}", uuid::Uuid::new_v4().simple()));
+    let client = reqwest::Client::new();
+    let loket = embedded_loket_with_a_booking(&dir, &client).await;
+
+    kill_postmaster(&dir);
+    let mut outage = Outage::default();
+    let back_after = book_until_accepted(&client, &loket, &dir, Instant::now(), &mut outage).await;
+    eprintln!(
+        "bookings accepted again {} ms after the postmaster was killed; answers meanwhile: {:?}",
+        back_after.as_millis(),
+        outage.statuses
+    );
+    assert!(
+        outage.saw_not_ready,
+        "/readyz never said not ready: {outage:?}"
+    );
+    assert!(
+        !outage.statuses.contains_key(&500),
+        "a 500 during the outage: {outage:?}"
+    );
+    // Loket still stops cleanly, and takes the restarted Postgres down with it.
+    stop(loket);
+    assert!(
+        !dir.join("postgres/data/postmaster.pid").exists(),
+        "the restarted Postgres was stopped with Loket"
+    );
+    let log = std::fs::read_to_string(dir.join("loket.log")).unwrap();
+    assert!(log.contains("starting it again"), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A restart that fails (here: a broken setting in the cluster's configuration) is tried again
+/// with growing pauses, each failure logged with Postgres's reason; once the cause is gone the
+/// next try brings the database back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_restart_is_retried_with_growing_pauses_and_says_why() {
+    let dir = std::env::temp_dir().join(format!("loket-pgfail-{}", uuid::Uuid::new_v4().simple()));
+    let client = reqwest::Client::new();
+    let loket = embedded_loket_with_a_booking(&dir, &client).await;
+    let conf = dir.join("postgres/data/postgresql.auto.conf");
+    let good = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, format!("{good}\nshared_buffers = 'lots'\n")).unwrap();
+
+    kill_postmaster(&dir);
+    let killed = Instant::now();
+    let log_path = dir.join("loket.log");
+    let failures = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        let failures: Vec<serde_json::Value> = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|l| l["message"] == "the embedded Postgres did not start again")
+            .collect();
+        if failures.len() >= 3 {
+            break failures;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(120),
+            "fewer than 3 failed restarts logged:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let pauses: Vec<u64> = failures
+        .iter()
+        .map(|f| f["retry_in_ms"].as_u64().unwrap())
+        .collect();
+    assert!(
+        pauses.windows(2).all(|w| w[1] > w[0]),
+        "pauses grow: {pauses:?}"
+    );
+    let why = failures[0]["error"].as_str().unwrap();
+    assert!(why.contains("shared_buffers"), "the log says why: {why}");
+
+    std::fs::write(&conf, good).unwrap();
+    let mut outage = Outage::default();
+    book_until_accepted(&client, &loket, &dir, killed, &mut outage).await;
+    assert!(
+        !outage.statuses.contains_key(&500),
+        "a 500 during the outage: {outage:?}"
+    );
+    stop(loket);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -311,5 +496,76 @@ async fn logs_carry_request_ids_but_no_personal_data_tokens_or_tickets() {
             !log.contains(secret_thing),
             "the log contains {secret_thing:?}:\n{log}"
         );
+    }
+}
+
+/// A client's mistakes are 4xx and stay out of the log's error level, and the values they sent
+/// stay out of the log altogether: a NUL in a path or a body, a NIK or a password sent as a
+/// number, a date from before the calendar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_never_logged_as_an_error_nor_echoed_into_the_log() {
+    let app = crate::helpers::spawn_app().await;
+    let log_path =
+        std::env::temp_dir().join(format!("loket-log-{}.jsonl", uuid::Uuid::new_v4().simple()));
+    let loket = spawn_loket(
+        &[
+            ("DATABASE_URL", &app.db_url),
+            ("LOKET_SECRET", "log-test-secret-log-test-secret-0123456789"),
+            ("LOKET_DEMO_DATA", "false"),
+            ("LOKET_LOG", "info"),
+        ],
+        Stdio::from(std::fs::File::create(&log_path).unwrap()),
+    );
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("{}{path}", loket.url)).send();
+    let mut statuses = vec![];
+    for path in [
+        "/api/v1/services/x%00",
+        "/api/v1/services?q=a%00",
+        "/api/v1/services/pbg/slots?from=-4714-11-24",
+    ] {
+        statuses.push(get(path).await.unwrap().status().as_u16());
+    }
+    for (path, body) in [
+        (
+            "/api/v1/appointments",
+            json!({"service": "akta-kelahiran", "consent": true,
+                   "citizen": {"name": "Budi", "phone": "081234567890", "nik": 3271014506900077_u64}}),
+        ),
+        (
+            "/api/v1/appointments",
+            json!({"service": "pbg\u{0}", "citizen": {"name": "Budi\u{0}"}}),
+        ),
+        (
+            "/api/v1/staff/session",
+            json!({"email": "admin@loket.example", "password": 918273645546_u64}),
+        ),
+    ] {
+        let r = client
+            .post(format!("{}{path}", loket.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    stop(loket);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    assert!(
+        statuses.iter().all(|s| (400..500).contains(s)),
+        "{statuses:?}"
+    );
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON lines");
+        assert_ne!(v["level"], "ERROR", "{line}");
+    }
+    for leaked in [
+        "3271014506900077",
+        "918273645546",
+        "backtrace",
+        "invalid type",
+    ] {
+        assert!(!log.contains(leaked), "the log contains {leaked:?}:\n{log}");
     }
 }

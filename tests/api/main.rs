@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod abuse;
 mod admin;
 mod architecture;
 mod auth;
@@ -10,11 +11,13 @@ mod booking;
 mod catalog;
 mod catalogue_file;
 mod embedded;
+mod input;
 mod logs;
 mod nodes;
 mod operations;
 mod precheck;
 mod privacy;
+mod production;
 mod rooms;
 mod self_service;
 mod staff;

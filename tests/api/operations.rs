@@ -47,10 +47,74 @@ async fn every_response_carries_the_security_headers_and_unknown_api_paths_are_j
     let r = app.get("/api/v1/nope").await;
     assert_eq!(r.status, 404);
     assert_eq!(r.body["error"], "no_such_endpoint");
-    let csp = r.headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
-    assert_eq!(r.headers["x-content-type-options"], "nosniff");
-    assert_eq!(r.headers["x-frame-options"], "DENY");
+    // Every kind of response: pages, static files, JSON answers and refusals of each sort, a
+    // malformed body, the health probes, the metrics and the OpenAPI document.
+    let malformed = crate::helpers::resp(
+        app.client
+            .post(app.url("/api/v1/appointments"))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .expect("POST"),
+    )
+    .await;
+    let responses = [
+        ("GET /", app.get("/").await, 200),
+        ("GET /staff", app.get("/staff").await, 200),
+        ("GET /js/api.js", app.get("/js/api.js").await, 200),
+        ("GET /nope.css", app.get("/nope.css").await, 404),
+        (
+            "GET /api/v1/services",
+            app.get("/api/v1/services").await,
+            200,
+        ),
+        ("GET /api/v1/nope", r, 404),
+        (
+            "POST /api/v1/appointments {}",
+            app.post("/api/v1/appointments", &serde_json::json!({}))
+                .await,
+            422,
+        ),
+        ("POST /api/v1/appointments {not json", malformed, 400),
+        (
+            "GET /api/v1/staff/appointments",
+            app.get("/api/v1/staff/appointments").await,
+            401,
+        ),
+        (
+            "GET /api/v1/services/pbg/slots?days=abc",
+            app.get("/api/v1/services/pbg/slots?days=abc").await,
+            400,
+        ),
+        ("GET /healthz", app.get("/healthz").await, 200),
+        ("GET /metrics", app.get("/metrics").await, 200),
+        (
+            "GET /api/v1/openapi.json",
+            app.get("/api/v1/openapi.json").await,
+            200,
+        ),
+    ];
+    for (what, r, status) in &responses {
+        assert_eq!(r.status.as_u16(), *status, "{what}: {}", r.text);
+        let header = |name: &str| {
+            r.headers
+                .get(name)
+                .unwrap_or_else(|| panic!("{what}: no {name}"))
+                .to_str()
+                .expect("ASCII")
+                .to_string()
+        };
+        let csp = header("content-security-policy");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{what}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
+        assert_eq!(header("x-frame-options"), "DENY", "{what}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
+    }
 }
 
 /// Every migration's down.sql undoes its up.sql: revert all on a fresh database, then apply

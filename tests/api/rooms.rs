@@ -245,17 +245,23 @@ async fn tickets_are_refused_with_clear_codes() {
     let r = app.ticket(&clerk_a, Some("ZZZZZZZZ")).await;
     assert_eq!(r.status, 404, "{}", r.text);
 
-    // The agency's supervisor joins as supervisor (unless the booking landed on them, as
-    // supervisors serve too), and so does the admin.
+    // The agency's supervisor joins a booking of another clerk as supervisor, and a booking of
+    // their own (supervisors serve too) as its clerk; the admin joins as supervisor. pbg has
+    // two clerks, the supervisor one of them, and A and B took the same first free time: one
+    // went to each.
     let sup = app.login("supervisor@loket.example").await;
-    let r = app.ticket(&sup, Some(&id_a)).await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let expected = if app.clerk_email(&id_a).await == "supervisor@loket.example" {
-        "clerk"
+    let (own, others) = if app.clerk_email(id_b).await == "supervisor@loket.example" {
+        (id_b, id_a.as_str())
     } else {
-        "supervisor"
+        (id_a.as_str(), id_b)
     };
-    assert_eq!(r.body["role"], expected);
+    assert_eq!(app.clerk_email(own).await, "supervisor@loket.example");
+    assert_ne!(app.clerk_email(others).await, "supervisor@loket.example");
+    for (appointment, role) in [(others, "supervisor"), (own, "clerk")] {
+        let r = app.ticket(&sup, Some(appointment)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["role"], role, "{}", r.text);
+    }
     let admin = app.login("admin@loket.example").await;
     let r = app.ticket(&admin, Some(&id_a)).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -339,10 +345,14 @@ async fn bad_tickets_get_a_plain_401_and_no_socket() {
         format!("{base}?ticket="),
         format!("{base}?ticket=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
         format!("{base}?ticket={}", "A".repeat(200)),
-        format!("{base}?ticket=%00%01"),
     ] {
         assert_eq!(refused(Ws::connect(&url).await), 401, "{url}");
     }
+    // A NUL in the query is refused before any route sees it (400 `invalid_characters`).
+    assert_eq!(
+        refused(Ws::connect(&format!("{base}?ticket=%00%01")).await),
+        400
+    );
     // Used once: good; twice: 401.
     let url = app.ws_url(&token, None).await;
     let mut first = Ws::open(&url).await;
@@ -489,8 +499,22 @@ async fn a_waiting_citizen_cannot_admit_itself_nor_signal() {
         .send(json!({"type": "signal", "to": w["you"]["id"], "payload": {"candidate": null}}))
         .await;
     assert_eq!(clerk.expect("error").await["code"], "peer_not_admitted");
-    citizen.silent_for(Duration::from_millis(300)).await;
-    clerk.silent_for(Duration::from_millis(100)).await;
+    // Nothing of it reached the other side: the next thing each gets is the other's chat, sent
+    // after the refusals (the room handles a socket's messages in order).
+    assert_nothing_before_a_chat(&mut citizen, &mut clerk).await;
+}
+
+/// Each side's next message is a chat from the other, sent now: anything the room delivered
+/// to either side before (a refused signal that leaked, say) would arrive first and fail.
+async fn assert_nothing_before_a_chat(citizen: &mut Ws, clerk: &mut Ws) {
+    clerk
+        .send(json!({"type": "chat", "text": "marker-1"}))
+        .await;
+    assert_eq!(citizen.expect("chat").await["text"], "marker-1");
+    citizen
+        .send(json!({"type": "chat", "text": "marker-2"}))
+        .await;
+    assert_eq!(clerk.expect("chat").await["text"], "marker-2");
 }
 
 #[tokio::test]
@@ -690,16 +714,14 @@ async fn a_silent_peer_is_dropped_within_the_heartbeat_timeout() {
         citizen_p,
         ..
     } = in_call(&app, "081200000019").await;
-    // The citizen's phone goes silent: it neither sends nor reads (so answers no ping).
-    let silent_since = Instant::now();
-    let left = clerk.until("peer_left").await;
-    let took = silent_since.elapsed();
+    // The citizen's phone goes silent: it neither sends nor reads (so answers no ping). It is
+    // dropped at all, within a generous bound (how fast is measured by the signalling
+    // benchmark, docs/benchmarks.md).
+    let left = tokio::time::timeout(Duration::from_secs(20), clerk.until("peer_left"))
+        .await
+        .expect("the silent citizen was dropped within 20 s of a 2 s heartbeat timeout");
     assert_eq!(left["peer"]["id"], citizen_p["id"]);
     assert_eq!(left["reason"], "timeout");
-    assert!(
-        took <= Duration::from_millis(2600),
-        "dropped after {took:?} for a 2 s timeout"
-    );
     // The clerk, who kept answering pings, is still there.
     clerk.send(json!({"type": "ping"})).await;
     clerk.expect("pong").await;
@@ -733,18 +755,23 @@ async fn a_peer_that_stops_reading_is_cut_off_instead_of_buffered() {
     // are full, the server must drop the clerk rather than hold more.
     let (mut sink, mut stream) = citizen.inner.split();
     let to = clerk_p["id"].clone();
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let sender = tokio::spawn(async move {
         let big = "x".repeat(60_000);
         for i in 0..2_000u32 {
-            let msg = json!({"type": "signal", "to": to, "payload": {"n": i, "pad": big}});
-            if sink.send(Message::text(msg.to_string())).await.is_err() {
-                return;
+            if stopped.try_recv().is_ok() {
+                return Ok(i);
             }
+            let msg = json!({"type": "signal", "to": to, "payload": {"n": i, "pad": big}});
+            sink.send(Message::text(msg.to_string()))
+                .await
+                .map_err(|e| format!("the citizen's socket failed after {i} signals: {e}"))?;
             // Under the 50 msgs/s limit after the first 50.
             if i > 50 {
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
         }
+        Err("sent all 2,000 signals (120 MB) without the clerk being dropped".to_string())
     });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let left = loop {
@@ -763,7 +790,10 @@ async fn a_peer_that_stops_reading_is_cut_off_instead_of_buffered() {
             other => panic!("citizen socket ended: {other:?}"),
         }
     };
-    sender.abort();
+    let _ = stop.send(());
+    let sent = sender.await.expect("the sender task").expect("the sender");
+    // The server dropped the clerk only once their buffers were full, not at the first signal.
+    assert!(sent > 10, "dropped after only {sent} signals");
     assert_eq!(left["peer"]["id"], clerk_p["id"]);
     assert_eq!(left["reason"], "slow_reader");
     drop(clerk);
@@ -804,12 +834,21 @@ async fn tickets_never_reach_the_request_log() {
     // A refused one too.
     assert!(matches!(Ws::connect(&url).await, Connect::Refused(401)));
     drop(ws);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let text = String::from_utf8_lossy(&logs.0.lock().expect("logs")).to_string();
-    assert!(
-        text.contains(&format!("/api/v1/rooms/{id}/ws")),
-        "the request was logged: {text}"
-    );
+    // Both requests (the accepted one and the refused one) are logged from other tasks: wait
+    // until both show, with a generous bound.
+    let path = format!("/api/v1/rooms/{id}/ws");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let text = String::from_utf8_lossy(&logs.0.lock().expect("logs")).to_string();
+        if text.matches(path.as_str()).count() >= 2 && text.contains("401") {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "both requests were not logged within 20 s: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(!text.contains(&ticket), "the ticket leaked into the log");
     assert!(
         !text.contains("ticket="),
@@ -901,8 +940,7 @@ async fn the_direct_relay_follows_admit_and_hold() {
         .send(json!({"type": "signal", "to": clerk_p["id"], "payload": {"after": "hold"}}))
         .await;
     assert_eq!(citizen.expect("error").await["code"], "not_admitted");
-    citizen.silent_for(Duration::from_millis(300)).await;
-    clerk.silent_for(Duration::from_millis(100)).await;
+    assert_nothing_before_a_chat(&mut citizen, &mut clerk).await;
     // Admitted again: relayed again.
     clerk
         .send(json!({"type": "admit", "participant": citizen_p["id"]}))
@@ -981,9 +1019,18 @@ async fn the_direct_relay_keeps_the_rate_limit_and_the_frame_cap() {
             .await;
     }
     assert_eq!(clerk.expect("error").await["code"], "rate_limited");
+    // Once the bucket has refilled (50 a second), one more signal passes: it marks the end, so
+    // everything relayed of the burst has arrived before it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    clerk
+        .send(json!({"type": "signal", "to": citizen_p["id"], "payload": {"end": true}}))
+        .await;
     let mut got = 0;
-    while let Ok(m) = tokio::time::timeout(Duration::from_millis(500), citizen.recv()).await {
-        assert_eq!(m["type"], "signal", "{m}");
+    loop {
+        let m = citizen.expect("signal").await;
+        if m["payload"]["end"] == true {
+            break;
+        }
         got += 1;
     }
     assert!((100..=110).contains(&got), "{got} signals relayed");

@@ -605,7 +605,8 @@ async fn reassignment_refusals() {
     let cases = [
         (json!({}), "required"),
         (json!({"staff": dewi}), "does_not_serve_service"),
-        (json!({"staff": nining}), "not_your_agency"),
+        // Another agency's clerk is as unknown as a made-up id (no oracle of staff ids).
+        (json!({"staff": nining}), "unknown"),
         (json!({"staff": uuid::Uuid::new_v4()}), "unknown"),
     ];
     for (body, problem) in cases {
@@ -656,9 +657,28 @@ async fn replacing_the_hours_moves_the_free_times() {
     let token = app.login(&clerk).await;
     let day = next_working_day(3);
     let weekday = day.weekday().number_from_monday();
-    let same_weekday_next_week = day + Duration::days(7);
     let before = app.slots(&service, day).await;
     assert!(!before.is_empty());
+    // Two more days that have free times now: one on the same weekday a week or more later,
+    // one on another weekday (the first such after `day`; holidays are skipped by asking).
+    let mut same_weekday_later = None;
+    for weeks in 1..=3 {
+        let d = day + Duration::days(7 * weeks);
+        if !app.slots(&service, d).await.is_empty() {
+            same_weekday_later = Some(d);
+            break;
+        }
+    }
+    let same_weekday_later = same_weekday_later.expect("the same weekday has free times soon");
+    let mut other_day = None;
+    for n in 1..=14 {
+        let d = day + Duration::days(n);
+        if d.weekday() != day.weekday() && !app.slots(&service, d).await.is_empty() {
+            other_day = Some(d);
+            break;
+        }
+    }
+    let other_day = other_day.expect("another weekday has free times");
     let week = app.get_bearer(HOURS, &token).await.body["intervals"].clone();
     let without: Vec<Value> = week
         .as_array()
@@ -681,11 +701,8 @@ async fn replacing_the_hours_moves_the_free_times() {
         json!(without)
     );
     assert!(app.slots(&service, day).await.is_empty(), "no {day} slots");
-    assert!(app.slots(&service, same_weekday_next_week).await.is_empty());
-    let other_day = next_working_day((day - Utc::now().date_naive()).num_days() + 1);
-    if other_day.weekday() != day.weekday() {
-        assert!(!app.slots(&service, other_day).await.is_empty());
-    }
+    assert!(app.slots(&service, same_weekday_later).await.is_empty());
+    assert!(!app.slots(&service, other_day).await.is_empty());
     // A shorter day: mornings only.
     let mut mornings = without.clone();
     mornings.push(iv(weekday as u8, "09:00", "11:00"));
@@ -1286,18 +1303,39 @@ async fn concurrent_creations_of_one_email_make_one_account_and_clean_409s() {
 
 // --- The live feed --------------------------------------------------------------------------
 
-/// Reads a server-sent-event stream for `quiet` after the last chunk; returns the
-/// `event: appointment` payloads seen.
-async fn appointment_events(r: &mut reqwest::Response, quiet: std::time::Duration) -> Vec<Value> {
-    let mut text = String::new();
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(quiet, r.chunk()).await {
+/// Reads a server-sent-event stream until an `event: appointment` payload satisfies `last`
+/// (20 s at most); returns every appointment payload seen, that one included. A feed delivers
+/// in order, so whatever was sent to it before that event has arrived by then.
+async fn appointment_events_until(
+    r: &mut reqwest::Response,
+    last: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (mut text, mut seen) = (String::new(), Vec::new());
+    loop {
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            if !block.starts_with("event: appointment\n") {
+                continue;
+            }
+            let data = block
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .expect("data");
+            let event: Value = serde_json::from_str(data).expect("event JSON");
+            let done = last(&event);
+            seen.push(event);
+            if done {
+                return seen;
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, r.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("the awaited event did not come within 20 s: {seen:?}"))
+            .expect("feed chunk")
+            .unwrap_or_else(|| panic!("the feed ended: {seen:?}"));
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
-    text.split("\n\n")
-        .filter(|block| block.starts_with("event: appointment\n"))
-        .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("data: ")))
-        .map(|json| serde_json::from_str(json).expect("event JSON"))
-        .collect()
 }
 
 #[tokio::test]
@@ -1336,15 +1374,67 @@ async fn the_live_feed_shows_each_person_only_what_they_may_see() {
     for phone in ["081234567890", "081234567891"] {
         assert_eq!(app.book("pbg", slot, phone).await.status, 201);
     }
-    let quiet = std::time::Duration::from_millis(700);
-    let seen = appointment_events(&mut clerk_feed, quiet).await;
-    assert_eq!(seen.len(), 1, "{seen:?}");
-    assert_eq!(seen[0]["staff"], clerk_id);
-    assert_eq!(seen[0]["status"], "booked");
-    assert!(seen[0].get("citizen").is_none() && !seen[0].to_string().contains("+62"));
-    let agency = appointment_events(&mut spv_feed, quiet).await;
-    let staff: Vec<&Value> = agency.iter().map(|e| &e["staff"]).collect();
-    assert_eq!(agency.len(), 2, "{agency:?}");
-    assert!(staff.contains(&&json!(clerk_id)) && staff.contains(&&json!(spv_id)));
-    assert!(appointment_events(&mut other_feed, quiet).await.is_empty());
+    // Last, events each feed must show, sent after those: the clerk completes their booking
+    // (the clerk and the agency's supervisor see it) and a booking of another agency's service
+    // (its supervisor sees it). Up to those, each feed has shown everything it was sent.
+    let mine = app
+        .scalar(&format!(
+            "SELECT id::text FROM appointments WHERE staff_id = '{clerk_id}'"
+        ))
+        .await
+        .expect("the clerk's booking");
+    let clerk_token = app.login("clerk@loket.example").await;
+    let done = act(&app, &clerk_token, &mine, "complete", json!({})).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let akta = app.slots("akta-kelahiran", next_working_day(3)).await[0];
+    let other = app
+        .post(
+            "/api/v1/appointments",
+            &json!({"service": "akta-kelahiran", "starts_at": akta.to_rfc3339(),
+                    "citizen": {"name": "Siti", "phone": "081234567892", "nik": "3271995205900001"},
+                    "consent": true}),
+        )
+        .await;
+    assert_eq!(other.status, 201, "{}", other.text);
+    let other_id = other.body["appointment"]["id"].as_str().expect("id");
+    let completed = |e: &Value| e["status"] == "completed";
+
+    let seen = appointment_events_until(&mut clerk_feed, completed).await;
+    let summary = |events: &[Value]| -> Vec<(String, String)> {
+        events
+            .iter()
+            .map(|e| {
+                (
+                    e["staff"].as_str().unwrap_or("?").to_string(),
+                    e["status"].as_str().unwrap_or("?").to_string(),
+                )
+            })
+            .collect()
+    };
+    let booked = |who: &str| (who.to_string(), "booked".to_string());
+    let completed_by = |who: &str| (who.to_string(), "completed".to_string());
+    assert_eq!(
+        summary(&seen),
+        vec![booked(&clerk_id), completed_by(&clerk_id)],
+        "the clerk sees their own booking only: {seen:?}"
+    );
+    for e in &seen {
+        assert!(
+            e.get("citizen").is_none() && !e.to_string().contains("+62"),
+            "{e}"
+        );
+    }
+    let agency = appointment_events_until(&mut spv_feed, completed).await;
+    let mut staff = summary(&agency);
+    staff[..2].sort();
+    let mut both = vec![booked(&clerk_id), booked(&spv_id)];
+    both.sort();
+    both.push(completed_by(&clerk_id));
+    assert_eq!(staff, both, "the supervisor sees the agency: {agency:?}");
+    let theirs = appointment_events_until(&mut other_feed, |e| e["appointment"] == other_id).await;
+    assert_eq!(
+        theirs.len(),
+        1,
+        "another agency's supervisor sees only their agency's booking: {theirs:?}"
+    );
 }

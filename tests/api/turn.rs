@@ -41,7 +41,8 @@ async fn allocate(
     Ok(client)
 }
 
-/// A `turn` client on `conn` that allocates on `server` within 5 s; returns it and its relayed
+/// A `turn` client on `conn` that allocates on `server` within 10 s (a bound, not a speed: a
+/// loopback allocation takes milliseconds); returns it and its relayed
 /// `Conn`, or why not (the client closed).
 async fn allocate_through(
     conn: Arc<dyn webrtc_util::Conn + Send + Sync>,
@@ -64,7 +65,7 @@ async fn allocate_through(
     .await
     .map_err(|e| e.to_string())?;
     client.listen().await.map_err(|e| e.to_string())?;
-    match tokio::time::timeout(Duration::from_secs(5), client.allocate()).await {
+    match tokio::time::timeout(Duration::from_secs(10), client.allocate()).await {
         Ok(Ok(relayed)) => Ok((client, relayed)),
         Ok(Err(e)) => {
             let _ = client.close().await;
@@ -120,10 +121,10 @@ async fn a_relay_only_client_runs_the_check_through_the_builtin_turn() {
         )
     );
     let user = turn["username"].as_str().expect("username");
-    assert!(
-        user.ends_with(":precheck-") || user.contains(":precheck-"),
-        "{user}"
-    );
+    let (expiry, who) = user.split_once(':').expect("`<expiry>:<participant>`");
+    assert!(who.starts_with("precheck-"), "{user}");
+    let expiry: i64 = expiry.parse().expect("a unix time");
+    assert!(expiry > credentials::now_unix(), "{user} is not expired");
     assert_eq!(
         turn["credential"].as_str(),
         Some(credentials::credential(SECRET, user).as_str())
@@ -139,7 +140,7 @@ async fn a_relay_only_client_runs_the_check_through_the_builtin_turn() {
     let (started, answer) = start_check(&app, &token, &client).await;
     client.accept(&answer).await.expect("answer");
     assert!(
-        client.wait_connected(Duration::from_secs(8)).await,
+        client.wait_connected(Duration::from_secs(10)).await,
         "connected through the relay"
     );
     assert!(relay(&app).allocations().await >= 1);
@@ -163,6 +164,30 @@ async fn a_relay_only_client_runs_the_check_through_the_builtin_turn() {
     assert_eq!(relay(&app).allocations().await, 0);
 }
 
+/// The relay's answer to a refused Allocate: `turn` 0.17 answers every refusal (by the auth
+/// handler or by the message-integrity check) with 400 Bad Request.
+const REFUSED: &str = "Allocate error response (error 400:";
+
+/// An allocation that the relay must refuse: the client got the relay's error answer, not a
+/// timeout or a network error, and no allocation was made.
+async fn refused(app: &TestApp, user: &str, pass: &str, what: &str) {
+    let server = relay(app).udp_addr();
+    let before = relay(app).allocations().await;
+    match allocate(server, user, pass).await {
+        Ok(c) => {
+            let _ = c.close().await;
+            panic!("{what}: the relay allocated");
+        }
+        Err(e) => assert!(e.contains(REFUSED), "{what}: refused how? {e}"),
+    }
+    assert_eq!(relay(app).allocations().await, before, "{what}");
+}
+
+fn refusal_counts(app: &TestApp) -> [u64; 3] {
+    use loket::turn::auth::Refusal;
+    [Refusal::Malformed, Refusal::Expired, Refusal::Quota].map(|r| relay(app).refusals(r))
+}
+
 #[tokio::test]
 async fn the_relay_accepts_rest_credentials_and_refuses_expired_forged_and_malformed_ones() {
     let app = spawn_app_with(with_relay).await;
@@ -173,32 +198,41 @@ async fn the_relay_accepts_rest_credentials_and_refuses_expired_forged_and_malfo
     let ok = allocate(server, &user, &pass)
         .await
         .expect("valid credential");
+    assert_eq!(relay(&app).allocations().await, 1);
     let _ = ok.close().await;
+    assert_eq!(refusal_counts(&app), [0, 0, 0]);
 
+    // Expired: refused by the credential check, as expired.
     let (user, pass) = credentials::mint(SECRET, "citizen-late", now - 600, 300);
-    assert!(allocate(server, &user, &pass).await.is_err(), "expired");
+    refused(&app, &user, &pass, "expired").await;
+    assert_eq!(refusal_counts(&app), [0, 1, 0], "refused as expired");
 
-    let (user, _) = credentials::mint(SECRET, "citizen-forged", now, 300);
-    let forged = credentials::credential("not-the-secret", &user);
-    assert!(
-        allocate(server, &user, &forged).await.is_err(),
-        "wrong secret"
-    );
-
-    let (user, pass) = credentials::mint(SECRET, "citizen-x", now, 300);
-    let tampered = user.replacen("citizen-x", "citizen-y", 1);
-    assert!(
-        allocate(server, &tampered, &pass).await.is_err(),
-        "edited username"
-    );
-
-    // turn 0.17's stock form (a bare timestamp) is not ours.
+    // turn 0.17's stock form (a bare timestamp) is not ours: refused as malformed.
     let bare = (now + 300).to_string();
     let pass = credentials::credential(SECRET, &bare);
-    assert!(
-        allocate(server, &bare, &pass).await.is_err(),
-        "bare timestamp"
+    refused(&app, &bare, &pass, "bare timestamp").await;
+    assert_eq!(refusal_counts(&app), [1, 1, 0], "refused as malformed");
+
+    // A wrong password or an edited username passes the username check and fails the message
+    // integrity: no refusal of the credential check, and the same username with its right
+    // password is then allocated, so it was the password that was refused.
+    let (user, pass) = credentials::mint(SECRET, "citizen-forged", now, 300);
+    let forged = credentials::credential("not-the-secret", &user);
+    refused(&app, &user, &forged, "wrong secret").await;
+    let (user2, pass2) = credentials::mint(SECRET, "citizen-x", now, 300);
+    let tampered = user2.replacen("citizen-x", "citizen-y", 1);
+    refused(&app, &tampered, &pass2, "edited username").await;
+    assert_eq!(
+        refusal_counts(&app),
+        [1, 1, 0],
+        "integrity, not the username"
     );
+    for (user, pass) in [(&user, &pass), (&user2, &pass2)] {
+        let c = allocate(server, user, pass)
+            .await
+            .expect("the same username with its own password");
+        let _ = c.close().await;
+    }
 }
 
 #[tokio::test]
@@ -213,10 +247,8 @@ async fn one_credential_holds_at_most_its_quota_of_allocations() {
     let (user, pass) = credentials::mint(SECRET, "citizen-q", now, 300);
     let a = allocate(server, &user, &pass).await.expect("first");
     let b = allocate(server, &user, &pass).await.expect("second");
-    assert!(
-        allocate(server, &user, &pass).await.is_err(),
-        "third is over the quota"
-    );
+    refused(&app, &user, &pass, "third is over the quota").await;
+    assert_eq!(refusal_counts(&app)[2], 1, "refused for the quota");
     let (other, other_pass) = credentials::mint(SECRET, "citizen-r", now, 300);
     let c = allocate(server, &other, &other_pass)
         .await
@@ -421,7 +453,7 @@ async fn relay_roundtrip(
 ) -> Result<(), String> {
     let peer_addr = peer.local_addr().map_err(|e| e.to_string())?;
     let relayed_addr = relayed.local_addr().map_err(|e| e.to_string())?;
-    let wait = Duration::from_secs(5);
+    let wait = Duration::from_secs(10);
     let mut buf = [0u8; 1500];
     tokio::time::timeout(wait, relayed.send_to(payload, peer_addr))
         .await

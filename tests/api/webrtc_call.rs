@@ -18,7 +18,7 @@ use rtc::rtp_transceiver::rtp_sender::{
     RtpCodecKind,
 };
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::TrackLocal;
@@ -112,18 +112,21 @@ async fn peer() -> anyhow::Result<Peer> {
 /// One side's signalling over Loket: sends `outgoing` payloads and the peer connection's own
 /// candidates to `peer`, and applies what arrives — descriptions (answering an offer) and
 /// candidates, holding early candidates until the remote description is set (STACK.md).
+/// Runs until `stop` fires; returns how many signals came from the peer through Loket.
 async fn signalling(
     mut ws: Ws,
     pc: Arc<dyn PeerConnection>,
     peer: Value,
     mut local: mpsc::Receiver<RTCIceCandidateInit>,
     mut outgoing: mpsc::Receiver<Value>,
+    mut stop: oneshot::Receiver<()>,
 ) -> anyhow::Result<usize> {
     let mut remote_set = false;
     let mut early: Vec<RTCIceCandidateInit> = Vec::new();
     let mut relayed = 0;
     loop {
         tokio::select! {
+            _ = &mut stop => return Ok(relayed),
             Some(c) = local.recv() => {
                 ws.send(json!({"type": "signal", "to": peer, "payload": {"candidate": c}})).await;
             }
@@ -239,12 +242,15 @@ async fn two_webrtc_peers_connect_through_loket_signalling_alone() -> anyhow::Re
 
     let (clerk_out, clerk_out_rx) = mpsc::channel(4);
     let (_citizen_out, citizen_out_rx) = mpsc::channel::<Value>(4);
+    let (stop_clerk, clerk_stop) = oneshot::channel();
+    let (stop_citizen, citizen_stop) = oneshot::channel();
     let clerk_sig = tokio::spawn(signalling(
         clerk_ws,
         clerk.pc.clone(),
         citizen_id,
         std::mem::replace(&mut clerk.candidates, mpsc::channel(1).1),
         clerk_out_rx,
+        clerk_stop,
     ));
     let citizen_sig = tokio::spawn(signalling(
         citizen_ws,
@@ -252,6 +258,7 @@ async fn two_webrtc_peers_connect_through_loket_signalling_alone() -> anyhow::Re
         clerk_id,
         std::mem::replace(&mut citizen.candidates, mpsc::channel(1).1),
         citizen_out_rx,
+        citizen_stop,
     ));
     let offer = clerk.pc.create_offer(None).await?;
     clerk.pc.set_local_description(offer.clone()).await?;
@@ -283,15 +290,20 @@ async fn two_webrtc_peers_connect_through_loket_signalling_alone() -> anyhow::Re
     let (frames_tx, mut frames_rx) = mpsc::channel::<(u32, u8, bool)>(1024);
     let receiver = tokio::spawn(async move {
         let Some(remote) = citizen.tracks.recv().await else {
-            return;
+            return false;
         };
         while let Some(ev) = remote.poll().await {
             if let TrackRemoteEvent::OnRtpPacket(p) = ev {
-                let _ = frames_tx
+                if frames_tx
                     .send((p.header.timestamp, p.header.payload_type, p.header.marker))
-                    .await;
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
             }
         }
+        true
     });
     let writer = tokio::spawn(async move {
         for i in 0..FRAMES {
@@ -330,11 +342,22 @@ async fn two_webrtc_peers_connect_through_loket_signalling_alone() -> anyhow::Re
     );
     assert_eq!(ends, FRAMES, "every frame's last packet arrived");
 
+    // The citizen's side got the clerk's track as a remote track; with the frames counted it
+    // stops forwarding.
+    drop(frames_rx);
     clerk.pc.close().await?;
     citizen.pc.close().await?;
-    receiver.abort();
-    // Both signalling loops relayed something, and only through Loket.
-    clerk_sig.abort();
-    citizen_sig.abort();
+    assert!(
+        tokio::time::timeout(TIMEOUT, receiver).await??,
+        "the citizen got the clerk's track"
+    );
+    // Both signalling loops ran without error until stopped, and each got the other's signals
+    // through Loket: the clerk the answer (and candidates), the citizen the offer (and
+    // candidates).
+    let _ = (stop_clerk.send(()), stop_citizen.send(()));
+    let from_citizen = tokio::time::timeout(TIMEOUT, clerk_sig).await???;
+    let from_clerk = tokio::time::timeout(TIMEOUT, citizen_sig).await???;
+    assert!(from_citizen >= 1, "the clerk got {from_citizen} signals");
+    assert!(from_clerk >= 1, "the citizen got {from_clerk} signals");
     Ok(())
 }

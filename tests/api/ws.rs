@@ -173,20 +173,6 @@ impl Ws {
             }
         }
     }
-
-    /// Nothing arrives within `d` (pings aside).
-    pub async fn silent_for(&mut self, d: Duration) {
-        let deadline = tokio::time::Instant::now() + d;
-        loop {
-            match tokio::time::timeout_at(deadline, self.inner.next()).await {
-                Err(_) => return,
-                Ok(Some(Ok(Message::Text(t)))) => panic!("unexpected message: {t}"),
-                Ok(Some(Ok(Message::Close(f)))) => panic!("unexpected close: {f:?}"),
-                Ok(Some(Ok(_))) => continue,
-                Ok(other) => panic!("socket ended: {other:?}"),
-            }
-        }
-    }
 }
 
 /// The harness books at least three days ahead (120 min notice, the next working day), while a

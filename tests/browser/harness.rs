@@ -200,7 +200,22 @@ impl Browser {
         Browser::open(who, DESK).await
     }
 
-    async fn open(who: &'static str, (width, height): (u32, u32)) -> Browser {
+    /// A phone-sized window whose fake camera shows the frames of `y4m` (looped; one frame is
+    /// a still picture) instead of Chromium's moving test pattern.
+    pub async fn phone_with_camera(who: &'static str, y4m: &Path) -> Browser {
+        let arg = format!("--use-file-for-fake-video-capture={}", y4m.display());
+        Browser::open_with(who, PHONE, &[arg]).await
+    }
+
+    async fn open(who: &'static str, size: (u32, u32)) -> Browser {
+        Browser::open_with(who, size, &[]).await
+    }
+
+    async fn open_with(
+        who: &'static str,
+        (width, height): (u32, u32),
+        extra: &[String],
+    ) -> Browser {
         let url = chromedriver();
         let profile = tempdir("loket-chromium");
         if let Ok(mut left) = PROFILES.lock() {
@@ -257,6 +272,9 @@ impl Browser {
         }
         caps.add_arg(&format!("--user-data-dir={}", profile.display()))
             .expect("arg");
+        for arg in extra {
+            caps.add_arg(arg).expect("arg");
+        }
         let driver = WebDriver::new(url, caps)
             .await
             .unwrap_or_else(|e| panic!("{who}: opening a Chromium session: {e}"));
@@ -273,6 +291,38 @@ impl Browser {
 
     pub fn driver(&self) -> &WebDriver {
         self.driver.as_ref().expect("session open")
+    }
+
+    /// From the next page load on, every RTCPeerConnection the page makes is kept in
+    /// `window.__pcs` so the test can read its statistics; with `policy` its
+    /// `iceTransportPolicy` is forced too (the browser's own setting). The page is unchanged.
+    pub async fn keep_connections(&self, policy: Option<&str>) {
+        let force = policy
+            .map(|p| format!("config = {{ ...(config || {{}}), iceTransportPolicy: '{p}' }};"))
+            .unwrap_or_default();
+        let source = format!(
+            "(() => {{\
+               const Native = window.RTCPeerConnection;\
+               window.__pcs = [];\
+               const Wrapped = function (config, ...rest) {{\
+                 {force}\
+                 const pc = new Native(config, ...rest);\
+                 window.__pcs.push(pc);\
+                 return pc;\
+               }};\
+               Wrapped.prototype = Native.prototype;\
+               Object.setPrototypeOf(Wrapped, Native);\
+               window.RTCPeerConnection = Wrapped;\
+             }})();"
+        );
+        self.driver()
+            .cdp()
+            .send_raw(
+                "Page.addScriptToEvaluateOnNewDocument",
+                json!({ "source": source }),
+            )
+            .await
+            .expect("inject the connection keeper");
     }
 
     /// Quits the session (at the end of a test; a dropped Browser that was not quit is

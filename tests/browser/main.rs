@@ -18,6 +18,7 @@ mod call;
 mod citizen;
 mod layout;
 mod no_show;
+mod precheck;
 mod relay;
 mod screenshots;
 mod staff;
@@ -52,25 +53,68 @@ pub async fn pbg_goes_to_the_clerk(app: &TestApp) {
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
-/// Gives the clerk working hours over the whole of today's weekday (00.00–23.55 WIB), so a
-/// consultation can be booked for today whatever the hour the tests run.
-pub async fn clerk_works_all_of_today(app: &TestApp) {
-    use chrono::Datelike;
-    let token = app.login(CLERK).await;
-    let week = app.get_bearer(HOURS, &token).await.body["intervals"].clone();
-    let weekday = today().weekday().number_from_monday();
-    let mut intervals: Vec<Value> = week
-        .as_array()
-        .expect("intervals")
-        .iter()
-        .filter(|i| i["weekday"] != json!(weekday))
-        .cloned()
-        .collect();
-    intervals.push(json!({"weekday": weekday, "starts": "00:00", "ends": "23:55"}));
-    let r = app
-        .put_bearer(HOURS, &token, &json!({"intervals": intervals}))
+/// Books the `index`th free time of `service` on the next working day, then moves the booking
+/// in the database to today (WIB), `k` places from now: the clerk's timeline shows today, and
+/// whether today still has a free time depends on the hour and the holidays, so the test makes
+/// its own. Before noon the places go forward from now (+2, +42, +82… minutes), after noon
+/// backward (−2, −42…; at place 0 it is under way, at place 1 it ended 12 minutes ago, inside
+/// the room's 30-minute grace); either way it stays on today. A place where the clerk already
+/// has a booking is skipped. The move sends no feed event.
+pub async fn booked_for_today(
+    app: &TestApp,
+    service: &str,
+    index: usize,
+    k: i64,
+    name: &str,
+    phone: &str,
+) -> Booking {
+    use chrono::Timelike;
+    let day = helpers::next_working_day(1);
+    let slot = free_slots(app, service, day, 1).await[index];
+    let mut booking = book(app, service, slot, name, phone).await;
+    let now = Utc::now().with_timezone(&chrono_tz::Asia::Jakarta);
+    // The first place from `k` on where the clerk has nothing else (another test step may
+    // have booked today already).
+    for k in k..k + 8 {
+        let step = chrono::Duration::minutes(2 + 40 * k);
+        let start = if now.hour() < 12 {
+            now + step
+        } else {
+            now - step
+        }
+        .with_timezone(&Utc);
+        let start = start.with_nanosecond(0).expect("a whole second");
+        assert_eq!(
+            start.with_timezone(&chrono_tz::Asia::Jakarta).date_naive(),
+            today()
+        );
+        let shift = format!(
+            "(SELECT '{}'::timestamptz - lower(period) FROM appointments WHERE id = '{}')",
+            start.to_rfc3339(),
+            booking.id
+        );
+        let clashes = app
+            .scalar(&format!(
+                "SELECT count(*) FROM appointments o, appointments a WHERE a.id = '{id}' \
+                 AND o.id <> a.id AND o.staff_id = a.staff_id AND o.active \
+                 AND o.period && tstzrange(lower(a.period) + {shift}, upper(a.period) + {shift})",
+                id = booking.id
+            ))
+            .await;
+        if clashes.as_deref() != Some("0") {
+            continue;
+        }
+        // The whole booking moves: its period (with the buffer) and its end, by the same shift.
+        app.exec(&format!(
+            "UPDATE appointments SET period = tstzrange(lower(period) + d, upper(period) + d), \
+             ends_at = ends_at + d FROM (SELECT {shift} AS d) s WHERE id = '{}'",
+            booking.id
+        ))
         .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+        booking.starts_at = start;
+        return booking;
+    }
+    panic!("no free place today for {}", booking.code);
 }
 
 /// Free slot starts of a service over `days` days from `from`.

@@ -15,23 +15,6 @@ use crate::{book, free_slots};
 
 const SECRET: &str = "browser-turn-tcp-secret";
 
-/// Injected before any page script: every RTCPeerConnection the page makes is relay-only (the
-/// browser's own `iceTransportPolicy`, as a network that blocks everything but the relay would
-/// force) and is kept in `window.__pcs` so the test can read its statistics. The page itself is
-/// unchanged.
-const RELAY_ONLY: &str = "(() => {\
-  const Native = window.RTCPeerConnection;\
-  window.__pcs = [];\
-  const Wrapped = function (config, ...rest) {\
-    const pc = new Native({ ...(config || {}), iceTransportPolicy: 'relay' }, ...rest);\
-    window.__pcs.push(pc);\
-    return pc;\
-  };\
-  Wrapped.prototype = Native.prototype;\
-  Object.setPrototypeOf(Wrapped, Native);\
-  window.RTCPeerConnection = Wrapped;\
-})();";
-
 /// The selected pair of the page's first connection, from the browser's side.
 const SELECTED_PAIR: &str = "const pc = (window.__pcs || [])[0];\
   if (!pc) return null;\
@@ -81,14 +64,8 @@ async fn chromium_runs_the_connection_test_through_the_builtin_turn_over_tcp() {
     );
 
     let b = &Browser::phone("citizen").await;
-    b.driver()
-        .cdp()
-        .send_raw(
-            "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": RELAY_ONLY }),
-        )
-        .await
-        .expect("inject the relay-only wrapper");
+    // Relay-only, as a network that blocks everything but the relay would force.
+    b.keep_connections(Some("relay")).await;
     b.goto(&format!("{}&check=1", crate::absolute(app, &booking.join)))
         .await;
 
