@@ -15,6 +15,7 @@ mod harness;
 
 mod a11y;
 mod call;
+mod catalogue;
 mod citizen;
 mod layout;
 mod no_show;

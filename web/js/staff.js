@@ -1,7 +1,8 @@
 // The clerk's app (/staff): login, today's timeline with live waiting-room updates
 // (server-sent events), the room and call for one appointment, outcome notes, a week
 // calendar, weekly hours, leave and the calendar feed link. Supervisors also pick which
-// clerk's appointments to see and can reassign.
+// clerk's appointments to see and can reassign; admins load and save the catalogue as a CSV
+// file (catalogue.js).
 //
 // Auth is the HttpOnly session cookie set at login; the JSON token in the login
 // response is deliberately not stored anywhere script can read it back.
@@ -12,6 +13,7 @@ import { byId, el, show, focusHeading, showError, announce, statusBadge, setFiel
 import { CallSession } from './call.js';
 import { bindCallUi } from './callui.js';
 import { getMedia, stopStream } from './media.js';
+import { initCatalogue } from './catalogue.js';
 
 await initI18n();
 
@@ -147,6 +149,7 @@ async function startApp(raw) {
   if (me.agency) setI18n(meta, 'staff.meta', { role: { k: `roles.${me.role}` }, agency: { l10n: me.agency } });
   else setI18n(meta, `roles.${me.role}`);
   renderCalendarLink();
+  show(byId('nav-catalogue-item'), me.role === 'admin');
   if (isSupervisor()) await loadTeam();
   openFeed();
   showView('today', { focus: false });
@@ -188,13 +191,15 @@ function showView(view, { focus = true } = {}) {
     if (btn.dataset.view === view) btn.setAttribute('aria-current', 'page');
     else btn.removeAttribute('aria-current');
   }
-  for (const name of ['today', 'week', 'hours', 'leave']) show(byId(`view-${name}`), name === view);
+  for (const name of ['today', 'week', 'hours', 'leave', 'catalogue']) show(byId(`view-${name}`), name === view);
   renderPanel();
   if (focus) focusHeading(byId(`view-${view}`));
   if (view === 'week') loadWeek();
   if (view === 'hours') loadHours();
   if (view === 'leave') loadClosures();
 }
+
+initCatalogue(sapi);
 
 for (const btn of document.querySelectorAll('.nav-button')) {
   btn.addEventListener('click', () => showView(btn.dataset.view));
