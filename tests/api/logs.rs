@@ -60,7 +60,14 @@ fn start(env: &[(&str, &str)], stderr: Stdio) -> (Loket, Arc<Mutex<Vec<String>>>
         healthy()
     });
     assert!(served, "loket answers {url}/healthz");
-    (Loket { child, url }, lines)
+    (
+        Loket {
+            child,
+            url,
+            stdout: lines.clone(),
+        },
+        lines,
+    )
 }
 
 fn printed(lines: &Arc<Mutex<Vec<String>>>) -> String {
@@ -78,7 +85,8 @@ async fn routine_refusals_are_info_and_a_log_file_gets_no_colour() {
     let (loket, _) = start(
         &[
             ("DATABASE_URL", &app.db_url),
-            ("LOKET_SECRET", "levels-test-secret-levels-test-secret-0123"),
+            // A strong one: a guessable secret is rightly a warning.
+            ("LOKET_SECRET", crate::production::STRONG_SECRET),
             ("LOKET_DEMO_DATA", "false"),
             ("LOKET_LOG", "info"),
             // The human format is the one that would carry colours.
