@@ -164,6 +164,12 @@ async fn serve() -> anyhow::Result<()> {
     println!("    Citizens: {url}/");
     println!("    Staff:    {url}/staff");
     println!("    API:      {url}/api/v1/openapi.json");
+    if loket::demo::call::enabled(&app.state.settings) {
+        match loket::demo::call::ready(&app.state.ctx, chrono::Utc::now()).await {
+            Ok(call) => call.print(&app.state.settings),
+            Err(e) => tracing::warn!(error = %e, "no demo call could be prepared"),
+        }
+    }
     println!("  Stop with Ctrl-C.");
     tracing::info!(port = app.port(), "listening");
     app.run_until_stopped().await

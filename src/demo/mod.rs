@@ -1,8 +1,10 @@
 //! Demo data for MPP Kota Bogor, loaded once into an empty database on first start: the
 //! catalogue from `demo/catalogue.csv` (through the import an MPP uses for its own catalogue),
 //! staff and closures from `data.rs`, with demo staff whose password is `LOKET_DEMO_PASSWORD` or
-//! a random one printed once (and kept in the data folder, readable only by its owner).
+//! a random one printed once (and kept in the data folder, readable only by its owner). On each
+//! start, a demo call ready to join (`call`).
 
+pub mod call;
 pub mod data;
 
 use anyhow::Context;

@@ -10,6 +10,7 @@ mod backup;
 mod booking;
 mod catalog;
 mod catalogue_file;
+mod demo_call;
 mod embedded;
 mod input;
 mod logs;
