@@ -308,3 +308,34 @@ async fn the_command_line_exports_and_imports_the_same_way() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The README says what the demo holds: counted from the data, so it cannot drift.
+#[test]
+fn the_readme_counts_what_the_demo_holds() {
+    use loket::domain::schedule::AgencyKind;
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let c = loket::demo::catalogue().expect("the demo catalogue reads");
+    let kind = |k: AgencyKind| c.agencies.iter().filter(|a| a.kind == k).count();
+    let said = format!(
+        "{} agencies ({} city offices, {} provincial, {} central, {} enterprises) with {} services \
+         and their requirements ({} also in English), {} staff accounts",
+        c.agencies.len(),
+        kind(AgencyKind::City),
+        kind(AgencyKind::Province),
+        kind(AgencyKind::Central),
+        kind(AgencyKind::Enterprise),
+        c.services.len(),
+        c.services
+            .iter()
+            .filter(|s| !s.requirements_en.is_empty())
+            .count(),
+        loket::demo::data::STAFF.len(),
+    );
+    assert!(
+        readme.contains(&said),
+        "README.md should say what the demo holds: {said:?}"
+    );
+    assert!(readme.contains("docs/catalogue.md") && readme.contains("loket catalogue import"));
+}
