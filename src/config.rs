@@ -52,6 +52,9 @@ pub struct Settings {
     pub db_pool_size: usize,
     /// Load the MPP Kota Bogor demo data into an empty database at start.
     pub demo_data: bool,
+    /// With demo data in development: book and print a demo call at each start ("Coba sekarang",
+    /// `demo::call`).
+    pub demo_call: bool,
     /// Where the static pages live.
     pub web_dir: PathBuf,
     /// How many sockets one signalling room accepts at once.
@@ -183,6 +186,7 @@ impl Settings {
             db_pool_size: parse_var("LOKET_DB_POOL_SIZE", 16)?,
             // Demo accounts in production only when asked for by name.
             demo_data: parse_var("LOKET_DEMO_DATA", env == Environment::Development)?,
+            demo_call: parse_var("LOKET_DEMO_CALL", true)?,
             web_dir: PathBuf::from(var("LOKET_WEB_DIR").unwrap_or_else(default_web_dir)),
             max_sockets_per_room: parse_var("LOKET_MAX_SOCKETS_PER_ROOM", 4)?,
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
@@ -306,6 +310,7 @@ impl Settings {
             turn_ttl_seconds: 3600,
             db_pool_size: 8,
             demo_data: false,
+            demo_call: true,
             web_dir: PathBuf::from(default_web_dir()),
             max_sockets_per_room: 4,
             heartbeat_timeout_secs: 30,

@@ -69,9 +69,10 @@ impl From<BookingError> for DemoCallError {
     }
 }
 
-/// Whether starts print a demo call: development with demo data only.
+/// Whether starts print a demo call: development with demo data only (and not switched off
+/// with `LOKET_DEMO_CALL=false`, as tests that run whole nodes over the demo do).
 pub fn enabled(settings: &Settings) -> bool {
-    settings.env == Environment::Development && settings.demo_data
+    settings.env == Environment::Development && settings.demo_data && settings.demo_call
 }
 
 /// When a demo call made at `now` starts: two minutes on, at a whole minute — unless that is

@@ -83,4 +83,7 @@ fn only_a_development_demo_makes_demo_calls() {
     s.env = Environment::Development;
     s.demo_data = false;
     assert!(!call::enabled(&s));
+    s.demo_data = true;
+    s.demo_call = false;
+    assert!(!call::enabled(&s), "LOKET_DEMO_CALL=false");
 }
