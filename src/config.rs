@@ -30,6 +30,10 @@ pub struct Settings {
     pub horizon_days: i64,
     pub join_opens_minutes: i64,
     pub join_grace_minutes: i64,
+    /// Minutes after the start before a clerk may record a no-show (`LOKET_NO_SHOW_GRACE_MINUTES`).
+    pub no_show_grace_minutes: i64,
+    /// Minutes a recorded no-show can be taken back (`LOKET_NO_SHOW_UNDO_MINUTES`).
+    pub no_show_undo_minutes: i64,
     pub booking_rate_per_minute: u32,
     pub max_active_bookings: i64,
     /// Active bookings one NIK may hold, whatever the phone (`LOKET_MAX_ACTIVE_BOOKINGS_PER_NIK`).
@@ -48,6 +52,9 @@ pub struct Settings {
     pub db_pool_size: usize,
     /// Load the MPP Kota Bogor demo data into an empty database at start.
     pub demo_data: bool,
+    /// With demo data in development: book and print a demo call at each start ("Coba sekarang",
+    /// `demo::call`).
+    pub demo_call: bool,
     /// Where the static pages live.
     pub web_dir: PathBuf,
     /// How many sockets one signalling room accepts at once.
@@ -346,6 +353,8 @@ impl Settings {
             horizon_days: parse_var("LOKET_HORIZON_DAYS", 30)?,
             join_opens_minutes: parse_var("LOKET_JOIN_OPENS_MINUTES", 15)?,
             join_grace_minutes: parse_var("LOKET_JOIN_GRACE_MINUTES", 30)?,
+            no_show_grace_minutes: parse_var("LOKET_NO_SHOW_GRACE_MINUTES", 10)?,
+            no_show_undo_minutes: parse_var("LOKET_NO_SHOW_UNDO_MINUTES", 15)?,
             booking_rate_per_minute: parse_var("LOKET_BOOKING_RATE_PER_MINUTE", 20)?,
             max_active_bookings: parse_var("LOKET_MAX_ACTIVE_BOOKINGS", 2)?,
             max_bookings_per_service_day: parse_var("LOKET_MAX_BOOKINGS_PER_SERVICE_DAY", 1)?,
@@ -360,6 +369,7 @@ impl Settings {
             db_pool_size: parse_var("LOKET_DB_POOL_SIZE", 16)?,
             // Demo accounts in production only when asked for by name.
             demo_data: parse_var("LOKET_DEMO_DATA", env == Environment::Development)?,
+            demo_call: parse_var("LOKET_DEMO_CALL", true)?,
             web_dir: PathBuf::from(var("LOKET_WEB_DIR").unwrap_or_else(default_web_dir)),
             max_sockets_per_room: parse_var("LOKET_MAX_SOCKETS_PER_ROOM", 4)?,
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
@@ -395,6 +405,11 @@ impl Settings {
             || !(0..=24 * 60).contains(&self.join_grace_minutes)
         {
             bail!("LOKET_JOIN_OPENS_MINUTES and LOKET_JOIN_GRACE_MINUTES must be 0..=1440");
+        }
+        if !(0..=24 * 60).contains(&self.no_show_grace_minutes)
+            || !(0..=24 * 60).contains(&self.no_show_undo_minutes)
+        {
+            bail!("LOKET_NO_SHOW_GRACE_MINUTES and LOKET_NO_SHOW_UNDO_MINUTES must be 0..=1440");
         }
         if !(1..=100).contains(&self.max_active_bookings) {
             bail!("LOKET_MAX_ACTIVE_BOOKINGS must be between 1 and 100");
@@ -446,6 +461,14 @@ impl Settings {
         Ok(())
     }
 
+    /// When a no-show may be recorded and taken back.
+    pub fn no_show_rule(&self) -> crate::domain::appointment::NoShowRule {
+        crate::domain::appointment::NoShowRule::from_minutes(
+            self.no_show_grace_minutes,
+            self.no_show_undo_minutes,
+        )
+    }
+
     /// Settings for tests and tools: development defaults, no environment read.
     pub fn for_tests(data_dir: PathBuf) -> Settings {
         Settings {
@@ -462,6 +485,8 @@ impl Settings {
             horizon_days: 30,
             join_opens_minutes: 15,
             join_grace_minutes: 30,
+            no_show_grace_minutes: 10,
+            no_show_undo_minutes: 15,
             booking_rate_per_minute: 0,
             max_active_bookings: 2,
             // Tests book several times of one service and day from one phone, and share one
@@ -477,6 +502,7 @@ impl Settings {
             turn_ttl_seconds: 3600,
             db_pool_size: 8,
             demo_data: false,
+            demo_call: true,
             web_dir: PathBuf::from(default_web_dir()),
             max_sockets_per_room: 4,
             heartbeat_timeout_secs: 30,

@@ -67,8 +67,9 @@ impl Application {
         let keys = Keys::derive(&secret);
         if settings.demo_data {
             let mut conn = pool.get().await.context("connecting for demo data")?;
-            if let Some(report) = crate::demo::load_once(&mut conn, &settings).await? {
-                report.print(&settings);
+            match crate::demo::load_once(&mut conn, &settings).await? {
+                Some(report) => report.print(&settings),
+                None => crate::demo::print_where_the_logins_are(&settings),
             }
         }
         let listener = TcpListener::bind(settings.bind)

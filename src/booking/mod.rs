@@ -9,6 +9,7 @@ pub mod reassign;
 
 pub use book::{BookingForm, CitizenForm, book};
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -39,6 +40,12 @@ pub enum BookingError {
     InvalidState(Status),
     #[error("the consultation has not taken place yet")]
     NotFinished,
+    /// A no-show recorded before the start plus the grace time.
+    #[error("a no-show can be recorded from {allowed_from}")]
+    TooEarly { allowed_from: DateTime<Utc> },
+    /// The no-show was recorded too long ago to take back.
+    #[error("the no-show can no longer be taken back")]
+    UndoExpired,
     #[error("the survey was already answered")]
     SurveyExists,
     #[error("the caller's role may not do this")]
@@ -63,6 +70,7 @@ impl From<ChangeError> for BookingError {
             ChangeError::NotFound => BookingError::NotFound,
             ChangeError::InvalidState(s) => BookingError::InvalidState(s),
             ChangeError::SlotTaken => BookingError::SlotTaken,
+            ChangeError::Expired => BookingError::UndoExpired,
             ChangeError::Db(e) => e.into(),
         }
     }

@@ -556,8 +556,34 @@ pub enum ChangeError {
     InvalidState(Status),
     #[error("the clerk is busy then")]
     SlotTaken,
+    #[error("too late to take back")]
+    Expired,
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
+}
+
+/// The appointment, locked for the rest of the transaction.
+async fn locked(c: &mut AsyncPgConnection, id: AppointmentId) -> Result<Appointment, ChangeError> {
+    appointments::table
+        .find(id.0)
+        .select(Appointment::as_select())
+        .for_update()
+        .first(c)
+        .await
+        .optional()?
+        .ok_or(ChangeError::NotFound)
+}
+
+/// A write that claimed a clerk's time already taken: the exclusion constraint's refusal.
+fn slot_taken_if_overlapping(
+    result: Result<Appointment, ChangeError>,
+) -> Result<Appointment, ChangeError> {
+    match result {
+        Err(ChangeError::Db(e)) if violates(&e, "appointments_no_double_booking") => {
+            Err(ChangeError::SlotTaken)
+        }
+        other => other,
+    }
 }
 
 /// Moves an appointment to `to` if its current status allows it, recording the event and the
@@ -571,35 +597,13 @@ pub async fn transition(
     rules: Option<&Rules>,
 ) -> Result<Appointment, ChangeError> {
     conn.transaction::<_, ChangeError, _>(async |c| {
-        let current: Appointment = appointments::table
-            .find(id.0)
-            .select(Appointment::as_select())
-            .for_update()
-            .first(c)
-            .await
-            .optional()?
-            .ok_or(ChangeError::NotFound)?;
+        let current = locked(c, id).await?;
         let from = current.status();
         if !from.can_become(to) {
             return Err(ChangeError::InvalidState(from));
         }
-        let row: Appointment = diesel::update(appointments::table.find(id.0))
-            .set((
-                appointments::status.eq(to.as_str()),
-                appointments::notes.eq(notes.map(String::from).or(current.notes.clone())),
-                appointments::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning(Appointment::as_returning())
-            .get_result(c)
-            .await?;
-        events::append(
-            c,
-            id,
-            to.as_str(),
-            actor,
-            json!({"from": from.as_str(), "to": to.as_str()}),
-        )
-        .await?;
+        let notes = notes.map(String::from).or(current.notes);
+        let row = set_status(c, id, (from, to), notes, to.as_str(), actor).await?;
         let change = Cause::of_status(to);
         match rules {
             Some(rules) => notify(c, &row, change, actor, rules).await?,
@@ -608,6 +612,70 @@ pub async fn transition(
         Ok(row)
     })
     .await
+}
+
+/// Writes a status change and its audit event `kind` (inside the caller's transaction).
+async fn set_status(
+    c: &mut AsyncPgConnection,
+    id: AppointmentId,
+    (from, to): (Status, Status),
+    notes: Option<String>,
+    kind: &str,
+    actor: &str,
+) -> Result<Appointment, ChangeError> {
+    let row: Appointment = diesel::update(appointments::table.find(id.0))
+        .set((
+            appointments::status.eq(to.as_str()),
+            appointments::notes.eq(notes),
+            appointments::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Appointment::as_returning())
+        .get_result(c)
+        .await?;
+    let detail = json!({"from": from.as_str(), "to": to.as_str()});
+    events::append(c, id, kind, actor, detail).await?;
+    Ok(row)
+}
+
+/// Takes back a no-show if `still_undoable` says yes to the time it was recorded: the
+/// appointment is `booked` again, with a `no_show_undone` event. The time of the no-show is its
+/// audit event's. The clerk's time is claimed again, under the same per-clerk lock as a
+/// reschedule, so the exclusion constraint is the judge if it was given away meanwhile.
+pub async fn undo_no_show(
+    conn: &mut AsyncPgConnection,
+    id: AppointmentId,
+    actor: &str,
+    still_undoable: impl Fn(DateTime<Utc>) -> bool + Send + Sync,
+) -> Result<Appointment, ChangeError> {
+    use super::schema::appointment_events as ev;
+    let clerk: Uuid = appointments::table
+        .find(id.0)
+        .select(appointments::staff_id)
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(ChangeError::NotFound)?;
+    let result = conn
+        .transaction::<_, ChangeError, _>(async |c| {
+            lock(c, &format!("staff:{clerk}")).await?;
+            let current = locked(c, id).await?;
+            if current.status() != Status::NoShow {
+                return Err(ChangeError::InvalidState(current.status()));
+            }
+            let marked: Option<DateTime<Utc>> = ev::table
+                .filter(ev::appointment_id.eq(id.0))
+                .filter(ev::kind.eq(Status::NoShow.as_str()))
+                .select(diesel::dsl::max(ev::at))
+                .first(c)
+                .await?;
+            if !marked.is_some_and(&still_undoable) {
+                return Err(ChangeError::Expired);
+            }
+            let moved = (Status::NoShow, Status::Booked);
+            set_status(c, id, moved, current.notes, "no_show_undone", actor).await
+        })
+        .await;
+    slot_taken_if_overlapping(result)
 }
 
 /// One status change for [`transition_many`].
@@ -708,14 +776,7 @@ pub async fn reschedule(
     let result = conn
         .transaction::<_, ChangeError, _>(async |c| {
             lock(c, &format!("staff:{clerk}")).await?;
-            let current: Appointment = appointments::table
-                .find(id.0)
-                .select(Appointment::as_select())
-                .for_update()
-                .first(c)
-                .await
-                .optional()?
-                .ok_or(ChangeError::NotFound)?;
+            let current = locked(c, id).await?;
             if !current.status().can_reschedule() {
                 return Err(ChangeError::InvalidState(current.status()));
             }
@@ -753,12 +814,7 @@ pub async fn reschedule(
             Ok(row)
         })
         .await;
-    match result {
-        Err(ChangeError::Db(e)) if violates(&e, "appointments_no_double_booking") => {
-            Err(ChangeError::SlotTaken)
-        }
-        other => other,
-    }
+    slot_taken_if_overlapping(result)
 }
 
 /// Marks a booked appointment as needing a new time (its clerk's time was taken by leave or a

@@ -2,8 +2,11 @@
 //!
 //! `booked → waiting → in_call → completed`; `booked | waiting → no_show`;
 //! `booked | waiting → cancelled`. A citizen who leaves the waiting room goes back to `booked`,
-//! and `hold` sends an `in_call` citizen back to `waiting`.
+//! and `hold` sends an `in_call` citizen back to `waiting`. A no-show may be recorded only once
+//! the start plus a grace time has passed, and taken back (to `booked`) for a while after
+//! ([`NoShowRule`]).
 
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -81,6 +84,47 @@ impl Status {
     }
 }
 
+/// When a clerk may record that the citizen did not come, and how long that can be taken back.
+///
+/// Citizens run late, and a clerk's click can land on the wrong row: a no-show counts only after
+/// the start plus `grace`, and within `undo` of recording it the clerk can take it back (the
+/// appointment becomes `booked` again: the no-show closed the citizen's socket, and coming back
+/// makes it `waiting` as usual).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoShowRule {
+    pub grace: Duration,
+    pub undo: Duration,
+}
+
+impl NoShowRule {
+    pub fn from_minutes(grace: i64, undo: i64) -> NoShowRule {
+        NoShowRule {
+            grace: Duration::minutes(grace),
+            undo: Duration::minutes(undo),
+        }
+    }
+
+    /// The first moment a no-show may be recorded for an appointment starting at `starts_at`.
+    pub fn allowed_from(&self, starts_at: DateTime<Utc>) -> DateTime<Utc> {
+        starts_at + self.grace
+    }
+
+    /// `Err(allowed_from)` when it is too early to record a no-show at `now`.
+    pub fn may_record(
+        &self,
+        starts_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DateTime<Utc>> {
+        let from = self.allowed_from(starts_at);
+        if now < from { Err(from) } else { Ok(()) }
+    }
+
+    /// Whether a no-show recorded at `marked_at` may still be taken back at `now`.
+    pub fn may_undo(&self, marked_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        now >= marked_at && now < marked_at + self.undo
+    }
+}
+
 /// Crockford base32 without I, L, O, U: nothing to misread over the phone.
 pub const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 pub const CODE_LEN: usize = 8;
@@ -145,6 +189,40 @@ mod tests {
             assert_eq!(Status::parse(s.as_str()), Some(s));
             assert!(!s.can_become(s));
         }
+    }
+
+    #[test]
+    fn a_no_show_counts_only_after_the_grace_time_and_is_undone_only_within_the_window() {
+        let rule = NoShowRule::from_minutes(10, 15);
+        let start = DateTime::parse_from_rfc3339("2026-12-07T02:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let m = Duration::minutes;
+        assert_eq!(
+            rule.may_record(start, start - m(60 * 24 * 3)),
+            Err(start + m(10))
+        );
+        assert_eq!(rule.may_record(start, start), Err(start + m(10)));
+        assert_eq!(
+            rule.may_record(start, start + m(10) - Duration::seconds(1)),
+            Err(start + m(10))
+        );
+        assert_eq!(rule.may_record(start, start + m(10)), Ok(()));
+        assert_eq!(rule.may_record(start, start + m(600)), Ok(()));
+        let marked = start + m(12);
+        assert!(rule.may_undo(marked, marked));
+        assert!(rule.may_undo(marked, marked + m(14)));
+        assert!(!rule.may_undo(marked, marked + m(15)));
+        assert!(
+            !rule.may_undo(marked, marked - m(1)),
+            "not before it was marked"
+        );
+        let none = NoShowRule::from_minutes(0, 0);
+        assert_eq!(none.may_record(start, start), Ok(()));
+        assert!(
+            !none.may_undo(marked, marked),
+            "a zero window undoes nothing"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! rest of the code only sees valid ones.
 
 pub mod appointment;
+pub mod catalogue;
 pub mod citizen;
 pub mod closed;
 pub mod dates;

@@ -154,6 +154,17 @@ pub fn booking_error(e: crate::booking::BookingError, slot_taken: &'static str) 
                 s.as_str()
             ),
         ),
+        E::TooEarly { allowed_from } => ApiError::conflict(
+            "too_early",
+            format!(
+                "A no-show can be recorded from {}.",
+                allowed_from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        ),
+        E::UndoExpired => ApiError::conflict(
+            "undo_expired",
+            "The no-show was recorded too long ago to take back.",
+        ),
         E::NotFinished => ApiError::conflict(
             "not_finished",
             "The survey opens once the consultation has taken place.",

@@ -219,6 +219,9 @@ pub struct StaffAppointmentOut {
     pub clerk: StaffRef,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// When the appointment last changed (for a `no_show`: when it was recorded, so the page
+    /// knows until when it can be undone).
+    pub updated_at: DateTime<Utc>,
     /// The citizen's last pre-call check, if they ran one (list endpoint only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precheck: Option<PrecheckSummary>,
@@ -280,6 +283,7 @@ pub fn staff_appointment_out(v: &AppointmentView) -> StaffAppointmentOut {
             name: v.clerk_name.clone(),
         },
         notes: a.notes.clone(),
+        updated_at: a.updated_at,
         precheck: None,
         needs_new_time: a.needs_new_time_since.is_some(),
         notifications: None,

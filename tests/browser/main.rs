@@ -19,8 +19,10 @@ mod providers;
 
 mod a11y;
 mod call;
+mod catalogue;
 mod citizen;
 mod layout;
+mod no_show;
 mod notify;
 mod precheck;
 mod queue;

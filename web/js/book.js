@@ -454,3 +454,6 @@ byId('book-another').addEventListener('click', () => {
 
 loadAgencies();
 loadServices();
+// `/?service=<slug>` opens that service at once (the manage page links here to book again).
+const wanted = new URLSearchParams(location.search).get('service');
+if (wanted && /^[a-z0-9][a-z0-9-]{0,62}$/.test(wanted)) openService(wanted);

@@ -66,6 +66,9 @@ function render(raw) {
   show(byId('cancel-button'), changeable);
   show(byId('join-link'), ['booked', 'waiting', 'in_call'].includes(a.status));
   show(byId('ics-download'), ['booked', 'waiting'].includes(a.status));
+  // A missed consultation: say what to do next, and open the same service to book again.
+  show(byId('manage-no-show'), a.status === 'no_show');
+  if (a.service?.slug) byId('book-again-link').href = `/?service=${encodeURIComponent(a.service.slug)}`;
   // The join page needs the token too; pass it the same way, in the fragment.
   byId('join-link').href = `/join#t=${encodeURIComponent(token)}`;
   if (raw?.notifications) {
