@@ -125,6 +125,7 @@ impl Application {
         // Workers beside the server: they stop with the runtime.
         crate::bus::start(url.to_string(), ctx.pool.clone(), &ctx.feed);
         crate::privacy::spawn_retention(ctx.clone());
+        crate::booking::hold::spawn_reaper(ctx.clone());
         let server = run(listener, state.clone())?;
         Ok(Application {
             port,

@@ -7,6 +7,7 @@ pub mod appointment;
 pub mod citizen;
 pub mod closed;
 pub mod dates;
+pub mod hold;
 pub mod ics;
 pub mod ids;
 pub mod login_throttle;
