@@ -5,7 +5,7 @@
 //! (`hold`). An `Idempotency-Key` replays the first answer; the same key with another body is
 //! refused.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -204,7 +204,8 @@ pub async fn book(
     // reminders wait for the confirmation (`hold::confirm`). Otherwise they go now.
     let (messages, hold) = if ctx.settings.holds_bookings() {
         let code = otp::generate();
-        let until = now + Duration::minutes(ctx.settings.hold_minutes);
+        // To the microsecond, as stored: the answer and a replay of it agree.
+        let until = (now + Duration::minutes(ctx.settings.hold_minutes)).trunc_subsecs(6);
         let plan = notify::single(Kind::Otp, &recipient, hold::otp_round(1), &rules, now);
         let new_hold = db::appointments::NewHold {
             until,

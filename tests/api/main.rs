@@ -10,6 +10,7 @@ mod backup;
 mod booking;
 mod catalog;
 mod embedded;
+mod holds;
 mod input;
 mod nodes;
 mod notify;
