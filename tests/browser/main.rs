@@ -20,6 +20,7 @@ mod providers;
 mod a11y;
 mod call;
 mod citizen;
+mod hold;
 mod layout;
 mod notify;
 mod precheck;
