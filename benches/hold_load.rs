@@ -175,11 +175,9 @@ async fn scalar(url: &str, sql: &str) -> i64 {
         n: i64,
     }
     let mut c = AsyncPgConnection::establish(url).await.expect("connect");
-    diesel::sql_query(format!("SELECT ({sql}) AS n"))
-        .load::<Row>(&mut c)
+    let rows: Vec<Row> = diesel::sql_query(format!("SELECT ({sql}) AS n"))
+        .load(&mut c)
         .await
-        .expect("count")
-        .first()
-        .map(|r| r.n)
-        .unwrap_or(0)
+        .expect("count");
+    rows.into_iter().next().map(|r| r.n).unwrap_or(0)
 }

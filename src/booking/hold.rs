@@ -131,7 +131,7 @@ pub struct Resent {
 }
 
 /// What asking for a code came to inside the transaction.
-enum Sent {
+enum Asked {
     Sent(Resent),
     Expired(Vec<Released>),
     Refused(BookingError),
@@ -144,7 +144,7 @@ pub async fn resend(ctx: &Ctx, id: AppointmentId) -> Result<Resent, BookingError
     let outcome = conn
         .transaction::<_, diesel::result::Error, _>(async |c| {
             let Some(locked) = db::holds::lock(c, id).await? else {
-                return Ok(Sent::Refused(BookingError::NotFound));
+                return Ok(Asked::Refused(BookingError::NotFound));
             };
             let a = &locked.appointment;
             let h = locked.hold.as_ref().map(|(h, _)| h);
@@ -152,16 +152,16 @@ pub async fn resend(ctx: &Ctx, id: AppointmentId) -> Result<Resent, BookingError
             let code_expires_at = match hold::resend(a.status(), h, now) {
                 Resend::Send { code_expires_at } => code_expires_at,
                 Resend::TooSoon { retry_after_secs } => {
-                    return Ok(Sent::Refused(BookingError::ResendTooSoon {
+                    return Ok(Asked::Refused(BookingError::ResendTooSoon {
                         retry_after_secs,
                     }));
                 }
-                Resend::TooMany => return Ok(Sent::Refused(BookingError::TooManyResends)),
+                Resend::TooMany => return Ok(Asked::Refused(BookingError::TooManyResends)),
                 Resend::Expired => {
                     let gone = db::holds::release(c, &[id.0], Ended::Expired, "system").await?;
-                    return Ok(Sent::Expired(gone));
+                    return Ok(Asked::Expired(gone));
                 }
-                Resend::NotHeld => return Ok(Sent::Refused(BookingError::NotHeld)),
+                Resend::NotHeld => return Ok(Asked::Refused(BookingError::NotHeld)),
             };
             let code = otp::generate();
             let sends =
@@ -181,7 +181,7 @@ pub async fn resend(ctx: &Ctx, id: AppointmentId) -> Result<Resent, BookingError
                 &plan,
             )
             .await?;
-            Ok(Sent::Sent(Resent {
+            Ok(Asked::Sent(Resent {
                 hold_expires_at: a.hold_expires_at.unwrap_or(code_expires_at),
                 code_expires_at,
                 resends_left: (hold::MAX_SENDS - sends).max(0),
@@ -189,15 +189,15 @@ pub async fn resend(ctx: &Ctx, id: AppointmentId) -> Result<Resent, BookingError
         })
         .await?;
     match outcome {
-        Sent::Sent(resent) => {
+        Asked::Sent(resent) => {
             ctx.wake_outbox();
             Ok(resent)
         }
-        Sent::Expired(gone) => {
+        Asked::Expired(gone) => {
             released(ctx, &gone);
             Err(BookingError::HoldExpired)
         }
-        Sent::Refused(e) => Err(e),
+        Asked::Refused(e) => Err(e),
     }
 }
 
