@@ -22,7 +22,7 @@ export function confirmStep(root, { token, appointment, onConfirmed, onReleased 
   const error = el('div', { id: 'hold-error', class: 'alert alert-error', attrs: { role: 'alert', tabindex: '-1' }, hidden: true, data: { testid: 'hold-error' } });
   const status = el('p', { class: 'status', attrs: { role: 'status', 'aria-live': 'polite' } });
   const until = el('strong', { data: { testid: 'hold-until' } });
-  setDate(until, appointment.hold_expires_at, 'time');
+  setDate(until, appointment.hold_expires_at, 'timez');
   const submit = el('button', { type: 'submit', class: 'btn btn-primary', i18n: 'hold.confirm', data: { testid: 'hold-confirm' } });
   const resend = el('button', { type: 'button', class: 'btn btn-link', i18n: 'hold.resend', data: { testid: 'hold-resend' } });
   const sentTo = el('span', { text: appointment.code_sent_to || '' });
