@@ -41,6 +41,11 @@ pub struct Settings {
     /// Bookings of one service on one local day per phone or NIK
     /// (`LOKET_MAX_BOOKINGS_PER_SERVICE_DAY`).
     pub max_bookings_per_service_day: i64,
+    /// Whether a booking is `held` until the code sent to its phone confirms it
+    /// (`LOKET_BOOKING_CONFIRMATION`: auto, otp, off; see [`Settings::holds_bookings`]).
+    pub booking_confirmation: crate::domain::hold::Confirmation,
+    /// Minutes a held booking waits for its code before it is cancelled (`LOKET_HOLD_MINUTES`).
+    pub hold_minutes: i64,
     pub demo_password: Option<Secret>,
     pub max_frame_bytes: usize,
     /// Messages per second one signalling socket may send (bursts of twice that).
@@ -146,6 +151,11 @@ pub struct NotifySettings {
 }
 
 impl NotifySettings {
+    /// Whether a channel to phones (WhatsApp or SMS) is configured.
+    pub fn reaches_phones(&self) -> bool {
+        self.whatsapp.is_some() || self.sms.is_some()
+    }
+
     fn from_env() -> anyhow::Result<NotifySettings> {
         let whatsapp = match (
             var("LOKET_WHATSAPP_PHONE_NUMBER_ID"),
@@ -359,6 +369,13 @@ impl Settings {
             max_active_bookings: parse_var("LOKET_MAX_ACTIVE_BOOKINGS", 2)?,
             max_bookings_per_service_day: parse_var("LOKET_MAX_BOOKINGS_PER_SERVICE_DAY", 1)?,
             max_active_bookings_per_nik: parse_var("LOKET_MAX_ACTIVE_BOOKINGS_PER_NIK", 2)?,
+            booking_confirmation: match var("LOKET_BOOKING_CONFIRMATION") {
+                None => Default::default(),
+                Some(raw) => crate::domain::hold::Confirmation::parse(&raw).ok_or_else(|| {
+                    anyhow::anyhow!("LOKET_BOOKING_CONFIRMATION must be auto, otp or off")
+                })?,
+            },
+            hold_minutes: parse_var("LOKET_HOLD_MINUTES", 10)?,
             demo_password: var("LOKET_DEMO_PASSWORD").map(Secret::new),
             max_frame_bytes: parse_var("LOKET_MAX_FRAME_BYTES", 65_536)?,
             signal_rate_per_sec: parse_var("LOKET_SIGNAL_RATE_PER_SEC", 50)?,
@@ -419,6 +436,19 @@ impl Settings {
         }
         if !(1..=100).contains(&self.max_bookings_per_service_day) {
             bail!("LOKET_MAX_BOOKINGS_PER_SERVICE_DAY must be between 1 and 100");
+        }
+        if !(2..=60).contains(&self.hold_minutes) {
+            bail!("LOKET_HOLD_MINUTES must be between 2 and 60");
+        }
+        if self.env == Environment::Production
+            && self.booking_confirmation == crate::domain::hold::Confirmation::Otp
+            && !self.notify.reaches_phones()
+        {
+            // Nobody could ever read the code: every booking would expire unconfirmed.
+            bail!(
+                "LOKET_BOOKING_CONFIRMATION=otp needs a channel to phones (LOKET_WHATSAPP_* or \
+                 LOKET_SMS_*) when LOKET_ENV=production"
+            );
         }
         if !(1024..=1 << 20).contains(&self.max_frame_bytes) {
             bail!("LOKET_MAX_FRAME_BYTES must be between 1024 and 1048576");
@@ -493,6 +523,10 @@ impl Settings {
             // demo NIK; the tests of these limits set them themselves.
             max_bookings_per_service_day: 100,
             max_active_bookings_per_nik: 100,
+            // Existing tests book and expect `booked` (some with a WhatsApp provider, which
+            // `auto` would turn into holds); the tests of holds turn it on themselves.
+            booking_confirmation: crate::domain::hold::Confirmation::Off,
+            hold_minutes: 10,
             demo_password: None,
             max_frame_bytes: 65_536,
             signal_rate_per_sec: 50,
@@ -519,6 +553,12 @@ impl Settings {
             queue_grace_minutes: 3,
             queue_max_waiting: 5000,
         }
+    }
+
+    /// Whether new bookings are `held` until confirmed by the code sent to their phone.
+    pub fn holds_bookings(&self) -> bool {
+        self.booking_confirmation
+            .holds(self.notify.reaches_phones())
     }
 
     /// The outbox's planning rules for this deployment.

@@ -126,6 +126,16 @@ impl Application {
         // Workers beside the server: they stop with the runtime.
         crate::bus::start(url.to_string(), ctx.pool.clone(), &ctx.feed);
         crate::privacy::spawn_retention(ctx.clone());
+        crate::booking::hold::spawn_reaper(ctx.clone());
+        if settings.holds_bookings() {
+            // Where a demo finds the codes: no channel reaches phones, so the Outbox page.
+            tracing::info!(
+                mode = settings.booking_confirmation.as_str(),
+                minutes = settings.hold_minutes,
+                codes_on_outbox_page = !settings.notify.reaches_phones(),
+                "bookings are held until confirmed by the code sent to their phone"
+            );
+        }
         let server = run(listener, state.clone())?;
         Ok(Application {
             port,

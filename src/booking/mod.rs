@@ -1,9 +1,11 @@
-//! Booking use-cases: book a slot (race-free, idempotent), and with the citizen's token view,
-//! reschedule, cancel, the calendar file and the survey; staff cancelling and supervisors
-//! reassigning. Each takes parsed input and a [`Ctx`](crate::context::Ctx) and answers a typed
-//! result or a [`BookingError`]; HTTP (`routes::appointments`, `routes::staff`) only maps them.
+//! Booking use-cases: book a slot (race-free, idempotent), confirm a held booking with the code
+//! sent to its phone (`hold`), and with the citizen's token view, reschedule, cancel, the
+//! calendar file and the survey; staff cancelling and supervisors reassigning. Each takes
+//! parsed input and a [`Ctx`](crate::context::Ctx) and answers a typed result or a
+//! [`BookingError`]; HTTP (`routes::appointments`, `routes::staff`) only maps them.
 
 pub mod book;
+pub mod hold;
 pub mod manage;
 pub mod reassign;
 
@@ -52,6 +54,21 @@ pub enum BookingError {
     InsufficientRole,
     #[error("too many bookings at once; try again")]
     Busy,
+    /// Confirming a hold (DESIGN §9): the code does not match; the hold allows this many more.
+    #[error("the code does not match")]
+    InvalidCode { tries_left: i32 },
+    #[error("this code has expired; ask for another")]
+    CodeExpired,
+    #[error("the hold ran out before it was confirmed")]
+    HoldExpired,
+    #[error("too many wrong codes; the hold was released")]
+    TooManyTries,
+    #[error("the appointment is not waiting for a code")]
+    NotHeld,
+    #[error("another code can be sent in {retry_after_secs} s")]
+    ResendTooSoon { retry_after_secs: u64 },
+    #[error("no more codes for this hold")]
+    TooManyResends,
     #[error(transparent)]
     Fault(#[from] Fault),
 }

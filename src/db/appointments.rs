@@ -22,7 +22,7 @@ use crate::domain::ids::{AgencyId, AppointmentId, ServiceId, StaffId};
 use crate::domain::notify::{self, Actor, Change as Cause, Lang, Recipient, Rules};
 use crate::domain::schedule::Interval;
 
-const ACTIVE: [&str; 3] = ["booked", "waiting", "in_call"];
+const ACTIVE: [&str; 4] = ["held", "booked", "waiting", "in_call"];
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = appointments, check_for_backend(diesel::pg::Pg))]
@@ -51,6 +51,8 @@ pub struct Appointment {
     pub lang: String,
     /// Leave or a holiday took the clerk's time and no other clerk could take it.
     pub needs_new_time_since: Option<DateTime<Utc>>,
+    /// While `held`: when the hold ends unless the citizen confirms it.
+    pub hold_expires_at: Option<DateTime<Utc>>,
 }
 
 impl Appointment {
@@ -298,6 +300,18 @@ pub struct NewAppointment {
     /// The booking's messages (`db::outbox::messages_json` of `domain::notify::plan`), stored
     /// by the same statement.
     pub messages: serde_json::Value,
+    /// Held until confirmed (DESIGN §9): then `messages` are the code's and carry it.
+    pub hold: Option<NewHold>,
+}
+
+/// A booking's hold as first stored: until when, its code's keyed hash and expiry, and the code
+/// itself for the `otp` message (kept in the outbox row's params only until it is sent).
+#[derive(Debug)]
+pub struct NewHold {
+    pub until: DateTime<Utc>,
+    pub code_hash: Vec<u8>,
+    pub code_expires_at: DateTime<Utc>,
+    pub params: serde_json::Value,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -449,8 +463,8 @@ async fn attempt(
 }
 
 diesel::define_sql_function! {
-    /// `loket_book(...)`: the booking INSERT (migrations 2026-11-28-000003 and
-    /// 2026-12-06-harden-001), returning created_at.
+    /// `loket_book(...)`: the booking INSERT (migrations 2026-11-28-000003,
+    /// 2026-12-06-harden-001 and 2026-12-07-hold-001), returning created_at.
     #[allow(clippy::too_many_arguments)]
     fn loket_book(
         max_active: diesel::sql_types::BigInt,
@@ -475,6 +489,10 @@ diesel::define_sql_function! {
         request_hash: diesel::sql_types::Nullable<diesel::sql_types::Binary>,
         lang: Text,
         messages: diesel::sql_types::Jsonb,
+        hold_until: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        code_hash: diesel::sql_types::Nullable<diesel::sql_types::Binary>,
+        code_expires: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        params: diesel::sql_types::Nullable<diesel::sql_types::Jsonb>,
     ) -> diesel::sql_types::Timestamptz;
 }
 
@@ -509,9 +527,17 @@ async fn insert(
         new.request_hash.as_deref(),
         new.lang.as_str(),
         &new.messages,
+        new.hold.as_ref().map(|h| h.until),
+        new.hold.as_ref().map(|h| h.code_hash.as_slice()),
+        new.hold.as_ref().map(|h| h.code_expires_at),
+        new.hold.as_ref().map(|h| &h.params),
     ))
     .get_result(conn)
     .await?;
+    let status = match new.hold {
+        Some(_) => Status::Held,
+        None => Status::Booked,
+    };
     Ok(Appointment {
         id: new.id,
         code: new.code.clone(),
@@ -519,7 +545,7 @@ async fn insert(
         staff_id: new.staff_id,
         period: new.period,
         ends_at: new.ends_at,
-        status: Status::Booked.as_str().to_string(),
+        status: status.as_str().to_string(),
         citizen_name: new.citizen_name.clone(),
         citizen_phone: Some(new.citizen_phone.clone()),
         citizen_email: new.citizen_email.clone(),
@@ -533,6 +559,7 @@ async fn insert(
         erased_at: None,
         lang: new.lang.as_str().to_string(),
         needs_new_time_since: None,
+        hold_expires_at: new.hold.as_ref().map(|h| h.until),
     })
 }
 
@@ -604,7 +631,14 @@ pub async fn transition(
         }
         let notes = notes.map(String::from).or(current.notes);
         let row = set_status(c, id, (from, to), notes, to.as_str(), actor).await?;
-        let change = Cause::of_status(to);
+        // A hold that ends was never confirmed: no `cancelled` message for a booking the
+        // citizen was never told about, only its pending codes cancelled. (Its hold record
+        // keeps `ended` empty: a later confirmation answers `not_held`.)
+        let change = if from == Status::Held {
+            Cause::HoldReleased
+        } else {
+            Cause::of_status(to)
+        };
         match rules {
             Some(rules) => notify(c, &row, change, actor, rules).await?,
             None => debug_assert_eq!(change, Cause::InRoom, "a change that causes messages"),
@@ -628,6 +662,8 @@ async fn set_status(
             appointments::status.eq(to.as_str()),
             appointments::notes.eq(notes),
             appointments::updated_at.eq(diesel::dsl::now),
+            // Set only while held (a table check), and nothing moves to `held`.
+            appointments::hold_expires_at.eq(None::<DateTime<Utc>>),
         ))
         .returning(Appointment::as_returning())
         .get_result(c)
@@ -726,9 +762,10 @@ pub async fn transition_many(
     let froms: Vec<String> = changes
         .iter()
         .map(|c| {
+            // A hold is confirmed only with its code (`holds::confirm`), never by the room.
             Status::ALL
                 .iter()
-                .filter(|s| s.can_become(c.to))
+                .filter(|s| **s != Status::Held && s.can_become(c.to))
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(",")

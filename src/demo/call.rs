@@ -171,6 +171,8 @@ pub async fn ready(ctx: &Ctx, now: DateTime<Utc>) -> Result<DemoCall, DemoCallEr
             lang: Default::default(),
             // The demo's citizen has no phone to reach: no messages.
             messages: serde_json::json!([]),
+            // Booked at once: the demo call is for trying a call, not the code step.
+            hold: None,
         };
         // The demo's own bookings are not held to a citizen's limits.
         let limits = db::appointments::Limits {

@@ -4,7 +4,9 @@
 //! `booked | waiting → cancelled`. A citizen who leaves the waiting room goes back to `booked`,
 //! and `hold` sends an `in_call` citizen back to `waiting`. A no-show may be recorded only once
 //! the start plus a grace time has passed, and taken back (to `booked`) for a while after
-//! ([`NoShowRule`]).
+//! ([`NoShowRule`]). With booking confirmation on (DESIGN §9) a booking starts `held`:
+//! `held → booked` with the code sent to its phone, `held → cancelled` when its time runs out,
+//! its tries are used up or the citizen cancels.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Waiting for the one-time code sent to the citizen's phone; holds the clerk's time.
+    Held,
     Booked,
     Waiting,
     InCall,
@@ -21,8 +25,14 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ACTIVE: [Status; 3] = [Status::Booked, Status::Waiting, Status::InCall];
-    pub const ALL: [Status; 6] = [
+    pub const ACTIVE: [Status; 4] = [
+        Status::Held,
+        Status::Booked,
+        Status::Waiting,
+        Status::InCall,
+    ];
+    pub const ALL: [Status; 7] = [
+        Status::Held,
         Status::Booked,
         Status::Waiting,
         Status::InCall,
@@ -33,6 +43,7 @@ impl Status {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Status::Held => "held",
             Status::Booked => "booked",
             Status::Waiting => "waiting",
             Status::InCall => "in_call",
@@ -44,6 +55,7 @@ impl Status {
 
     pub fn parse(s: &str) -> Option<Status> {
         Some(match s {
+            "held" => Status::Held,
             "booked" => Status::Booked,
             "waiting" => Status::Waiting,
             "in_call" => Status::InCall,
@@ -75,6 +87,8 @@ impl Status {
                 | (Waiting, NoShow)
                 | (Booked, Cancelled)
                 | (Waiting, Cancelled)
+                | (Held, Booked)
+                | (Held, Cancelled)
         )
     }
 
@@ -283,6 +297,23 @@ mod tests {
         }
         assert_eq!(Status::parse("BOOKED"), None);
         assert_eq!(Status::parse(""), None);
+    }
+
+    #[test]
+    fn a_hold_is_active_and_only_confirms_or_ends() {
+        use Status::*;
+        assert!(Held.is_active());
+        assert_eq!(Status::parse("held"), Some(Held));
+        assert_eq!(Held.as_str(), "held");
+        assert!(!Held.can_reschedule());
+        for to in Status::ALL {
+            assert_eq!(
+                Held.can_become(to),
+                matches!(to, Booked | Cancelled),
+                "held → {to:?}"
+            );
+            assert!(!to.can_become(Held), "{to:?} → held");
+        }
     }
 
     /// The whole table of moves: exactly the eleven documented ones are allowed.

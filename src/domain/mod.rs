@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod citizen;
 pub mod closed;
 pub mod dates;
+pub mod hold;
 pub mod ics;
 pub mod ids;
 pub mod login_throttle;

@@ -12,6 +12,7 @@ mod catalog;
 mod catalogue_file;
 mod demo_call;
 mod embedded;
+mod holds;
 mod input;
 mod logs;
 mod nodes;

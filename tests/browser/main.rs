@@ -21,6 +21,7 @@ mod a11y;
 mod call;
 mod catalogue;
 mod citizen;
+mod hold;
 mod layout;
 mod no_show;
 mod notify;
