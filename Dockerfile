@@ -5,6 +5,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY migrations migrations
+# The demo catalogue is compiled in (src/demo: include_str!).
+COPY demo demo
 COPY benches benches
 COPY tests tests
 RUN cargo build --release --locked --bin loket

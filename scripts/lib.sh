@@ -1,7 +1,12 @@
 # Shared set-up for Loket's scripts: find or install what a fresh Debian machine lacks.
 # Sourced, not run.
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# Bold only on a terminal: a log file or a pipe gets plain text.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+else
+  say() { printf '==> %s\n' "$*"; }
+fi
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 as_root() {

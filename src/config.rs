@@ -30,6 +30,10 @@ pub struct Settings {
     pub horizon_days: i64,
     pub join_opens_minutes: i64,
     pub join_grace_minutes: i64,
+    /// Minutes after the start before a clerk may record a no-show (`LOKET_NO_SHOW_GRACE_MINUTES`).
+    pub no_show_grace_minutes: i64,
+    /// Minutes a recorded no-show can be taken back (`LOKET_NO_SHOW_UNDO_MINUTES`).
+    pub no_show_undo_minutes: i64,
     pub booking_rate_per_minute: u32,
     pub max_active_bookings: i64,
     /// Active bookings one NIK may hold, whatever the phone (`LOKET_MAX_ACTIVE_BOOKINGS_PER_NIK`).
@@ -37,6 +41,11 @@ pub struct Settings {
     /// Bookings of one service on one local day per phone or NIK
     /// (`LOKET_MAX_BOOKINGS_PER_SERVICE_DAY`).
     pub max_bookings_per_service_day: i64,
+    /// Whether a booking is `held` until the code sent to its phone confirms it
+    /// (`LOKET_BOOKING_CONFIRMATION`: auto, otp, off; see [`Settings::holds_bookings`]).
+    pub booking_confirmation: crate::domain::hold::Confirmation,
+    /// Minutes a held booking waits for its code before it is cancelled (`LOKET_HOLD_MINUTES`).
+    pub hold_minutes: i64,
     pub demo_password: Option<Secret>,
     pub max_frame_bytes: usize,
     /// Messages per second one signalling socket may send (bursts of twice that).
@@ -48,6 +57,9 @@ pub struct Settings {
     pub db_pool_size: usize,
     /// Load the MPP Kota Bogor demo data into an empty database at start.
     pub demo_data: bool,
+    /// With demo data in development: book and print a demo call at each start ("Coba sekarang",
+    /// `demo::call`).
+    pub demo_call: bool,
     /// Where the static pages live.
     pub web_dir: PathBuf,
     /// How many sockets one signalling room accepts at once.
@@ -139,6 +151,11 @@ pub struct NotifySettings {
 }
 
 impl NotifySettings {
+    /// Whether a channel to phones (WhatsApp or SMS) is configured.
+    pub fn reaches_phones(&self) -> bool {
+        self.whatsapp.is_some() || self.sms.is_some()
+    }
+
     fn from_env() -> anyhow::Result<NotifySettings> {
         let whatsapp = match (
             var("LOKET_WHATSAPP_PHONE_NUMBER_ID"),
@@ -346,10 +363,19 @@ impl Settings {
             horizon_days: parse_var("LOKET_HORIZON_DAYS", 30)?,
             join_opens_minutes: parse_var("LOKET_JOIN_OPENS_MINUTES", 15)?,
             join_grace_minutes: parse_var("LOKET_JOIN_GRACE_MINUTES", 30)?,
+            no_show_grace_minutes: parse_var("LOKET_NO_SHOW_GRACE_MINUTES", 10)?,
+            no_show_undo_minutes: parse_var("LOKET_NO_SHOW_UNDO_MINUTES", 15)?,
             booking_rate_per_minute: parse_var("LOKET_BOOKING_RATE_PER_MINUTE", 20)?,
             max_active_bookings: parse_var("LOKET_MAX_ACTIVE_BOOKINGS", 2)?,
             max_bookings_per_service_day: parse_var("LOKET_MAX_BOOKINGS_PER_SERVICE_DAY", 1)?,
             max_active_bookings_per_nik: parse_var("LOKET_MAX_ACTIVE_BOOKINGS_PER_NIK", 2)?,
+            booking_confirmation: match var("LOKET_BOOKING_CONFIRMATION") {
+                None => Default::default(),
+                Some(raw) => crate::domain::hold::Confirmation::parse(&raw).ok_or_else(|| {
+                    anyhow::anyhow!("LOKET_BOOKING_CONFIRMATION must be auto, otp or off")
+                })?,
+            },
+            hold_minutes: parse_var("LOKET_HOLD_MINUTES", 10)?,
             demo_password: var("LOKET_DEMO_PASSWORD").map(Secret::new),
             max_frame_bytes: parse_var("LOKET_MAX_FRAME_BYTES", 65_536)?,
             signal_rate_per_sec: parse_var("LOKET_SIGNAL_RATE_PER_SEC", 50)?,
@@ -360,6 +386,7 @@ impl Settings {
             db_pool_size: parse_var("LOKET_DB_POOL_SIZE", 16)?,
             // Demo accounts in production only when asked for by name.
             demo_data: parse_var("LOKET_DEMO_DATA", env == Environment::Development)?,
+            demo_call: parse_var("LOKET_DEMO_CALL", true)?,
             web_dir: PathBuf::from(var("LOKET_WEB_DIR").unwrap_or_else(default_web_dir)),
             max_sockets_per_room: parse_var("LOKET_MAX_SOCKETS_PER_ROOM", 4)?,
             heartbeat_timeout_secs: parse_var("LOKET_HEARTBEAT_TIMEOUT_SECS", 30)?,
@@ -396,6 +423,11 @@ impl Settings {
         {
             bail!("LOKET_JOIN_OPENS_MINUTES and LOKET_JOIN_GRACE_MINUTES must be 0..=1440");
         }
+        if !(0..=24 * 60).contains(&self.no_show_grace_minutes)
+            || !(0..=24 * 60).contains(&self.no_show_undo_minutes)
+        {
+            bail!("LOKET_NO_SHOW_GRACE_MINUTES and LOKET_NO_SHOW_UNDO_MINUTES must be 0..=1440");
+        }
         if !(1..=100).contains(&self.max_active_bookings) {
             bail!("LOKET_MAX_ACTIVE_BOOKINGS must be between 1 and 100");
         }
@@ -404,6 +436,19 @@ impl Settings {
         }
         if !(1..=100).contains(&self.max_bookings_per_service_day) {
             bail!("LOKET_MAX_BOOKINGS_PER_SERVICE_DAY must be between 1 and 100");
+        }
+        if !(2..=60).contains(&self.hold_minutes) {
+            bail!("LOKET_HOLD_MINUTES must be between 2 and 60");
+        }
+        if self.env == Environment::Production
+            && self.booking_confirmation == crate::domain::hold::Confirmation::Otp
+            && !self.notify.reaches_phones()
+        {
+            // Nobody could ever read the code: every booking would expire unconfirmed.
+            bail!(
+                "LOKET_BOOKING_CONFIRMATION=otp needs a channel to phones (LOKET_WHATSAPP_* or \
+                 LOKET_SMS_*) when LOKET_ENV=production"
+            );
         }
         if !(1024..=1 << 20).contains(&self.max_frame_bytes) {
             bail!("LOKET_MAX_FRAME_BYTES must be between 1024 and 1048576");
@@ -446,6 +491,14 @@ impl Settings {
         Ok(())
     }
 
+    /// When a no-show may be recorded and taken back.
+    pub fn no_show_rule(&self) -> crate::domain::appointment::NoShowRule {
+        crate::domain::appointment::NoShowRule::from_minutes(
+            self.no_show_grace_minutes,
+            self.no_show_undo_minutes,
+        )
+    }
+
     /// Settings for tests and tools: development defaults, no environment read.
     pub fn for_tests(data_dir: PathBuf) -> Settings {
         Settings {
@@ -462,12 +515,18 @@ impl Settings {
             horizon_days: 30,
             join_opens_minutes: 15,
             join_grace_minutes: 30,
+            no_show_grace_minutes: 10,
+            no_show_undo_minutes: 15,
             booking_rate_per_minute: 0,
             max_active_bookings: 2,
             // Tests book several times of one service and day from one phone, and share one
             // demo NIK; the tests of these limits set them themselves.
             max_bookings_per_service_day: 100,
             max_active_bookings_per_nik: 100,
+            // Existing tests book and expect `booked` (some with a WhatsApp provider, which
+            // `auto` would turn into holds); the tests of holds turn it on themselves.
+            booking_confirmation: crate::domain::hold::Confirmation::Off,
+            hold_minutes: 10,
             demo_password: None,
             max_frame_bytes: 65_536,
             signal_rate_per_sec: 50,
@@ -477,6 +536,7 @@ impl Settings {
             turn_ttl_seconds: 3600,
             db_pool_size: 8,
             demo_data: false,
+            demo_call: true,
             web_dir: PathBuf::from(default_web_dir()),
             max_sockets_per_room: 4,
             heartbeat_timeout_secs: 30,
@@ -493,6 +553,12 @@ impl Settings {
             queue_grace_minutes: 3,
             queue_max_waiting: 5000,
         }
+    }
+
+    /// Whether new bookings are `held` until confirmed by the code sent to their phone.
+    pub fn holds_bookings(&self) -> bool {
+        self.booking_confirmation
+            .holds(self.notify.reaches_phones())
     }
 
     /// The outbox's planning rules for this deployment.

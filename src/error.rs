@@ -78,7 +78,8 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &str {
+    /// The `error` code of the body.
+    pub fn code(&self) -> &str {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Unprocessable { code, .. }

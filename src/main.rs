@@ -1,5 +1,5 @@
 //! The `loket` command: `serve` (the default), `migrate`, `demo-data`, `backup`, `restore`,
-//! `staff add`.
+//! `staff add`, `catalogue import|export`.
 
 use clap::{Parser, Subcommand};
 use loket::config::Settings;
@@ -43,6 +43,25 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The catalogue (agencies and services) as a CSV file: docs/catalogue.md.
+    Catalogue {
+        #[command(subcommand)]
+        command: CatalogueCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogueCommand {
+    /// Load a catalogue file: adds and changes agencies and services, deletes services missing
+    /// from it (deactivates those ever booked). All or nothing.
+    Import {
+        file: std::path::PathBuf,
+        /// Show what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the catalogue as a file (to stdout without FILE).
+    Export { file: Option<std::path::PathBuf> },
 }
 
 #[derive(Subcommand)]
@@ -92,6 +111,51 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+async fn catalogue(url: &str, command: CatalogueCommand) -> anyhow::Result<()> {
+    use loket::catalogue::{CatalogueError, import};
+    let pool = loket::db::pool(url, 1)?;
+    let mut conn = pool.get().await?;
+    match command {
+        CatalogueCommand::Import { file, dry_run } => {
+            let max = loket::domain::catalogue::MAX_BYTES as u64;
+            let size = std::fs::metadata(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+                .len();
+            anyhow::ensure!(size <= max, "{}: larger than {max} bytes", file.display());
+            let bytes = std::fs::read(&file)?;
+            match import::import_as(&mut conn, "cli", &bytes, dry_run).await {
+                Ok(report) => report.lines().iter().for_each(|l| println!("{l}")),
+                Err(CatalogueError::Rows(problems)) => {
+                    for p in &problems {
+                        eprintln!(
+                            "{}: row {}, {}: {}",
+                            file.display(),
+                            p.row,
+                            p.column,
+                            p.problem
+                        );
+                    }
+                    anyhow::bail!("nothing imported: {} problem(s)", problems.len());
+                }
+                Err(e) => anyhow::bail!("nothing imported: {e}"),
+            }
+        }
+        CatalogueCommand::Export { file } => {
+            let text = import::export_from(&mut conn)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match file {
+                Some(path) => {
+                    std::fs::write(&path, text)?;
+                    eprintln!("catalogue written to {}", path.display());
+                }
+                None => print!("{text}"),
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     let app = loket::startup::Application::build(settings).await?;
@@ -100,6 +164,12 @@ async fn serve() -> anyhow::Result<()> {
     println!("    Citizens: {url}/");
     println!("    Staff:    {url}/staff");
     println!("    API:      {url}/api/v1/openapi.json");
+    if loket::demo::call::enabled(&app.state.settings) {
+        match loket::demo::call::ready(&app.state.ctx, chrono::Utc::now()).await {
+            Ok(call) => call.print(&app.state.settings),
+            Err(e) => tracing::warn!(error = %e, "no demo call could be prepared"),
+        }
+    }
     println!("  Stop with Ctrl-C.");
     tracing::info!(port = app.port(), "listening");
     app.run_until_stopped().await
@@ -152,6 +222,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     None => println!("demo data already present; nothing loaded"),
                 }
             }
+            Command::Catalogue { command } => catalogue(&url, command).await?,
             Command::Staff {
                 command:
                     StaffCommand::Add {

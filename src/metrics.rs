@@ -87,6 +87,9 @@ pub struct Metrics {
     registry: Registry,
     pub bookings: Counter,
     pub slot_taken: Counter,
+    /// Held bookings confirmed with their code, and holds ended unconfirmed (DESIGN §9).
+    pub holds_confirmed: Counter,
+    pub holds_released: Counter,
     pub logins_failed: Counter,
     /// Sign-in tries refused without checking the password (`domain::login_throttle`).
     pub logins_throttled: Counter,
@@ -120,6 +123,8 @@ impl Metrics {
         let m = Metrics {
             bookings: Counter::default(),
             slot_taken: Counter::default(),
+            holds_confirmed: Counter::default(),
+            holds_released: Counter::default(),
             logins_failed: Counter::default(),
             logins_throttled: Counter::default(),
             requests: Family::default(),
@@ -142,6 +147,16 @@ impl Metrics {
             "slot_taken",
             "Bookings refused because the time was taken",
             m.slot_taken.clone(),
+        );
+        r.register(
+            "holds_confirmed",
+            "Held bookings confirmed with the code sent to their phone",
+            m.holds_confirmed.clone(),
+        );
+        r.register(
+            "holds_released",
+            "Held bookings ended unconfirmed (time up or too many wrong codes)",
+            m.holds_released.clone(),
         );
         r.register(
             "logins_failed",

@@ -67,8 +67,9 @@ impl Application {
         let keys = Keys::derive(&secret);
         if settings.demo_data {
             let mut conn = pool.get().await.context("connecting for demo data")?;
-            if let Some(report) = crate::demo::load_once(&mut conn, &settings).await? {
-                report.print(&settings);
+            match crate::demo::load_once(&mut conn, &settings).await? {
+                Some(report) => report.print(&settings),
+                None => crate::demo::print_where_the_logins_are(&settings),
             }
         }
         let listener = TcpListener::bind(settings.bind)
@@ -130,6 +131,16 @@ impl Application {
             &ctx.queue_feed,
         );
         crate::privacy::spawn_retention(ctx.clone());
+        crate::booking::hold::spawn_reaper(ctx.clone());
+        if settings.holds_bookings() {
+            // Where a demo finds the codes: no channel reaches phones, so the Outbox page.
+            tracing::info!(
+                mode = settings.booking_confirmation.as_str(),
+                minutes = settings.hold_minutes,
+                codes_on_outbox_page = !settings.notify.reaches_phones(),
+                "bookings are held until confirmed by the code sent to their phone"
+            );
+        }
         let server = run(listener, state.clone())?;
         Ok(Application {
             port,

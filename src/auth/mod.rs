@@ -3,6 +3,7 @@
 //! `routes::extract`.
 
 pub mod keys;
+pub mod otp;
 pub mod password;
 pub mod session;
 pub mod tokens;

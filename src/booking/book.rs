@@ -1,25 +1,27 @@
 //! Booking a consultation: validate every field at once, find the clerks free at exactly that
 //! start (the same slot computation the slots endpoint shows), encrypt the NIK, and let the
 //! database decide (`db::appointments::book`: per-clerk lock, exclusion constraint, per-phone
-//! limit). An `Idempotency-Key` replays the first answer; the same key with another body is
+//! limit). With booking confirmation on, the booking is stored `held` with its first code
+//! (`hold`). An `Idempotency-Key` replays the first answer; the same key with another body is
 //! refused.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{BookingError, Links, links};
-use crate::auth::tokens;
+use crate::auth::{otp, tokens};
 use crate::availability;
 use crate::context::Ctx;
 use crate::db::{self, appointments::AppointmentView, appointments::BookError};
 use crate::domain::FieldErrors;
 use crate::domain::appointment::BookingCode;
 use crate::domain::citizen::{CitizenName, Email, Nik, Phone};
+use crate::domain::hold;
 use crate::domain::ids::ServiceId;
-use crate::domain::notify::{self, Actor, Change, Lang, Recipient};
+use crate::domain::notify::{self, Actor, Change, Kind, Lang, Recipient};
 use crate::domain::schedule::Interval;
 
 /// The citizen's details as submitted.
@@ -195,17 +197,37 @@ pub async fn book(
         phone: Some(phone.e164().to_string()),
         email: email.as_ref().map(|e| e.as_str().to_string()),
     };
-    let messages = notify::plan(
-        Change::Booked,
-        Actor::Citizen,
-        &recipient,
-        starts_at,
-        0,
-        &ctx.settings.notify_rules(),
-        Utc::now(),
-    );
+    let id = Uuid::new_v4();
+    let now = Utc::now();
+    let rules = ctx.settings.notify_rules();
+    // Held (DESIGN §9): the first message is the code, and the booking's own message and
+    // reminders wait for the confirmation (`hold::confirm`). Otherwise they go now.
+    let (messages, hold) = if ctx.settings.holds_bookings() {
+        let code = otp::generate();
+        // To the microsecond, as stored: the answer and a replay of it agree.
+        let until = (now + Duration::minutes(ctx.settings.hold_minutes)).trunc_subsecs(6);
+        let plan = notify::single(Kind::Otp, &recipient, hold::otp_round(1), &rules, now);
+        let new_hold = db::appointments::NewHold {
+            until,
+            code_hash: super::hold::code_hash(ctx, id, &code),
+            code_expires_at: hold::code_expiry(now, until),
+            params: serde_json::json!({"otp": code}),
+        };
+        (plan, Some(new_hold))
+    } else {
+        let plan = notify::plan(
+            Change::Booked,
+            Actor::Citizen,
+            &recipient,
+            starts_at,
+            0,
+            &rules,
+            now,
+        );
+        (plan, None)
+    };
     let new = db::appointments::NewAppointment {
-        id: Uuid::new_v4(),
+        id,
         code: BookingCode::generate().as_str().to_string(),
         service_id: service.id,
         staff_id: candidates[0].0,
@@ -225,6 +247,7 @@ pub async fn book(
         request_hash: Some(request_hash.clone()),
         lang,
         messages: db::outbox::messages_json(&messages.add),
+        hold,
     };
     let limit = ctx.settings.max_active_bookings;
     let limits = db::appointments::Limits {
@@ -236,7 +259,7 @@ pub async fn book(
     match db::appointments::book(&mut conn, new, &candidates, &limits).await {
         Ok(row) => {
             ctx.metrics.bookings.inc();
-            tracing::info!(appointment = %row.id, code = %row.code, "booked");
+            tracing::info!(appointment = %row.id, code = %row.code, status = %row.status, "booked");
             ctx.feed.publish_appointment(&row);
             ctx.wake_outbox();
             // Answer from what we already hold instead of reading the row back.

@@ -196,12 +196,30 @@ pub async fn change_status(
     to: Status,
     notes: Option<&str>,
 ) -> Result<AppointmentView, BookingError> {
+    change_status_if(ctx, me, id, to, notes, |_| Ok(())).await
+}
+
+/// [`change_status`] when `allowed` accepts the appointment as it is (e.g. it started long
+/// enough ago for a no-show).
+pub async fn change_status_if(
+    ctx: &Ctx,
+    me: &StaffSession,
+    id: AppointmentId,
+    to: Status,
+    notes: Option<&str>,
+    allowed: impl FnOnce(&AppointmentView) -> Result<(), BookingError>,
+) -> Result<AppointmentView, BookingError> {
     let notes = notes.map(str::trim).filter(|n| !n.is_empty());
     if notes.is_some_and(|n| n.chars().count() > MAX_NOTES_CHARS) {
         return Err(BookingError::field("notes", "too_long"));
     }
     let mut conn = ctx.conn().await?;
-    for_staff(&mut conn, me, id).await?;
+    let view = for_staff(&mut conn, me, id).await?;
+    // The state machine's refusal comes first: a completed appointment is `invalid_state`,
+    // whatever its time.
+    if view.appointment.status().can_become(to) {
+        allowed(&view)?;
+    }
     let rules = ctx.settings.notify_rules();
     let row = db::appointments::transition(&mut conn, id, to, &me.id.actor(), notes, Some(&rules))
         .await?;

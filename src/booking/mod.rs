@@ -1,14 +1,17 @@
-//! Booking use-cases: book a slot (race-free, idempotent), and with the citizen's token view,
-//! reschedule, cancel, the calendar file and the survey; staff cancelling and supervisors
-//! reassigning. Each takes parsed input and a [`Ctx`](crate::context::Ctx) and answers a typed
-//! result or a [`BookingError`]; HTTP (`routes::appointments`, `routes::staff`) only maps them.
+//! Booking use-cases: book a slot (race-free, idempotent), confirm a held booking with the code
+//! sent to its phone (`hold`), and with the citizen's token view, reschedule, cancel, the
+//! calendar file and the survey; staff cancelling and supervisors reassigning. Each takes
+//! parsed input and a [`Ctx`](crate::context::Ctx) and answers a typed result or a
+//! [`BookingError`]; HTTP (`routes::appointments`, `routes::staff`) only maps them.
 
 pub mod book;
+pub mod hold;
 pub mod manage;
 pub mod reassign;
 
 pub use book::{BookingForm, CitizenForm, book};
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -39,12 +42,33 @@ pub enum BookingError {
     InvalidState(Status),
     #[error("the consultation has not taken place yet")]
     NotFinished,
+    /// A no-show recorded before the start plus the grace time.
+    #[error("a no-show can be recorded from {allowed_from}")]
+    TooEarly { allowed_from: DateTime<Utc> },
+    /// The no-show was recorded too long ago to take back.
+    #[error("the no-show can no longer be taken back")]
+    UndoExpired,
     #[error("the survey was already answered")]
     SurveyExists,
     #[error("the caller's role may not do this")]
     InsufficientRole,
     #[error("too many bookings at once; try again")]
     Busy,
+    /// Confirming a hold (DESIGN §9): the code does not match; the hold allows this many more.
+    #[error("the code does not match")]
+    InvalidCode { tries_left: i32 },
+    #[error("this code has expired; ask for another")]
+    CodeExpired,
+    #[error("the hold ran out before it was confirmed")]
+    HoldExpired,
+    #[error("too many wrong codes; the hold was released")]
+    TooManyTries,
+    #[error("the appointment is not waiting for a code")]
+    NotHeld,
+    #[error("another code can be sent in {retry_after_secs} s")]
+    ResendTooSoon { retry_after_secs: u64 },
+    #[error("no more codes for this hold")]
+    TooManyResends,
     #[error(transparent)]
     Fault(#[from] Fault),
 }
@@ -63,6 +87,7 @@ impl From<ChangeError> for BookingError {
             ChangeError::NotFound => BookingError::NotFound,
             ChangeError::InvalidState(s) => BookingError::InvalidState(s),
             ChangeError::SlotTaken => BookingError::SlotTaken,
+            ChangeError::Expired => BookingError::UndoExpired,
             ChangeError::Db(e) => e.into(),
         }
     }

@@ -13,17 +13,9 @@ use crate::auth::StaffSession;
 use crate::context::Ctx;
 use crate::db::{self, catalog::Agency, catalog::Service};
 use crate::domain::FieldErrors;
+use crate::domain::catalogue::valid_slug;
 use crate::domain::ids::{AgencyId, ServiceId};
 use crate::domain::schedule::{AgencyKind, Role};
-
-fn valid_slug(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-}
 
 fn text(fields: &mut FieldErrors, name: &str, v: Option<&str>, max: usize) -> Option<String> {
     let t = v.map(str::trim).unwrap_or("");
@@ -242,6 +234,7 @@ pub async fn add_service(
         requirements_en,
         former_names,
         needs_nik: form.needs_nik.unwrap_or(false),
+        active: true,
     };
     let result = conn
         .transaction::<_, diesel::result::Error, _>(async |c| {

@@ -22,7 +22,7 @@ use crate::domain::ids::{AgencyId, AppointmentId, ServiceId, StaffId};
 use crate::domain::notify::{self, Actor, Change as Cause, Lang, Recipient, Rules};
 use crate::domain::schedule::Interval;
 
-const ACTIVE: [&str; 3] = ["booked", "waiting", "in_call"];
+const ACTIVE: [&str; 4] = ["held", "booked", "waiting", "in_call"];
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = appointments, check_for_backend(diesel::pg::Pg))]
@@ -51,6 +51,8 @@ pub struct Appointment {
     pub lang: String,
     /// Leave or a holiday took the clerk's time and no other clerk could take it.
     pub needs_new_time_since: Option<DateTime<Utc>>,
+    /// While `held`: when the hold ends unless the citizen confirms it.
+    pub hold_expires_at: Option<DateTime<Utc>>,
 }
 
 impl Appointment {
@@ -298,6 +300,18 @@ pub struct NewAppointment {
     /// The booking's messages (`db::outbox::messages_json` of `domain::notify::plan`), stored
     /// by the same statement.
     pub messages: serde_json::Value,
+    /// Held until confirmed (DESIGN §9): then `messages` are the code's and carry it.
+    pub hold: Option<NewHold>,
+}
+
+/// A booking's hold as first stored: until when, its code's keyed hash and expiry, and the code
+/// itself for the `otp` message (kept in the outbox row's params only until it is sent).
+#[derive(Debug)]
+pub struct NewHold {
+    pub until: DateTime<Utc>,
+    pub code_hash: Vec<u8>,
+    pub code_expires_at: DateTime<Utc>,
+    pub params: serde_json::Value,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -449,8 +463,8 @@ async fn attempt(
 }
 
 diesel::define_sql_function! {
-    /// `loket_book(...)`: the booking INSERT (migrations 2026-11-28-000003 and
-    /// 2026-12-06-harden-001), returning created_at.
+    /// `loket_book(...)`: the booking INSERT (migrations 2026-11-28-000003,
+    /// 2026-12-06-harden-001 and 2026-12-07-hold-001), returning created_at.
     #[allow(clippy::too_many_arguments)]
     fn loket_book(
         max_active: diesel::sql_types::BigInt,
@@ -475,6 +489,10 @@ diesel::define_sql_function! {
         request_hash: diesel::sql_types::Nullable<diesel::sql_types::Binary>,
         lang: Text,
         messages: diesel::sql_types::Jsonb,
+        hold_until: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        code_hash: diesel::sql_types::Nullable<diesel::sql_types::Binary>,
+        code_expires: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        params: diesel::sql_types::Nullable<diesel::sql_types::Jsonb>,
     ) -> diesel::sql_types::Timestamptz;
 }
 
@@ -509,9 +527,17 @@ async fn insert(
         new.request_hash.as_deref(),
         new.lang.as_str(),
         &new.messages,
+        new.hold.as_ref().map(|h| h.until),
+        new.hold.as_ref().map(|h| h.code_hash.as_slice()),
+        new.hold.as_ref().map(|h| h.code_expires_at),
+        new.hold.as_ref().map(|h| &h.params),
     ))
     .get_result(conn)
     .await?;
+    let status = match new.hold {
+        Some(_) => Status::Held,
+        None => Status::Booked,
+    };
     Ok(Appointment {
         id: new.id,
         code: new.code.clone(),
@@ -519,7 +545,7 @@ async fn insert(
         staff_id: new.staff_id,
         period: new.period,
         ends_at: new.ends_at,
-        status: Status::Booked.as_str().to_string(),
+        status: status.as_str().to_string(),
         citizen_name: new.citizen_name.clone(),
         citizen_phone: Some(new.citizen_phone.clone()),
         citizen_email: new.citizen_email.clone(),
@@ -533,6 +559,7 @@ async fn insert(
         erased_at: None,
         lang: new.lang.as_str().to_string(),
         needs_new_time_since: None,
+        hold_expires_at: new.hold.as_ref().map(|h| h.until),
     })
 }
 
@@ -556,8 +583,34 @@ pub enum ChangeError {
     InvalidState(Status),
     #[error("the clerk is busy then")]
     SlotTaken,
+    #[error("too late to take back")]
+    Expired,
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
+}
+
+/// The appointment, locked for the rest of the transaction.
+async fn locked(c: &mut AsyncPgConnection, id: AppointmentId) -> Result<Appointment, ChangeError> {
+    appointments::table
+        .find(id.0)
+        .select(Appointment::as_select())
+        .for_update()
+        .first(c)
+        .await
+        .optional()?
+        .ok_or(ChangeError::NotFound)
+}
+
+/// A write that claimed a clerk's time already taken: the exclusion constraint's refusal.
+fn slot_taken_if_overlapping(
+    result: Result<Appointment, ChangeError>,
+) -> Result<Appointment, ChangeError> {
+    match result {
+        Err(ChangeError::Db(e)) if violates(&e, "appointments_no_double_booking") => {
+            Err(ChangeError::SlotTaken)
+        }
+        other => other,
+    }
 }
 
 /// Moves an appointment to `to` if its current status allows it, recording the event and the
@@ -571,36 +624,21 @@ pub async fn transition(
     rules: Option<&Rules>,
 ) -> Result<Appointment, ChangeError> {
     conn.transaction::<_, ChangeError, _>(async |c| {
-        let current: Appointment = appointments::table
-            .find(id.0)
-            .select(Appointment::as_select())
-            .for_update()
-            .first(c)
-            .await
-            .optional()?
-            .ok_or(ChangeError::NotFound)?;
+        let current = locked(c, id).await?;
         let from = current.status();
         if !from.can_become(to) {
             return Err(ChangeError::InvalidState(from));
         }
-        let row: Appointment = diesel::update(appointments::table.find(id.0))
-            .set((
-                appointments::status.eq(to.as_str()),
-                appointments::notes.eq(notes.map(String::from).or(current.notes.clone())),
-                appointments::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning(Appointment::as_returning())
-            .get_result(c)
-            .await?;
-        events::append(
-            c,
-            id,
-            to.as_str(),
-            actor,
-            json!({"from": from.as_str(), "to": to.as_str()}),
-        )
-        .await?;
-        let change = Cause::of_status(to);
+        let notes = notes.map(String::from).or(current.notes);
+        let row = set_status(c, id, (from, to), notes, to.as_str(), actor).await?;
+        // A hold that ends was never confirmed: no `cancelled` message for a booking the
+        // citizen was never told about, only its pending codes cancelled. (Its hold record
+        // keeps `ended` empty: a later confirmation answers `not_held`.)
+        let change = if from == Status::Held {
+            Cause::HoldReleased
+        } else {
+            Cause::of_status(to)
+        };
         match rules {
             Some(rules) => notify(c, &row, change, actor, rules).await?,
             None => debug_assert_eq!(change, Cause::InRoom, "a change that causes messages"),
@@ -608,6 +646,72 @@ pub async fn transition(
         Ok(row)
     })
     .await
+}
+
+/// Writes a status change and its audit event `kind` (inside the caller's transaction).
+async fn set_status(
+    c: &mut AsyncPgConnection,
+    id: AppointmentId,
+    (from, to): (Status, Status),
+    notes: Option<String>,
+    kind: &str,
+    actor: &str,
+) -> Result<Appointment, ChangeError> {
+    let row: Appointment = diesel::update(appointments::table.find(id.0))
+        .set((
+            appointments::status.eq(to.as_str()),
+            appointments::notes.eq(notes),
+            appointments::updated_at.eq(diesel::dsl::now),
+            // Set only while held (a table check), and nothing moves to `held`.
+            appointments::hold_expires_at.eq(None::<DateTime<Utc>>),
+        ))
+        .returning(Appointment::as_returning())
+        .get_result(c)
+        .await?;
+    let detail = json!({"from": from.as_str(), "to": to.as_str()});
+    events::append(c, id, kind, actor, detail).await?;
+    Ok(row)
+}
+
+/// Takes back a no-show if `still_undoable` says yes to the time it was recorded: the
+/// appointment is `booked` again, with a `no_show_undone` event. The time of the no-show is its
+/// audit event's. The clerk's time is claimed again, under the same per-clerk lock as a
+/// reschedule, so the exclusion constraint is the judge if it was given away meanwhile.
+pub async fn undo_no_show(
+    conn: &mut AsyncPgConnection,
+    id: AppointmentId,
+    actor: &str,
+    still_undoable: impl Fn(DateTime<Utc>) -> bool + Send + Sync,
+) -> Result<Appointment, ChangeError> {
+    use super::schema::appointment_events as ev;
+    let clerk: Uuid = appointments::table
+        .find(id.0)
+        .select(appointments::staff_id)
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(ChangeError::NotFound)?;
+    let result = conn
+        .transaction::<_, ChangeError, _>(async |c| {
+            lock(c, &format!("staff:{clerk}")).await?;
+            let current = locked(c, id).await?;
+            if current.status() != Status::NoShow {
+                return Err(ChangeError::InvalidState(current.status()));
+            }
+            let marked: Option<DateTime<Utc>> = ev::table
+                .filter(ev::appointment_id.eq(id.0))
+                .filter(ev::kind.eq(Status::NoShow.as_str()))
+                .select(diesel::dsl::max(ev::at))
+                .first(c)
+                .await?;
+            if !marked.is_some_and(&still_undoable) {
+                return Err(ChangeError::Expired);
+            }
+            let moved = (Status::NoShow, Status::Booked);
+            set_status(c, id, moved, current.notes, "no_show_undone", actor).await
+        })
+        .await;
+    slot_taken_if_overlapping(result)
 }
 
 /// One status change for [`transition_many`].
@@ -658,9 +762,10 @@ pub async fn transition_many(
     let froms: Vec<String> = changes
         .iter()
         .map(|c| {
+            // A hold is confirmed only with its code (`holds::confirm`), never by the room.
             Status::ALL
                 .iter()
-                .filter(|s| s.can_become(c.to))
+                .filter(|s| **s != Status::Held && s.can_become(c.to))
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(",")
@@ -708,14 +813,7 @@ pub async fn reschedule(
     let result = conn
         .transaction::<_, ChangeError, _>(async |c| {
             lock(c, &format!("staff:{clerk}")).await?;
-            let current: Appointment = appointments::table
-                .find(id.0)
-                .select(Appointment::as_select())
-                .for_update()
-                .first(c)
-                .await
-                .optional()?
-                .ok_or(ChangeError::NotFound)?;
+            let current = locked(c, id).await?;
             if !current.status().can_reschedule() {
                 return Err(ChangeError::InvalidState(current.status()));
             }
@@ -753,12 +851,7 @@ pub async fn reschedule(
             Ok(row)
         })
         .await;
-    match result {
-        Err(ChangeError::Db(e)) if violates(&e, "appointments_no_double_booking") => {
-            Err(ChangeError::SlotTaken)
-        }
-        other => other,
-    }
+    slot_taken_if_overlapping(result)
 }
 
 /// Marks a booked appointment as needing a new time (its clerk's time was taken by leave or a

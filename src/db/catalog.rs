@@ -52,6 +52,7 @@ pub struct NewService<'a> {
     pub requirements_en: Vec<String>,
     pub former_names: Vec<String>,
     pub needs_nik: bool,
+    pub active: bool,
 }
 
 pub async fn agencies(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Agency>> {
@@ -171,4 +172,44 @@ pub async fn services_of(
 
 pub fn agency_id(a: &Agency) -> AgencyId {
     AgencyId(a.id)
+}
+
+/// Holds the catalogue's import lock until the transaction ends: one import at a time.
+pub async fn lock_for_import(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('loket:catalogue', 0))")
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Every service that has (or had) an appointment: those are kept, if need be inactive.
+pub async fn booked_service_ids(
+    conn: &mut AsyncPgConnection,
+) -> QueryResult<std::collections::HashSet<Uuid>> {
+    use super::schema::appointments;
+    let ids: Vec<Uuid> = appointments::table
+        .select(appointments::service_id)
+        .distinct()
+        .load(conn)
+        .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Renames an agency or changes its kind.
+pub async fn update_agency(conn: &mut AsyncPgConnection, agency: &Agency) -> QueryResult<usize> {
+    diesel::update(agencies::table.filter(agencies::slug.eq(&agency.slug)))
+        .set((
+            agencies::name.eq(&agency.name),
+            agencies::name_en.eq(&agency.name_en),
+            agencies::kind.eq(&agency.kind),
+        ))
+        .execute(conn)
+        .await
+}
+
+/// Removes a service that was never booked (whom it was assigned to goes with it).
+pub async fn delete_service(conn: &mut AsyncPgConnection, id: ServiceId) -> QueryResult<usize> {
+    diesel::delete(services::table.filter(services::id.eq(id.0)))
+        .execute(conn)
+        .await
 }

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod catalog;
 pub mod embedded;
 pub mod events;
+pub mod holds;
 pub mod outbox;
 pub mod prechecks;
 pub mod privacy;

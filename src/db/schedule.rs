@@ -250,9 +250,9 @@ diesel::define_sql_function! {
     fn array_agg<T: diesel::sql_types::SingleValue>(expr: T) -> diesel::sql_types::Array<T>;
 }
 
-/// What blocks a service's clerks in the window: each clerk's active appointments (with the
-/// count as the fairness load) and personal closures, and the mall-wide closures — in one round
-/// trip (a UNION ALL). Each clerk's periods come back as one row of two arrays (starts, ends):
+/// What blocks a service's clerks in the window: each clerk's active appointments, live holds
+/// among them (with the count as the fairness load), and personal closures, and the mall-wide
+/// closures — in one round trip (a UNION ALL). Each clerk's periods come back as one row of two arrays (starts, ends):
 /// a 30-day window holds thousands of periods, and one row per period cost more to send and
 /// decode than the query cost to run. Written with the query builder so each connection
 /// prepares the statement once (raw SQL is re-planned on every call).
@@ -269,7 +269,14 @@ pub async fn blocked_for_service(
         .select(staff_services::staff_id);
     let appts = appointments::table
         .filter(appointments::staff_id.eq_any(serving))
-        .filter(appointments::status.eq_any(["booked", "waiting", "in_call"]))
+        .filter(appointments::status.eq_any(["held", "booked", "waiting", "in_call"]))
+        // A hold past its time is free already, before the reaper ends it: the booking that
+        // takes the time ends it in its own statement (`loket_book`).
+        .filter(
+            appointments::hold_expires_at
+                .is_null()
+                .or(appointments::hold_expires_at.gt(diesel::dsl::now)),
+        )
         .filter(appointments::period.overlaps_with(range(window)))
         .group_by(appointments::staff_id)
         .select((

@@ -49,6 +49,21 @@ diesel::table! {
         lang -> Text,
         needs_new_time_since -> Nullable<Timestamptz>,
         kind -> Text,
+        hold_expires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    booking_holds (appointment_id) {
+        appointment_id -> Uuid,
+        code_hash -> Bytea,
+        code_expires_at -> Timestamptz,
+        tries -> Int4,
+        sends -> Int4,
+        last_sent_at -> Timestamptz,
+        ended -> Nullable<Text>,
+        ended_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -232,6 +247,7 @@ diesel::table! {
 
 diesel::joinable!(appointment_events -> appointments (appointment_id));
 diesel::joinable!(appointments -> services (service_id));
+diesel::joinable!(booking_holds -> appointments (appointment_id));
 diesel::joinable!(appointments -> staff (staff_id));
 diesel::joinable!(closures -> staff (staff_id));
 diesel::joinable!(outbox_attempts -> outbox (outbox_id));
@@ -254,6 +270,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     agencies,
     appointment_events,
     appointments,
+    booking_holds,
     closures,
     loket_meta,
     outbox,

@@ -1,51 +1,19 @@
-//! The MPP Kota Bogor demo catalogue: agencies (instansi), services (layanan) with their
-//! requirements (persyaratan), demo staff with their weekly-hours presets, and the mall-wide
-//! closures (public holidays and cuti bersama) for 2026 and 2027.
+//! The MPP Kota Bogor demo's people and days: demo staff with their weekly-hours presets, and
+//! the mall-wide closures (public holidays and cuti bersama) for 2026 and 2027. The catalogue
+//! itself (agencies, services, requirements) is `demo/catalogue.csv`, loaded through the same
+//! import an MPP uses for its own (`catalogue::import`).
 //!
-//! Pure static data: no I/O and no database code. The demo-data loader turns these tables into
-//! rows. Source: `domain/mpp-kota-bogor.md` (§1 agencies, §2 services, §4 hours and holidays).
+//! Pure static data: no I/O and no database code. Source: `domain/mpp-kota-bogor.md` (§1
+//! agencies, §2 services, §4 hours and holidays).
 //!
-//! Every number here is demo data. All consultation lengths and buffers are guesses, marked [G]
-//! in the domain notes, because no source gave them. Requirements follow §2 where it lists them,
-//! and are plausible examples otherwise. The 2027 holidays are unverified (see `CLOSURES`).
+//! Every number here is demo data. The 2027 holidays are unverified (see `CLOSURES`).
 //!
 //! This file holds no passwords and no NIKs. Any demo phone numbers or NIKs created elsewhere from
 //! this data must be impossible ones: NIKs with a district that Kota Bogor does not have (e.g.
 //! `327199…`), and phone numbers that can never reach a real subscriber. Staff e-mail addresses
 //! use the reserved `.example` domain.
 
-use crate::domain::schedule::{AgencyKind, Role};
-
-/// An agency (instansi) with a counter at the MPP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DemoAgency {
-    pub slug: &'static str,
-    pub name: &'static str,
-    pub name_en: &'static str,
-    pub kind: AgencyKind,
-}
-
-/// A service (layanan) that citizens can book a remote consultation for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DemoService {
-    /// The agency's slug.
-    pub agency: &'static str,
-    /// `^[a-z0-9][a-z0-9-]{0,62}$`, unique.
-    pub slug: &'static str,
-    /// Name in Bahasa Indonesia.
-    pub name: &'static str,
-    pub name_en: &'static str,
-    /// Old names and abbreviations, used as search aliases.
-    pub aliases: &'static [&'static str],
-    /// One consultation slot, 5..=240 minutes.
-    pub duration_minutes: i32,
-    /// The gap after a slot, 0..=120 minutes.
-    pub buffer_minutes: i32,
-    /// Requirements (persyaratan) in Bahasa Indonesia, one item per entry.
-    pub requirements: &'static [&'static str],
-    /// Whether the booking form asks for the citizen's NIK.
-    pub needs_nik: bool,
-}
+use crate::domain::schedule::Role;
 
 /// Weekly-hours presets, as wall-clock times in the site's zone (WIB).
 ///
@@ -81,979 +49,6 @@ pub struct DemoClosure {
     pub name: &'static str,
     pub cuti_bersama: bool,
 }
-
-/// The 4 city offices, then the provincial, central and enterprise tenants (§1). `pln` and
-/// `taspen` are tenants of comparable MPPs ([C]), not confirmed for Kota Bogor.
-pub const AGENCIES: &[DemoAgency] = &[
-    DemoAgency {
-        slug: "dpmptsp",
-        name: "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu Kota Bogor",
-        name_en: "Bogor City Investment and One-Stop Integrated Service Office",
-        kind: AgencyKind::City,
-    },
-    DemoAgency {
-        slug: "disdukcapil",
-        name: "Dinas Kependudukan dan Pencatatan Sipil Kota Bogor",
-        name_en: "Bogor City Population and Civil Registration Office",
-        kind: AgencyKind::City,
-    },
-    DemoAgency {
-        slug: "bapenda",
-        name: "Badan Pendapatan Daerah Kota Bogor",
-        name_en: "Bogor City Regional Revenue Agency",
-        kind: AgencyKind::City,
-    },
-    DemoAgency {
-        slug: "disnaker",
-        name: "Dinas Tenaga Kerja Kota Bogor",
-        name_en: "Bogor City Manpower Office",
-        kind: AgencyKind::City,
-    },
-    DemoAgency {
-        slug: "samsat",
-        name: "Samsat (Sistem Administrasi Manunggal Satu Atap) Kota Bogor",
-        name_en: "Samsat one-roof vehicle registration and tax office, Bogor City",
-        kind: AgencyKind::Province,
-    },
-    DemoAgency {
-        slug: "dpmptsp-jabar",
-        name: "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu Provinsi Jawa Barat",
-        name_en: "West Java Province Investment and One-Stop Integrated Service Office",
-        kind: AgencyKind::Province,
-    },
-    DemoAgency {
-        slug: "bjb",
-        name: "Bank bjb (Bank Jabar Banten)",
-        name_en: "Bank bjb (West Java and Banten regional bank)",
-        kind: AgencyKind::Enterprise,
-    },
-    DemoAgency {
-        slug: "tirta-pakuan",
-        name: "Perumda Air Minum Tirta Pakuan Kota Bogor",
-        name_en: "Tirta Pakuan water utility, Bogor City",
-        kind: AgencyKind::Enterprise,
-    },
-    DemoAgency {
-        slug: "polresta",
-        name: "Kepolisian Resor Kota Bogor Kota (Polresta Bogor Kota)",
-        name_en: "Bogor City Police (Polresta Bogor Kota)",
-        kind: AgencyKind::Central,
-    },
-    DemoAgency {
-        slug: "imigrasi",
-        name: "Kantor Imigrasi Kelas I Non TPI Bogor",
-        name_en: "Bogor Class I Immigration Office",
-        kind: AgencyKind::Central,
-    },
-    DemoAgency {
-        slug: "kpp-pratama",
-        name: "Kantor Pelayanan Pajak Pratama Bogor",
-        name_en: "Bogor Primary Tax Office (DJP)",
-        kind: AgencyKind::Central,
-    },
-    DemoAgency {
-        slug: "bea-cukai",
-        name: "Direktorat Jenderal Bea dan Cukai (Bea Cukai Bogor)",
-        name_en: "Directorate General of Customs and Excise (Bogor)",
-        kind: AgencyKind::Central,
-    },
-    DemoAgency {
-        slug: "bpn",
-        name: "Kantor Pertanahan Kota Bogor (Kementerian ATR/BPN)",
-        name_en: "Bogor City Land Office (Ministry of Agrarian Affairs and Spatial Planning)",
-        kind: AgencyKind::Central,
-    },
-    DemoAgency {
-        slug: "kemenag",
-        name: "Kantor Kementerian Agama Kota Bogor (KUA)",
-        name_en: "Bogor City Office of the Ministry of Religious Affairs (KUA)",
-        kind: AgencyKind::Central,
-    },
-    DemoAgency {
-        slug: "jasa-raharja",
-        name: "PT Jasa Raharja",
-        name_en: "Jasa Raharja (state accident insurer)",
-        kind: AgencyKind::Enterprise,
-    },
-    DemoAgency {
-        slug: "bpjs-kesehatan",
-        name: "BPJS Kesehatan",
-        name_en: "BPJS Kesehatan (national health insurance)",
-        kind: AgencyKind::Enterprise,
-    },
-    DemoAgency {
-        slug: "bpjs-ketenagakerjaan",
-        name: "BPJS Ketenagakerjaan",
-        name_en: "BPJS Ketenagakerjaan (workers' social security)",
-        kind: AgencyKind::Enterprise,
-    },
-    DemoAgency {
-        slug: "pln",
-        name: "PT PLN (Persero)",
-        name_en: "PLN (state electricity company)",
-        kind: AgencyKind::Enterprise,
-    },
-    DemoAgency {
-        slug: "taspen",
-        name: "PT Taspen (Persero)",
-        name_en: "Taspen (civil-servant pensions)",
-        kind: AgencyKind::Enterprise,
-    },
-];
-
-/// One service per row of the table in §2, in its order. Minutes are [G].
-pub const SERVICES: &[DemoService] = &[
-    // --- DPMPTSP Kota Bogor ---
-    DemoService {
-        agency: "dpmptsp",
-        slug: "nib-oss",
-        name: "Pendampingan NIB / Perizinan Berusaha Berbasis Risiko (OSS RBA)",
-        name_en: "Help registering a business ID number (NIB) through OSS",
-        aliases: &["SIUP", "TDP", "OSS"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "KTP-el pemohon (untuk usaha perseorangan)",
-            "NIK yang telah dipadankan sebagai NPWP",
-            "Akta pendirian dan SK Kemenkumham (untuk badan usaha)",
-            "Alamat surel dan nomor ponsel aktif untuk akun OSS",
-            "Data kegiatan usaha: KBLI, lokasi, modal, dan jumlah tenaga kerja",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "dpmptsp",
-        slug: "pbg",
-        name: "Persetujuan Bangunan Gedung (PBG)",
-        name_en: "Building approval (PBG)",
-        aliases: &["IMB", "izin mendirikan bangunan"],
-        duration_minutes: 30,
-        buffer_minutes: 10,
-        requirements: &[
-            "Data pemohon dan bukti kepemilikan tanah (sertifikat atau bukti lain yang sah)",
-            "KKPR/PKKPR atau informasi tata ruang untuk lokasi bangunan",
-            "Gambar rencana arsitektur, struktur, dan utilitas",
-            "Perhitungan struktur (untuk bangunan bertingkat)",
-            "Akun SIMBG untuk pengajuan daring",
-        ],
-        needs_nik: false,
-    },
-    DemoService {
-        agency: "dpmptsp",
-        slug: "slf",
-        name: "Sertifikat Laik Fungsi (SLF)",
-        name_en: "Building occupancy/fitness certificate (SLF)",
-        aliases: &["SLF", "laik fungsi"],
-        duration_minutes: 30,
-        buffer_minutes: 10,
-        requirements: &[
-            "PBG (atau IMB lama) bangunan",
-            "Laporan pemeriksaan kelaikan fungsi dari pengkaji teknis",
-            "Surat pernyataan kelaikan fungsi bangunan",
-            "Gambar terbangun (as built drawing)",
-            "Akun SIMBG untuk pengajuan daring",
-        ],
-        needs_nik: false,
-    },
-    DemoService {
-        agency: "dpmptsp",
-        slug: "kkpr",
-        name: "Kesesuaian Kegiatan Pemanfaatan Ruang (KKPR/PKKPR)",
-        name_en: "Spatial-use conformity (KKPR/PKKPR)",
-        aliases: &["KKPR", "PKKPR", "izin lokasi", "KRK"],
-        duration_minutes: 30,
-        buffer_minutes: 10,
-        requirements: &[
-            "NIB yang terbit melalui OSS",
-            "Koordinat lokasi dan luas tanah yang dimohon",
-            "Bukti penguasaan tanah",
-            "Gambaran umum rencana kegiatan pemanfaatan ruang",
-        ],
-        needs_nik: false,
-    },
-    DemoService {
-        agency: "dpmptsp",
-        slug: "izin-reklame",
-        name: "Izin/Persetujuan Penyelenggaraan Reklame",
-        name_en: "Billboard/advertising permit",
-        aliases: &["reklame", "billboard", "baliho"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Surat permohonan",
-            "KTP-el pemohon",
-            "Persetujuan pemilik lahan atau perjanjian sewa",
-            "Izin usaha / NIB perusahaan",
-            "Gambar konstruksi dan desain materi reklame",
-            "Denah/sketsa lokasi",
-            "Bukti pembayaran retribusi",
-        ],
-        needs_nik: false,
-    },
-    DemoService {
-        agency: "dpmptsp",
-        slug: "sip-nakes",
-        name: "Surat Izin Praktik (SIP) Tenaga Kesehatan",
-        name_en: "Health-worker practice licence (SIP)",
-        aliases: &[
-            "SIP",
-            "izin praktik",
-            "izin praktik dokter",
-            "izin praktik bidan",
-        ],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "KTP-el",
-            "Surat Tanda Registrasi (STR) yang masih berlaku",
-            "Surat keterangan dari fasilitas pelayanan kesehatan tempat praktik",
-            "Pas foto berwarna terbaru",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "dpmptsp",
-        slug: "izin-klinik-apotek",
-        name: "Izin Operasional Klinik / Apotek",
-        name_en: "Clinic or pharmacy operating permit",
-        aliases: &["izin klinik", "izin apotek", "SIA"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "NIB dengan KBLI klinik atau apotek",
-            "Profil klinik/apotek beserta denah bangunan",
-            "Daftar tenaga kesehatan dan SIP/SIPA penanggung jawab",
-            "Daftar sarana, prasarana, dan peralatan",
-            "Bukti kepemilikan atau sewa bangunan",
-        ],
-        needs_nik: false,
-    },
-    DemoService {
-        agency: "dpmptsp",
-        slug: "helpdesk-oss",
-        name: "Helpdesk OSS & Pengaduan Perizinan",
-        name_en: "OSS helpdesk and licensing complaints",
-        aliases: &["helpdesk", "pengaduan", "OSS"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "NIB atau nomor permohonan di OSS (bila sudah ada)",
-            "Tangkapan layar kendala atau pesan galat",
-            "Uraian singkat pertanyaan atau pengaduan",
-        ],
-        needs_nik: false,
-    },
-    // --- Disdukcapil ---
-    DemoService {
-        agency: "disdukcapil",
-        slug: "perekaman-ktp-el",
-        name: "Perekaman KTP-el",
-        name_en: "e-ID biometric enrolment",
-        aliases: &["KTP", "e-KTP", "rekam KTP", "antrian", "antrean"],
-        duration_minutes: 10,
-        buffer_minutes: 5,
-        requirements: &[
-            "Berusia 17 tahun atau sudah/pernah kawin",
-            "Fotokopi Kartu Keluarga",
-            "Pemohon hadir sendiri; tidak dapat diwakilkan",
-            "Perekaman sidik jari, foto, iris mata, dan tanda tangan dilakukan tatap muka di loket",
-            "Konsultasi daring hanya untuk pemeriksaan berkas dan penjadwalan perekaman",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "disdukcapil",
-        slug: "penggantian-ktp-el",
-        name: "Penggantian KTP-el (rusak/hilang/perubahan data)",
-        name_en: "Replace an e-ID card (damaged, lost, changed data)",
-        aliases: &["KTP", "e-KTP", "KTP hilang", "KTP rusak"],
-        duration_minutes: 10,
-        buffer_minutes: 5,
-        requirements: &[
-            "Kartu Keluarga",
-            "KTP-el yang rusak (untuk KTP rusak)",
-            "Surat keterangan kehilangan dari kepolisian (untuk KTP hilang)",
-            "Dokumen pendukung perubahan data (mis. ijazah, akta, buku nikah)",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "disdukcapil",
-        slug: "kartu-keluarga",
-        name: "Kartu Keluarga (baru / perubahan / pisah KK)",
-        name_en: "Family card: new, update, split",
-        aliases: &["KK", "pisah KK", "kartu keluarga"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "Kartu Keluarga lama (untuk perubahan atau pisah KK)",
-            "Buku nikah / akta perkawinan (untuk KK baru)",
-            "Surat keterangan pindah (bagi pendatang)",
-            "Dokumen pendukung perubahan data (akta kelahiran, akta kematian, ijazah)",
-            "Formulir isian dari Disdukcapil",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "disdukcapil",
-        slug: "akta-kelahiran",
-        name: "Akta Kelahiran",
-        name_en: "Birth certificate",
-        aliases: &["akte kelahiran", "akta lahir"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "Surat keterangan lahir dari dokter/bidan/penolong kelahiran, atau SPTJM kebenaran data kelahiran",
-            "Surat keterangan kelahiran dari kelurahan",
-            "Buku nikah atau akta perkawinan orang tua",
-            "Kartu Keluarga yang akan mencantumkan anak",
-            "Fotokopi KTP-el kedua orang tua dan dua orang saksi",
-            "Surat kuasa bila diurus oleh orang lain",
-            "Pelaporan lebih dari 60 hari sejak kelahiran memerlukan keputusan Kepala Dinas",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "disdukcapil",
-        slug: "akta-kematian",
-        name: "Akta Kematian",
-        name_en: "Death certificate",
-        aliases: &["akte kematian", "surat kematian"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "Surat keterangan kematian dari rumah sakit, dokter, atau kelurahan",
-            "Kartu Keluarga almarhum/almarhumah",
-            "KTP-el almarhum/almarhumah",
-            "KTP-el pelapor dan dua orang saksi",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "disdukcapil",
-        slug: "akta-perkawinan-perceraian",
-        name: "Akta Perkawinan / Perceraian (non-Muslim)",
-        name_en: "Civil marriage/divorce registration (non-Muslim)",
-        aliases: &["akte perkawinan", "akta perceraian", "catatan sipil"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Surat keterangan perkawinan dari pemuka agama, atau putusan pengadilan (untuk perceraian)",
-            "KTP-el dan Kartu Keluarga kedua pihak",
-            "Akta kelahiran kedua pihak",
-            "Pas foto berdampingan ukuran 4x6",
-            "KTP-el dua orang saksi",
-            "Akta perceraian atau akta kematian pasangan terdahulu (bila pernah kawin)",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "disdukcapil",
-        slug: "pindah-datang",
-        name: "Surat Keterangan Pindah (SKPWNI) / Pindah Datang",
-        name_en: "Moving out / moving in",
-        aliases: &["SKPWNI", "surat pindah", "pindah domisili"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "Kartu Keluarga",
-            "KTP-el",
-            "SKPWNI dari daerah asal (untuk pindah datang)",
-            "Alamat tujuan lengkap",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "disdukcapil",
-        slug: "kia",
-        name: "Kartu Identitas Anak (KIA)",
-        name_en: "Child ID card (KIA)",
-        aliases: &["KIA", "KTP anak"],
-        duration_minutes: 10,
-        buffer_minutes: 5,
-        requirements: &[
-            "Kutipan akta kelahiran anak",
-            "Kartu Keluarga orang tua",
-            "KTP-el kedua orang tua/wali",
-            "Pas foto anak berwarna (untuk usia 5 tahun ke atas)",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "disdukcapil",
-        slug: "aktivasi-ikd",
-        name: "Aktivasi Identitas Kependudukan Digital (IKD)",
-        name_en: "Digital ID activation (IKD)",
-        aliases: &["IKD", "KTP digital"],
-        duration_minutes: 10,
-        buffer_minutes: 5,
-        requirements: &[
-            "KTP-el",
-            "Ponsel pintar dengan nomor ponsel dan alamat surel aktif",
-            "Aplikasi Identitas Kependudukan Digital sudah terpasang",
-        ],
-        needs_nik: true,
-    },
-    // --- Bapenda Kota Bogor ---
-    DemoService {
-        agency: "bapenda",
-        slug: "pbb-pendaftaran-mutasi",
-        name: "Pendaftaran / Mutasi / Pembetulan SPPT PBB-P2",
-        name_en: "Land and building tax: new object, transfer, correction",
-        aliases: &["PBB", "SPPT", "mutasi PBB"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Formulir SPOP/LSPOP",
-            "KTP-el wajib pajak",
-            "Bukti kepemilikan tanah (sertifikat, AJB, atau bukti lain yang sah)",
-            "SPPT PBB tahun terakhir (untuk mutasi atau pembetulan)",
-            "Bukti lunas PBB tahun sebelumnya",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "bapenda",
-        slug: "pbb-penerbitan-kembali-sppt",
-        name: "Penerbitan Kembali SPPT PBB-P2",
-        name_en: "Reissue of the land and building tax bill",
-        aliases: &["PBB", "SPPT", "cetak ulang SPPT", "Lapak ON"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "Formulir permohonan",
-            "Bukti peralihan hak (sertifikat atau AJB)",
-            "KTP wajib pajak",
-            "Bukti lunas PBB",
-            "Surat pernyataan kebenaran data",
-            "Berkas dipindai di loket atau diunggah dalam bentuk PDF melalui Lapak ON",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "bapenda",
-        slug: "pbb-keberatan",
-        name: "Keberatan / Pengurangan PBB-P2",
-        name_en: "Land and building tax objection or reduction",
-        aliases: &["PBB", "keberatan pajak", "pengurangan PBB"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Surat permohonan keberatan atau pengurangan beserta alasannya",
-            "SPPT PBB yang diajukan keberatan",
-            "KTP-el wajib pajak",
-            "Bukti pendukung (mis. keterangan penghasilan, foto objek pajak)",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "bapenda",
-        slug: "bphtb-validasi",
-        name: "Validasi/Verifikasi BPHTB",
-        name_en: "Check of the property-acquisition duty (BPHTB)",
-        aliases: &["BPHTB", "validasi BPHTB"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "SSPD BPHTB yang telah diisi",
-            "KTP-el penerima hak",
-            "Fotokopi sertifikat tanah",
-            "SPPT PBB tahun berjalan dan bukti lunasnya",
-            "Draf akta dari PPAT atau dokumen perolehan hak lainnya",
-            "Bukti pembayaran BPHTB",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "bapenda",
-        slug: "npwpd",
-        name: "Pendaftaran NPWPD (PBJT Hotel/Restoran, Pajak Reklame)",
-        name_en: "Regional taxpayer registration (hotel, restaurant, advertising tax)",
-        aliases: &[
-            "NPWPD",
-            "PBJT",
-            "pajak hotel",
-            "pajak restoran",
-            "pajak reklame",
-        ],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Formulir pendaftaran wajib pajak daerah",
-            "KTP-el pemilik atau penanggung jawab usaha",
-            "NIB / izin usaha",
-            "Bukti kepemilikan atau sewa tempat usaha",
-            "Foto lokasi usaha",
-        ],
-        needs_nik: true,
-    },
-    // --- Disnaker ---
-    DemoService {
-        agency: "disnaker",
-        slug: "kartu-pencari-kerja",
-        name: "Kartu Tanda Pencari Kerja (AK/I, \"kartu kuning\")",
-        name_en: "Job-seeker card (AK/I, \"yellow card\")",
-        aliases: &["kartu kuning", "AK/I", "AK1"],
-        duration_minutes: 10,
-        buffer_minutes: 5,
-        requirements: &[
-            "KTP-el",
-            "Ijazah terakhir dan transkrip nilai",
-            "Pas foto 3x4 (2 lembar)",
-            "Sertifikat pelatihan atau keahlian (bila ada)",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "disnaker",
-        slug: "pengesahan-peraturan-perusahaan",
-        name: "Pengesahan Peraturan Perusahaan / Wajib Lapor Ketenagakerjaan",
-        name_en: "Company-rules approval and manpower report",
-        aliases: &["peraturan perusahaan", "WLKP", "wajib lapor"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Surat permohonan pengesahan",
-            "Draf Peraturan Perusahaan",
-            "Bukti Wajib Lapor Ketenagakerjaan (WLKP) daring",
-            "NIB perusahaan",
-            "Tanggapan wakil pekerja atas draf Peraturan Perusahaan",
-        ],
-        needs_nik: false,
-    },
-    DemoService {
-        agency: "disnaker",
-        slug: "konsultasi-hubungan-industrial",
-        name: "Konsultasi Hubungan Industrial",
-        name_en: "Industrial-relations advice",
-        aliases: &["PHK", "perselisihan kerja", "bipartit"],
-        duration_minutes: 30,
-        buffer_minutes: 10,
-        requirements: &[
-            "Kronologi singkat permasalahan",
-            "Perjanjian kerja, slip gaji, atau surat PHK (bila ada)",
-            "Risalah perundingan bipartit (bila sudah dilakukan)",
-        ],
-        needs_nik: false,
-    },
-    // --- Samsat ---
-    DemoService {
-        agency: "samsat",
-        slug: "pajak-kendaraan-tahunan",
-        name: "Pajak Kendaraan Tahunan & Pengesahan STNK",
-        name_en: "Annual vehicle tax and registration",
-        aliases: &[
-            "PKB",
-            "STNK",
-            "pajak motor",
-            "pajak mobil",
-            "antrian",
-            "antrean",
-        ],
-        duration_minutes: 10,
-        buffer_minutes: 5,
-        requirements: &[
-            "KTP-el pemilik sesuai STNK",
-            "STNK asli",
-            "Surat kuasa dan KTP-el penerima kuasa (bila diwakilkan)",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "samsat",
-        slug: "pajak-5-tahunan",
-        name: "Pajak 5 Tahunan (Ganti STNK & TNKB)",
-        name_en: "Five-year renewal with new plates",
-        aliases: &["ganti plat", "TNKB", "STNK 5 tahun"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "KTP-el pemilik sesuai STNK",
-            "STNK asli",
-            "BPKB asli dan fotokopinya",
-            "Cek fisik kendaraan (gesek nomor rangka dan nomor mesin)",
-            "TNKB lama",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "samsat",
-        slug: "balik-nama-kendaraan",
-        name: "Balik Nama (BBNKB) / Mutasi Kendaraan",
-        name_en: "Vehicle ownership transfer",
-        aliases: &["BBNKB", "mutasi kendaraan", "cabut berkas"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "KTP-el pemilik baru",
-            "STNK dan BPKB asli",
-            "Kuitansi jual beli bermeterai",
-            "Cek fisik kendaraan",
-            "Surat keterangan cabut berkas dari daerah asal (untuk mutasi)",
-        ],
-        needs_nik: true,
-    },
-    // --- DPMPTSP Provinsi Jawa Barat ---
-    DemoService {
-        agency: "dpmptsp-jabar",
-        slug: "perizinan-provinsi",
-        name: "Perizinan Kewenangan Provinsi",
-        name_en: "Province-level permits",
-        aliases: &["DPMPTSP Jabar", "izin provinsi"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "NIB dan akun OSS",
-            "KTP-el penanggung jawab",
-            "Dokumen persyaratan sesuai jenis izin kewenangan provinsi",
-        ],
-        needs_nik: false,
-    },
-    // --- Polresta Bogor Kota ---
-    DemoService {
-        agency: "polresta",
-        slug: "skck",
-        name: "SKCK (Baru / Perpanjangan)",
-        name_en: "Police clearance certificate (new or renewal)",
-        aliases: &["SKCK", "surat kelakuan baik", "catatan kepolisian"],
-        duration_minutes: 10,
-        buffer_minutes: 5,
-        requirements: &[
-            "Fotokopi KTP-el",
-            "Fotokopi Kartu Keluarga",
-            "Fotokopi akta kelahiran",
-            "Pas foto 4x6 berlatar merah",
-            "Kartu sidik jari",
-            "Bukti pendaftaran daring di skck.polri.go.id",
-            "Biaya PNBP sesuai ketentuan yang berlaku",
-        ],
-        needs_nik: true,
-    },
-    // --- Imigrasi ---
-    DemoService {
-        agency: "imigrasi",
-        slug: "paspor",
-        name: "Paspor Baru / Penggantian (via M-Paspor)",
-        name_en: "New or renewed passport (via M-Paspor)",
-        aliases: &["passport", "M-Paspor", "antrian", "antrean"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "KTP-el",
-            "Kartu Keluarga",
-            "Akta kelahiran, ijazah, atau buku nikah (salah satu)",
-            "Paspor lama (untuk penggantian)",
-            "Jadwal kedatangan dari aplikasi M-Paspor",
-            "Anak: akta kelahiran, KK, KTP-el kedua orang tua, dan surat pernyataan orang tua",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "imigrasi",
-        slug: "izin-tinggal-wna",
-        name: "Konsultasi Izin Tinggal WNA (ITAS/ITAP)",
-        name_en: "Foreigner stay permits (ITAS/ITAP)",
-        aliases: &["ITAS", "ITAP", "KITAS", "KITAP"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Paspor kebangsaan yang masih berlaku",
-            "Izin tinggal yang dimiliki saat ini",
-            "Surat dari penjamin (sponsor)",
-            "Dokumen pendukung sesuai tujuan tinggal (bekerja, keluarga, investasi)",
-        ],
-        // Foreign nationals have no NIK.
-        needs_nik: false,
-    },
-    // --- KPP Pratama Bogor ---
-    DemoService {
-        agency: "kpp-pratama",
-        slug: "npwp",
-        name: "NIK sebagai NPWP / EFIN / Pendaftaran NPWP",
-        name_en: "Tax ID: NIK as NPWP, EFIN, registration",
-        aliases: &["NPWP", "EFIN", "pemadanan NIK"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "KTP-el",
-            "Alamat surel dan nomor ponsel aktif",
-            "Surat keterangan usaha atau NIB (untuk wajib pajak usaha)",
-            "Akta pendirian (untuk wajib pajak badan)",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "kpp-pratama",
-        slug: "konsultasi-spt-tahunan",
-        name: "Konsultasi SPT Tahunan",
-        name_en: "Annual tax return help",
-        aliases: &["SPT", "lapor pajak", "e-filing"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "NPWP/NIK dan EFIN",
-            "Bukti potong PPh Pasal 21 dari pemberi kerja",
-            "Daftar harta dan utang",
-            "Daftar tanggungan keluarga",
-        ],
-        needs_nik: true,
-    },
-    // --- Bea Cukai ---
-    DemoService {
-        agency: "bea-cukai",
-        slug: "konsultasi-barang-kiriman",
-        name: "Konsultasi Barang Kiriman & Impor",
-        name_en: "Parcels and import duty advice",
-        aliases: &["bea masuk", "paket luar negeri", "impor"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Nomor resi atau dokumen pengiriman",
-            "Invoice atau bukti pembelian barang",
-            "Identitas penerima barang",
-        ],
-        needs_nik: false,
-    },
-    // --- Kantor Pertanahan / BPN ---
-    DemoService {
-        agency: "bpn",
-        slug: "peralihan-hak",
-        name: "Peralihan Hak (Balik Nama Sertifikat)",
-        name_en: "Land title transfer",
-        aliases: &["balik nama sertifikat", "AJB", "jual beli tanah"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Sertifikat asli",
-            "Akta PPAT (jual beli, hibah, atau pembagian waris)",
-            "KTP-el dan Kartu Keluarga para pihak",
-            "Bukti lunas BPHTB dan PPh",
-            "SPPT PBB tahun berjalan",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "bpn",
-        slug: "pengecekan-sertifikat",
-        name: "Pengecekan Sertifikat / SKPT",
-        name_en: "Title check, land information certificate",
-        aliases: &["cek sertifikat", "SKPT"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "Sertifikat asli",
-            "KTP-el pemilik atau penerima kuasa",
-            "Surat kuasa (bila diwakilkan)",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "bpn",
-        slug: "roya",
-        name: "Roya (Penghapusan Hak Tanggungan)",
-        name_en: "Mortgage lien removal",
-        aliases: &["roya", "hak tanggungan", "lunas KPR"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "Sertifikat hak atas tanah asli",
-            "Sertifikat Hak Tanggungan asli",
-            "Surat keterangan lunas atau surat roya dari bank",
-            "KTP-el pemilik",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "bpn",
-        slug: "peningkatan-hak",
-        name: "Peningkatan Hak HGB ke Hak Milik",
-        name_en: "HGB to freehold upgrade",
-        aliases: &["HGB", "SHM", "hak milik"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Sertifikat HGB asli",
-            "KTP-el dan Kartu Keluarga pemohon",
-            "PBG/IMB (untuk rumah tinggal)",
-            "SPPT PBB tahun berjalan",
-            "Surat pernyataan pemohon",
-        ],
-        needs_nik: true,
-    },
-    // --- Kemenag / KUA ---
-    DemoService {
-        agency: "kemenag",
-        slug: "pendaftaran-nikah",
-        name: "Pendaftaran Nikah (KUA) / Bale Nikah",
-        name_en: "Marriage registration (KUA) / Bale Nikah",
-        aliases: &["KUA", "nikah", "Bale Nikah", "buku nikah"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Surat pengantar nikah dari kelurahan",
-            "Fotokopi KTP-el dan Kartu Keluarga calon pengantin",
-            "Fotokopi akta kelahiran",
-            "Pas foto 2x3 dan 4x6 berlatar biru",
-            "Surat izin orang tua (bagi calon pengantin di bawah 21 tahun)",
-            "Akta cerai atau akta kematian pasangan (bagi duda/janda)",
-            "Pendaftaran paling lambat 10 hari kerja sebelum akad",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "kemenag",
-        slug: "konsultasi-haji-umrah",
-        name: "Konsultasi Haji & Umrah",
-        name_en: "Hajj and umrah advice",
-        aliases: &["haji", "umrah", "porsi haji"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "KTP-el dan Kartu Keluarga",
-            "Akta kelahiran, ijazah, atau buku nikah",
-            "Bukti setoran awal BPIH (untuk pendaftaran haji)",
-            "Pas foto terbaru",
-        ],
-        needs_nik: true,
-    },
-    // --- Jasa Raharja ---
-    DemoService {
-        agency: "jasa-raharja",
-        slug: "santunan-kecelakaan",
-        name: "Santunan Kecelakaan Lalu Lintas",
-        name_en: "Traffic-accident compensation",
-        aliases: &["santunan", "klaim Jasa Raharja", "kecelakaan"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Laporan polisi tentang kecelakaan",
-            "Keterangan kesehatan atau kuitansi biaya perawatan",
-            "KTP-el dan Kartu Keluarga korban atau ahli waris",
-            "Akta kematian (untuk santunan meninggal dunia)",
-            "Surat keterangan ahli waris (bila korban meninggal dunia)",
-        ],
-        needs_nik: true,
-    },
-    // --- BPJS Kesehatan ---
-    DemoService {
-        agency: "bpjs-kesehatan",
-        slug: "jkn-kepesertaan",
-        name: "Pendaftaran / Perubahan Data / Pindah Faskes JKN",
-        name_en: "Health-insurance enrolment, data update, clinic change",
-        aliases: &["JKN", "KIS", "BPJS", "pindah faskes"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "KTP-el",
-            "Kartu Keluarga",
-            "Nomor ponsel dan alamat surel aktif",
-            "Buku rekening untuk autodebet (peserta mandiri)",
-        ],
-        needs_nik: true,
-    },
-    // --- BPJS Ketenagakerjaan ---
-    DemoService {
-        agency: "bpjs-ketenagakerjaan",
-        slug: "klaim-jht",
-        name: "Klaim Jaminan Hari Tua (JHT)",
-        name_en: "Old-age savings claim (JHT)",
-        aliases: &["JHT", "BPJS TK", "Jamsostek"],
-        duration_minutes: 20,
-        buffer_minutes: 10,
-        requirements: &[
-            "Kartu peserta BPJS Ketenagakerjaan",
-            "KTP-el",
-            "Kartu Keluarga",
-            "Surat keterangan berhenti bekerja (paklaring)",
-            "Buku tabungan atas nama peserta",
-            "NPWP (untuk saldo di atas Rp50.000.000)",
-        ],
-        needs_nik: true,
-    },
-    DemoService {
-        agency: "bpjs-ketenagakerjaan",
-        slug: "kepesertaan-bpu",
-        name: "Kepesertaan Bukan Penerima Upah (BPU)",
-        name_en: "Informal-worker enrolment (BPU)",
-        aliases: &["BPU", "pekerja informal", "BPJS TK"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "KTP-el",
-            "Nomor ponsel aktif",
-            "Data pekerjaan dan penghasilan per bulan",
-        ],
-        needs_nik: true,
-    },
-    // --- Perumda Tirta Pakuan ---
-    DemoService {
-        agency: "tirta-pakuan",
-        slug: "sambungan-air",
-        name: "Pasang Baru Sambungan Air / Pengaduan Tagihan",
-        name_en: "New water connection, billing complaint",
-        aliases: &["PDAM", "air", "tagihan air"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "Fotokopi KTP pemohon",
-            "Denah lokasi persil",
-            "Nomor pelanggan dan rekening air terakhir (untuk pengaduan tagihan)",
-        ],
-        needs_nik: false,
-    },
-    // --- bank bjb ---
-    DemoService {
-        agency: "bjb",
-        slug: "bjb-rekening-pajak-daerah",
-        name: "Pembukaan Rekening / Pembayaran Pajak Daerah",
-        name_en: "Open an account, pay regional tax",
-        aliases: &["bjb", "tabungan", "bayar pajak"],
-        duration_minutes: 10,
-        buffer_minutes: 5,
-        requirements: &[
-            "KTP-el",
-            "NPWP (bila ada)",
-            "Setoran awal sesuai jenis tabungan",
-            "SPPT atau kode bayar pajak daerah (untuk pembayaran)",
-        ],
-        needs_nik: false,
-    },
-    // --- PLN [C] ---
-    DemoService {
-        agency: "pln",
-        slug: "pln-pasang-baru",
-        name: "Pasang Baru / Tambah Daya",
-        name_en: "New electricity connection, capacity upgrade",
-        aliases: &["listrik", "tambah daya", "PLN"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "KTP-el pemohon",
-            "Alamat lengkap dan titik lokasi",
-            "ID pelanggan (untuk tambah daya)",
-            "Sertifikat Laik Operasi (SLO) instalasi listrik",
-        ],
-        needs_nik: false,
-    },
-    // --- Taspen [C] ---
-    DemoService {
-        agency: "taspen",
-        slug: "pensiun-asn",
-        name: "Layanan Pensiun ASN",
-        name_en: "Civil-servant pension",
-        aliases: &["Taspen", "pensiun", "PNS"],
-        duration_minutes: 15,
-        buffer_minutes: 5,
-        requirements: &[
-            "SK pensiun",
-            "KTP-el dan Kartu Keluarga",
-            "Buku rekening",
-            "Pas foto terbaru",
-            "Akta kematian dan buku nikah (untuk pensiun janda/duda)",
-        ],
-        needs_nik: true,
-    },
-];
 
 /// The admin; a supervisor and two clerks for each of DPMPTSP, Disdukcapil, Bapenda, Samsat,
 /// Imigrasi and Polresta; one clerk for every other agency. Samsat, Imigrasi and Disdukcapil
@@ -1614,50 +609,29 @@ pub const CLOSURES: &[DemoClosure] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::catalogue::{Catalogue, ServiceEntry};
     use chrono::NaiveDate;
     use std::collections::HashSet;
 
-    fn is_slug(s: &str) -> bool {
-        let b = s.as_bytes();
-        !b.is_empty()
-            && b.len() <= 63
-            && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-            && b[1..]
-                .iter()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+    /// The demo catalogue, as the loader reads it from demo/catalogue.csv.
+    fn catalogue() -> Catalogue {
+        crate::demo::catalogue().expect("demo/catalogue.csv reads")
     }
 
     fn agency_exists(slug: &str) -> bool {
-        AGENCIES.iter().any(|a| a.slug == slug)
+        catalogue().agencies.iter().any(|a| a.slug == slug)
     }
 
-    fn serves(staff: &DemoStaff, service: &DemoService) -> bool {
-        staff.agency == Some(service.agency)
-            && (staff.services.is_empty() || staff.services.contains(&service.slug))
-    }
-
-    #[test]
-    fn slug_check_works() {
-        assert!(is_slug("pbg"));
-        assert!(is_slug("nib-oss"));
-        assert!(is_slug("0-a"));
-        assert!(!is_slug(""));
-        assert!(!is_slug("-pbg"));
-        assert!(!is_slug("PBG"));
-        assert!(!is_slug("akta_kelahiran"));
-        assert!(!is_slug(&"a".repeat(64)));
-        assert!(is_slug(&"a".repeat(63)));
+    fn serves(staff: &DemoStaff, service: &ServiceEntry) -> bool {
+        staff.agency == Some(service.agency.as_str())
+            && (staff.services.is_empty() || staff.services.contains(&service.slug.as_str()))
     }
 
     #[test]
-    fn agencies_are_unique_and_enough() {
-        assert!(AGENCIES.len() >= 15, "{} agencies", AGENCIES.len());
-        let mut seen = HashSet::new();
-        for a in AGENCIES {
-            assert!(is_slug(a.slug), "bad agency slug {:?}", a.slug);
-            assert!(seen.insert(a.slug), "duplicate agency slug {:?}", a.slug);
-            assert!(!a.name.is_empty() && !a.name_en.is_empty(), "{}", a.slug);
-        }
+    fn the_demo_catalogue_has_the_agencies_and_services_the_docs_name() {
+        let c = catalogue();
+        assert!(c.agencies.len() >= 15, "{} agencies", c.agencies.len());
+        assert!(c.services.len() >= 45, "{} services", c.services.len());
         for slug in [
             "dpmptsp",
             "disdukcapil",
@@ -1669,53 +643,52 @@ mod tests {
         ] {
             assert!(agency_exists(slug), "missing agency {slug}");
         }
-    }
-
-    #[test]
-    fn services_are_valid() {
-        assert!(SERVICES.len() >= 45, "{} services", SERVICES.len());
-        let mut seen = HashSet::new();
-        for s in SERVICES {
-            assert!(is_slug(s.slug), "bad service slug {:?}", s.slug);
-            assert!(seen.insert(s.slug), "duplicate service slug {:?}", s.slug);
+        for slug in ["pbg", "nib-oss", "skck", "akta-kelahiran", "paspor"] {
             assert!(
-                agency_exists(s.agency),
-                "{}: unknown agency {}",
-                s.slug,
-                s.agency
+                c.services.iter().any(|s| s.slug == slug),
+                "missing service {slug}"
             );
-            assert!((5..=240).contains(&s.duration_minutes), "{}", s.slug);
-            assert!((0..=120).contains(&s.buffer_minutes), "{}", s.slug);
+        }
+        for s in &c.services {
             assert!((2..=7).contains(&s.requirements.len()), "{}", s.slug);
             assert!(
-                s.requirements.iter().all(|r| !r.trim().is_empty()),
-                "{}",
+                s.requirements_en.is_empty() || s.requirements_en.len() == s.requirements.len(),
+                "{}: one English line per Indonesian line",
                 s.slug
             );
-            assert!(!s.name.is_empty() && !s.name_en.is_empty(), "{}", s.slug);
-            assert!(s.aliases.iter().all(|a| !a.trim().is_empty()), "{}", s.slug);
+            for name in &s.former_names {
+                assert!(s.aliases.contains(name), "{}: {name} is an alias", s.slug);
+            }
+            assert!(s.active, "{}", s.slug);
         }
-        for slug in ["pbg", "nib-oss", "skck", "akta-kelahiran", "paspor"] {
-            assert!(seen.contains(slug), "missing service {slug}");
-        }
+        assert!(
+            c.services
+                .iter()
+                .filter(|s| !s.requirements_en.is_empty())
+                .count()
+                >= 10
+        );
     }
 
     #[test]
     fn renamed_permits_keep_their_old_names_as_aliases() {
-        let find = |slug: &str| SERVICES.iter().find(|s| s.slug == slug).unwrap();
+        let c = catalogue();
+        let find = |slug: &str| c.services.iter().find(|s| s.slug == slug).unwrap().clone();
         let pbg = find("pbg");
         assert_eq!(pbg.name, "Persetujuan Bangunan Gedung (PBG)");
-        assert!(pbg.aliases.contains(&"IMB"));
-        assert!(pbg.aliases.contains(&"izin mendirikan bangunan"));
+        assert_eq!(pbg.former_names, ["IMB", "izin mendirikan bangunan"]);
         let nib = find("nib-oss");
         for alias in ["SIUP", "TDP", "OSS"] {
-            assert!(nib.aliases.contains(&alias), "nib-oss lacks {alias}");
+            assert!(
+                nib.aliases.iter().any(|a| a == alias),
+                "nib-oss lacks {alias}"
+            );
         }
     }
 
     #[test]
     fn every_service_has_a_clerk() {
-        for s in SERVICES {
+        for s in &catalogue().services {
             assert!(
                 STAFF
                     .iter()
@@ -1752,7 +725,10 @@ mod tests {
                     assert!(agency_exists(a), "{}: unknown agency {a}", st.email);
                     for slug in st.services {
                         assert!(
-                            SERVICES.iter().any(|s| s.slug == *slug && s.agency == a),
+                            catalogue()
+                                .services
+                                .iter()
+                                .any(|s| s.slug == *slug && s.agency == a),
                             "{}: {slug} is not a service of {a}",
                             st.email
                         );
@@ -1789,8 +765,8 @@ mod tests {
                 assert!(STAFF.iter().any(|s| s.email == spv), "{spv}");
             }
         }
-        for a in AGENCIES {
-            assert!(of(a.slug, Role::Clerk) >= 1, "{} has no clerk", a.slug);
+        for a in &catalogue().agencies {
+            assert!(of(&a.slug, Role::Clerk) >= 1, "{} has no clerk", a.slug);
         }
         let first_dpmptsp_clerk = STAFF
             .iter()

@@ -1,24 +1,34 @@
-//! Demo data for MPP Kota Bogor (the data itself is in `data.rs`): loaded once into an empty
-//! database on first start, with demo staff whose password is `LOKET_DEMO_PASSWORD` or a random
-//! one printed once (and kept in the data folder, readable only by its owner).
+//! Demo data for MPP Kota Bogor, loaded once into an empty database on first start: the
+//! catalogue from `demo/catalogue.csv` (through the import an MPP uses for its own catalogue),
+//! staff and closures from `data.rs`, with demo staff whose password is `LOKET_DEMO_PASSWORD` or
+//! a random one printed once (and kept in the data folder, readable only by its owner). On each
+//! start, a demo call ready to join (`call`).
 
-pub mod catalogue_extras;
+pub mod call;
 pub mod data;
 
 use anyhow::Context;
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
 
 use crate::accounts::{StaffInput, create_staff};
 use crate::auth::password;
 use crate::config::Settings;
 use crate::db;
+use crate::domain::catalogue::Catalogue;
 use crate::domain::ids::StaffId;
 use crate::domain::schedule::{Interval, WorkInterval};
 use data::HoursPreset;
 
 const LOADED_KEY: &str = "demo_data_loaded";
+
+/// The demo catalogue, in the file format `loket catalogue import` reads (docs/catalogue.md).
+pub const CATALOGUE: &str = include_str!("../../demo/catalogue.csv");
+
+/// The demo catalogue, read.
+pub fn catalogue() -> Result<Catalogue, Vec<crate::domain::catalogue::Problem>> {
+    crate::domain::catalogue::parse(CATALOGUE.as_bytes())
+}
 
 pub struct DemoReport {
     pub logins: Vec<(String, String, String)>,
@@ -48,6 +58,17 @@ impl DemoReport {
             );
         }
         println!();
+    }
+}
+
+/// On a later start (the demo data is already there): where the logins printed on the first
+/// one are kept.
+pub fn print_where_the_logins_are(settings: &Settings) {
+    let file = settings.data_dir.join("demo-logins.txt");
+    if settings.demo_password.is_some() {
+        println!("\n  Demo staff password: the value of LOKET_DEMO_PASSWORD.");
+    } else if file.is_file() {
+        println!("\n  Demo staff logins: {}", file.display());
     }
 }
 
@@ -134,46 +155,9 @@ async fn load(
     pw: &str,
     from_env: bool,
 ) -> anyhow::Result<DemoReport> {
-    for a in data::AGENCIES {
-        db::catalog::insert_agency(
-            conn,
-            &db::catalog::Agency {
-                id: Uuid::new_v4(),
-                slug: a.slug.into(),
-                name: a.name.into(),
-                name_en: a.name_en.into(),
-                kind: a.kind.as_str().into(),
-            },
-        )
+    crate::catalogue::import::import_as(conn, "system:demo", CATALOGUE.as_bytes(), false)
         .await
-        .with_context(|| format!("agency {}", a.slug))?;
-    }
-    let agencies = db::catalog::agencies(conn).await?;
-    for s in data::SERVICES {
-        let agency = agencies
-            .iter()
-            .find(|a| a.slug == s.agency)
-            .with_context(|| format!("service {} names unknown agency", s.slug))?;
-        db::catalog::insert_service(
-            conn,
-            db::catalog::NewService {
-                id: Uuid::new_v4(),
-                agency_id: agency.id,
-                slug: s.slug,
-                name: s.name,
-                name_en: s.name_en,
-                aliases: s.aliases.iter().map(|x| x.to_string()).collect(),
-                duration_minutes: s.duration_minutes,
-                buffer_minutes: s.buffer_minutes,
-                requirements: s.requirements.iter().map(|x| x.to_string()).collect(),
-                requirements_en: catalogue_extras::requirements_en(s.slug),
-                former_names: catalogue_extras::former_names(s.slug),
-                needs_nik: s.needs_nik,
-            },
-        )
-        .await
-        .with_context(|| format!("service {}", s.slug))?;
-    }
+        .map_err(|e| anyhow::anyhow!("demo/catalogue.csv: {e}: {e:?}"))?;
     let mut logins = Vec::new();
     for st in data::STAFF {
         let created = create_staff(

@@ -2,13 +2,20 @@
 //!
 //! `booked → waiting → in_call → completed`; `booked | waiting → no_show`;
 //! `booked | waiting → cancelled`. A citizen who leaves the waiting room goes back to `booked`,
-//! and `hold` sends an `in_call` citizen back to `waiting`.
+//! and `hold` sends an `in_call` citizen back to `waiting`. A no-show may be recorded only once
+//! the start plus a grace time has passed, and taken back (to `booked`) for a while after
+//! ([`NoShowRule`]). With booking confirmation on (DESIGN §9) a booking starts `held`:
+//! `held → booked` with the code sent to its phone, `held → cancelled` when its time runs out,
+//! its tries are used up or the citizen cancels.
 
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Waiting for the one-time code sent to the citizen's phone; holds the clerk's time.
+    Held,
     Booked,
     Waiting,
     InCall,
@@ -18,8 +25,14 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ACTIVE: [Status; 3] = [Status::Booked, Status::Waiting, Status::InCall];
-    pub const ALL: [Status; 6] = [
+    pub const ACTIVE: [Status; 4] = [
+        Status::Held,
+        Status::Booked,
+        Status::Waiting,
+        Status::InCall,
+    ];
+    pub const ALL: [Status; 7] = [
+        Status::Held,
         Status::Booked,
         Status::Waiting,
         Status::InCall,
@@ -30,6 +43,7 @@ impl Status {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Status::Held => "held",
             Status::Booked => "booked",
             Status::Waiting => "waiting",
             Status::InCall => "in_call",
@@ -41,6 +55,7 @@ impl Status {
 
     pub fn parse(s: &str) -> Option<Status> {
         Some(match s {
+            "held" => Status::Held,
             "booked" => Status::Booked,
             "waiting" => Status::Waiting,
             "in_call" => Status::InCall,
@@ -72,12 +87,55 @@ impl Status {
                 | (Waiting, NoShow)
                 | (Booked, Cancelled)
                 | (Waiting, Cancelled)
+                | (Held, Booked)
+                | (Held, Cancelled)
         )
     }
 
     /// Whether the citizen may still move the appointment to another time.
     pub fn can_reschedule(self) -> bool {
         self == Status::Booked
+    }
+}
+
+/// When a clerk may record that the citizen did not come, and how long that can be taken back.
+///
+/// Citizens run late, and a clerk's click can land on the wrong row: a no-show counts only after
+/// the start plus `grace`, and within `undo` of recording it the clerk can take it back (the
+/// appointment becomes `booked` again: the no-show closed the citizen's socket, and coming back
+/// makes it `waiting` as usual).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoShowRule {
+    pub grace: Duration,
+    pub undo: Duration,
+}
+
+impl NoShowRule {
+    pub fn from_minutes(grace: i64, undo: i64) -> NoShowRule {
+        NoShowRule {
+            grace: Duration::minutes(grace),
+            undo: Duration::minutes(undo),
+        }
+    }
+
+    /// The first moment a no-show may be recorded for an appointment starting at `starts_at`.
+    pub fn allowed_from(&self, starts_at: DateTime<Utc>) -> DateTime<Utc> {
+        starts_at + self.grace
+    }
+
+    /// `Err(allowed_from)` when it is too early to record a no-show at `now`.
+    pub fn may_record(
+        &self,
+        starts_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DateTime<Utc>> {
+        let from = self.allowed_from(starts_at);
+        if now < from { Err(from) } else { Ok(()) }
+    }
+
+    /// Whether a no-show recorded at `marked_at` may still be taken back at `now`.
+    pub fn may_undo(&self, marked_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        now >= marked_at && now < marked_at + self.undo
     }
 }
 
@@ -148,6 +206,40 @@ mod tests {
     }
 
     #[test]
+    fn a_no_show_counts_only_after_the_grace_time_and_is_undone_only_within_the_window() {
+        let rule = NoShowRule::from_minutes(10, 15);
+        let start = DateTime::parse_from_rfc3339("2026-12-07T02:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let m = Duration::minutes;
+        assert_eq!(
+            rule.may_record(start, start - m(60 * 24 * 3)),
+            Err(start + m(10))
+        );
+        assert_eq!(rule.may_record(start, start), Err(start + m(10)));
+        assert_eq!(
+            rule.may_record(start, start + m(10) - Duration::seconds(1)),
+            Err(start + m(10))
+        );
+        assert_eq!(rule.may_record(start, start + m(10)), Ok(()));
+        assert_eq!(rule.may_record(start, start + m(600)), Ok(()));
+        let marked = start + m(12);
+        assert!(rule.may_undo(marked, marked));
+        assert!(rule.may_undo(marked, marked + m(14)));
+        assert!(!rule.may_undo(marked, marked + m(15)));
+        assert!(
+            !rule.may_undo(marked, marked - m(1)),
+            "not before it was marked"
+        );
+        let none = NoShowRule::from_minutes(0, 0);
+        assert_eq!(none.may_record(start, start), Ok(()));
+        assert!(
+            !none.may_undo(marked, marked),
+            "a zero window undoes nothing"
+        );
+    }
+
+    #[test]
     fn codes_are_unambiguous_and_forgiving_to_read() {
         for _ in 0..200 {
             let c = BookingCode::generate();
@@ -205,6 +297,23 @@ mod tests {
         }
         assert_eq!(Status::parse("BOOKED"), None);
         assert_eq!(Status::parse(""), None);
+    }
+
+    #[test]
+    fn a_hold_is_active_and_only_confirms_or_ends() {
+        use Status::*;
+        assert!(Held.is_active());
+        assert_eq!(Status::parse("held"), Some(Held));
+        assert_eq!(Held.as_str(), "held");
+        assert!(!Held.can_reschedule());
+        for to in Status::ALL {
+            assert_eq!(
+                Held.can_become(to),
+                matches!(to, Booked | Cancelled),
+                "held → {to:?}"
+            );
+            assert!(!to.can_become(Held), "{to:?} → held");
+        }
     }
 
     /// The whole table of moves: exactly the eleven documented ones are allowed.

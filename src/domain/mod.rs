@@ -4,9 +4,11 @@
 //! rest of the code only sees valid ones.
 
 pub mod appointment;
+pub mod catalogue;
 pub mod citizen;
 pub mod closed;
 pub mod dates;
+pub mod hold;
 pub mod ics;
 pub mod ids;
 pub mod login_throttle;

@@ -332,6 +332,9 @@ pub enum Change {
     NeedsNewTime,
     /// booked ↔ waiting ↔ in_call: the room's comings and goings.
     InRoom,
+    /// A hold ended unconfirmed (DESIGN §9): the citizen was never told of a booking, so
+    /// nothing is said; its codes still pending are moot.
+    HoldReleased,
 }
 
 impl Change {
@@ -341,7 +344,7 @@ impl Change {
             Status::Cancelled => Change::Cancelled,
             Status::Completed => Change::Completed,
             Status::NoShow => Change::NoShow,
-            Status::Booked | Status::Waiting | Status::InCall => Change::InRoom,
+            Status::Held | Status::Booked | Status::Waiting | Status::InCall => Change::InRoom,
         }
     }
 }
@@ -500,6 +503,10 @@ pub fn plan(
             add: own(Kind::NeedsNewTime, round),
         },
         Change::InRoom => Plan::default(),
+        Change::HoldReleased => Plan {
+            cancel: vec![Kind::Otp],
+            add: vec![],
+        },
     }
 }
 
@@ -535,8 +542,9 @@ pub fn still_relevant(
         Kind::RoomOpen => {
             status == Status::Booked && now < starts_at + Duration::minutes(SOON_MINUTES)
         }
+        // Nothing about a booking is said while it is only held (DESIGN §9).
         Kind::Booked | Kind::Rescheduled | Kind::Reassigned | Kind::NeedsNewTime => {
-            status.is_active()
+            status.is_active() && status != Status::Held
         }
         Kind::Cancelled => status == Status::Cancelled,
         Kind::Completed => status == Status::Completed,
@@ -1073,6 +1081,8 @@ mod tests {
             s + Duration::minutes(1)
         ));
         assert!(!still_relevant(Kind::Booked, Status::Cancelled, s, s));
+        assert!(!still_relevant(Kind::Booked, Status::Held, s, s));
+        assert!(still_relevant(Kind::Otp, Status::Held, s, s));
         assert!(still_relevant(Kind::Cancelled, Status::Cancelled, s, s));
     }
 

@@ -244,7 +244,15 @@ async fn handle(
     };
     let Some(sender) = channels.get(channel) else {
         let mut o = outcome(&m, Delivery::Skipped, "not_configured", None);
-        o.preview = Some(composed.preview);
+        // A code that could not leave Loket is shown whole on the Outbox page of a development
+        // (demo) deployment, so the demo can be confirmed (DESIGN §9); production never shows one.
+        let demo_code = kind == notify::Kind::Otp
+            && ctx.settings.env == crate::config::Environment::Development;
+        o.preview = Some(if demo_code {
+            composed.rendered.text
+        } else {
+            composed.preview
+        });
         let next = notify::next(
             channel,
             kind,

@@ -21,6 +21,8 @@ pub enum RoomError {
     AppointmentRequired,
     #[error("the appointment was cancelled")]
     Cancelled,
+    #[error("the booking waits for the code sent to its phone")]
+    NotConfirmed,
     #[error("the consultation has been completed")]
     Completed,
     #[error("the appointment was closed as a no-show")]

@@ -46,6 +46,7 @@ pub fn check_status(status: Status) -> Result<(), RoomError> {
     match status {
         Status::Booked | Status::Waiting | Status::InCall => Ok(()),
         Status::Cancelled => Err(RoomError::Cancelled),
+        Status::Held => Err(RoomError::NotConfirmed),
         Status::Completed => Err(RoomError::Completed),
         Status::NoShow => Err(RoomError::ClosedNoShow),
     }

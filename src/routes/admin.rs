@@ -1,15 +1,18 @@
 //! The MPP's administration over HTTP: agencies and services (`catalogue::manage`; admins
-//! everywhere, supervisors for their own agency's services) and reports (`reports`).
+//! everywhere, supervisors for their own agency's services), the whole catalogue as a CSV file
+//! (`catalogue::import`, admins) and reports (`reports`).
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::body::Json;
+use super::body::{BodyLimit, Csv, Json};
 use super::views::{self, ServiceDetail};
 use crate::auth::StaffSession;
+use crate::catalogue::import::{self, ImportReport};
 use crate::catalogue::manage::{self, AgencyForm, ServiceForm};
+use crate::domain::catalogue;
 use crate::error::{ApiError, ApiResult};
 use crate::privacy::{self, CitizenData, CitizenForm, Erasure, PrivacyError};
 use crate::reports::ReportOut;
@@ -20,6 +23,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_services)
         .service(add_service)
         .service(edit_service)
+        // A catalogue file is larger than the API's usual 16 KiB body limit.
+        .service(
+            web::resource("/admin/catalogue/import")
+                .app_data(BodyLimit(catalogue::MAX_BYTES))
+                .route(web::post().to(import_catalogue)),
+        )
+        .service(export_catalogue)
         .service(reports)
         .service(export_citizen)
         .service(erase_citizen)
@@ -179,6 +189,48 @@ pub async fn edit_service(
 ) -> ApiResult<HttpResponse> {
     let changed = manage::edit_service(&state.ctx, &me, &slug, &body).await?;
     Ok(HttpResponse::Ok().json(admin_service_out(&changed)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// `true`: report what would change, change nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Imports the catalogue from a CSV file sent as the body (admins): see docs/catalogue.md.
+#[utoipa::path(post, path = "/api/v1/admin/catalogue/import", tag = "admin", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport),
+        (status = 422, description = "validation_failed: fields \"<row>.<column>\" → problem; nothing imported"),
+        (status = 409, description = "catalogue_busy"), (status = 403), (status = 400, description = "body_too_large")))]
+pub async fn import_catalogue(
+    state: web::Data<AppState>,
+    me: StaffSession,
+    q: web::Query<ImportQuery>,
+    file: Csv,
+) -> ApiResult<HttpResponse> {
+    let report = import::import(&state.ctx, &me, &file.0, q.dry_run).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The whole catalogue as a CSV file an import reads back as it is (admins).
+#[utoipa::path(get, path = "/api/v1/admin/catalogue/export", tag = "admin",
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403)))]
+#[get("/admin/catalogue/export")]
+pub async fn export_catalogue(
+    state: web::Data<AppState>,
+    me: StaffSession,
+) -> ApiResult<HttpResponse> {
+    let file = import::export(&state.ctx, &me).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"loket-catalogue.csv\"",
+        ))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(file))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -1,5 +1,6 @@
 //! The citizen's side of an appointment over HTTP (use-cases in `booking`): booking
-//! (rate-limited per address, idempotent), and with the citizen token: view, reschedule, cancel,
+//! (rate-limited per address, idempotent), and with the citizen token: view, confirm a held
+//! booking with its code (and ask for another), reschedule, cancel,
 //! the calendar file and the survey; without it, link recovery by booking code, phone and a
 //! one-time code.
 
@@ -26,6 +27,8 @@ fn refused(e: BookingError) -> ApiError {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(book)
         .service(current)
+        .service(confirm)
+        .service(resend_code)
         .service(reschedule)
         .service(cancel)
         .service(ics_file)
@@ -102,6 +105,62 @@ pub async fn current(state: web::Data<AppState>, citizen: Citizen) -> ApiResult<
     let mut out = views::appointment_out(&view);
     out.notifications = Some(views::notices_out(&notices));
     Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConfirmIn {
+    /// The 6-digit code sent to the booking's phone.
+    pub otp: Option<String>,
+}
+
+/// Confirms a held booking with the code sent to its phone (DESIGN §9): 200 with the
+/// appointment `booked` (again 200 if it already was), and only then the booking's messages.
+#[utoipa::path(post, path = "/api/v1/appointments/current/confirm", tag = "appointments",
+    security(("citizen_token" = [])), request_body = ConfirmIn,
+    responses((status = 200, body = AppointmentOut),
+        (status = 409, description = "hold_expired, too_many_tries (the hold was released) or not_held", body = crate::error::ErrorBody),
+        (status = 422, description = "invalid_code (a wrong try, counted), code_expired, or validation_failed (otp not 6 digits)", body = crate::error::ErrorBody)))]
+#[post("/appointments/current/confirm")]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    citizen: Citizen,
+    body: Json<ConfirmIn>,
+) -> ApiResult<HttpResponse> {
+    let view = booking::hold::confirm(
+        &state.ctx,
+        citizen.appointment,
+        body.otp.as_deref().unwrap_or(""),
+    )
+    .await
+    .map_err(refused)?;
+    Ok(HttpResponse::Ok().json(views::appointment_out(&view)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResentOut {
+    pub hold_expires_at: chrono::DateTime<chrono::Utc>,
+    /// The new code works until then (the old one no longer does).
+    pub code_expires_at: chrono::DateTime<chrono::Utc>,
+    pub resends_left: i32,
+}
+
+/// Sends a held booking a new code (at most 3 more, a minute apart); the hold's time does
+/// not change.
+#[utoipa::path(post, path = "/api/v1/appointments/current/confirm/resend", tag = "appointments",
+    security(("citizen_token" = [])),
+    responses((status = 200, body = ResentOut),
+        (status = 409, description = "hold_expired, too_many_resends or not_held", body = crate::error::ErrorBody),
+        (status = 429, description = "rate_limited: the last code went out less than a minute ago (Retry-After)")))]
+#[post("/appointments/current/confirm/resend")]
+pub async fn resend_code(state: web::Data<AppState>, citizen: Citizen) -> ApiResult<HttpResponse> {
+    let r = booking::hold::resend(&state.ctx, citizen.appointment)
+        .await
+        .map_err(refused)?;
+    Ok(HttpResponse::Ok().json(ResentOut {
+        hold_expires_at: r.hold_expires_at,
+        code_expires_at: r.code_expires_at,
+        resends_left: r.resends_left,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

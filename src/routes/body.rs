@@ -10,6 +10,9 @@
 //!   answers 422 `{"fields": {"citizen.nik": "invalid_type"}}`, and neither the answer nor the
 //!   log carries the number (serde's own message quotes the value).
 //!
+//! [`Csv`] is the same careful read for the one route that takes a file (a catalogue import):
+//! `text/csv` (or what a spreadsheet's file picker calls it), its own size limit.
+//!
 //! [`OptionalJson`] is for endpoints whose body may be left out (an outcome without notes): no
 //! body at all is `None`, but a body that is there must be readable — malformed JSON, text or a
 //! form is refused instead of silently ignored.
@@ -62,6 +65,17 @@ impl<T> OptionalJson<T> {
     }
 }
 
+/// A CSV file as the body, required, unparsed (the use-case reads it).
+#[derive(Debug)]
+pub struct Csv(pub web::Bytes);
+
+/// What a route reads its body as: the content types it accepts.
+#[derive(Clone, Copy)]
+enum Kind {
+    Json,
+    Csv,
+}
+
 type BodyFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
@@ -83,7 +97,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
     type Future = BodyFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let read = read(req, payload);
+        let read = read(req, payload, Kind::Json);
         Box::pin(async move {
             match read.await? {
                 None => Ok(OptionalJson(None)),
@@ -93,26 +107,52 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
     }
 }
 
+impl FromRequest for Csv {
+    type Error = ApiError;
+    type Future = BodyFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let read = read(req, payload, Kind::Csv);
+        Box::pin(async move {
+            read.await?.map(Csv).ok_or_else(|| {
+                ApiError::bad_request("empty_body", "The body is empty; send the CSV file.")
+            })
+        })
+    }
+}
+
 fn too_large() -> ApiError {
     ApiError::bad_request("body_too_large", "The request body is too large.")
 }
 
-fn is_json(req: &HttpRequest) -> bool {
+/// The content type without parameters, lower case ("" when there is none).
+fn essence(req: &HttpRequest) -> String {
     let Some(ct) = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
     else {
-        return false;
+        return String::new();
     };
-    let essence = ct
-        .split(';')
+    ct.split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let essence = essence(req);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// `text/csv`, and what browsers on some systems label a `.csv` file with.
+fn is_csv(req: &HttpRequest) -> bool {
+    matches!(
+        essence(req).as_str(),
+        "text/csv" | "text/plain" | "application/vnd.ms-excel"
+    )
 }
 
 /// The whole body (`None` when there is none), within the route's size limit and the time
@@ -120,6 +160,7 @@ fn is_json(req: &HttpRequest) -> bool {
 fn read(
     req: &HttpRequest,
     payload: &mut Payload,
+    kind: Kind,
 ) -> impl Future<Output = Result<Option<web::Bytes>, ApiError>> + 'static {
     let limit = req.app_data::<BodyLimit>().map_or(DEFAULT_LIMIT, |l| l.0);
     let timeout = req
@@ -133,7 +174,10 @@ fn read(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok());
     let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
-    let json = is_json(req);
+    let accepted = match kind {
+        Kind::Json => is_json(req),
+        Kind::Csv => is_csv(req),
+    };
     let mut payload = payload.take();
     async move {
         let has_body = declared.is_some_and(|n| n > 0) || (declared.is_none() && chunked);
@@ -143,10 +187,13 @@ fn read(
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
-        if !json {
+        if !accepted {
             return Err(ApiError::bad_request(
                 "unsupported_content_type",
-                "Send JSON with Content-Type: application/json.",
+                match kind {
+                    Kind::Json => "Send JSON with Content-Type: application/json.",
+                    Kind::Csv => "Send the file with Content-Type: text/csv.",
+                },
             ));
         }
         let collect = async {

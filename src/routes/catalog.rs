@@ -31,6 +31,18 @@ impl From<CatalogueError> for ApiError {
             CatalogueError::ServiceSlugTaken => {
                 ApiError::conflict("slug_taken", "A service with this slug exists.")
             }
+            // `fields`: "<row>.<column>" → problem, the header being row 1 ("0.file" for the
+            // file as a whole).
+            CatalogueError::Rows(problems) => ApiError::validation(
+                problems
+                    .into_iter()
+                    .map(|p| (format!("{}.{}", p.row, p.column), p.problem.to_string()))
+                    .collect(),
+            ),
+            CatalogueError::Busy => ApiError::conflict(
+                "catalogue_busy",
+                "The catalogue changed during the import; nothing was changed. Try again.",
+            ),
             CatalogueError::Fault(f) => f.into(),
         }
     }

@@ -154,6 +154,17 @@ pub fn booking_error(e: crate::booking::BookingError, slot_taken: &'static str) 
                 s.as_str()
             ),
         ),
+        E::TooEarly { allowed_from } => ApiError::conflict(
+            "too_early",
+            format!(
+                "A no-show can be recorded from {}.",
+                allowed_from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        ),
+        E::UndoExpired => ApiError::conflict(
+            "undo_expired",
+            "The no-show was recorded too long ago to take back.",
+        ),
         E::NotFinished => ApiError::conflict(
             "not_finished",
             "The survey opens once the consultation has taken place.",
@@ -166,6 +177,30 @@ pub fn booking_error(e: crate::booking::BookingError, slot_taken: &'static str) 
             code: "insufficient_role",
         },
         E::Busy => ApiError::Unavailable { code: "busy" },
+        E::InvalidCode { tries_left } => ApiError::unprocessable(
+            "invalid_code",
+            format!("That code does not match. {tries_left} tries left."),
+        ),
+        E::CodeExpired => {
+            ApiError::unprocessable("code_expired", "That code has expired. Ask for a new one.")
+        }
+        E::HoldExpired => ApiError::conflict(
+            "hold_expired",
+            "The booking was not confirmed in time and the time was released. Please book again.",
+        ),
+        E::TooManyTries => ApiError::conflict(
+            "too_many_tries",
+            "Too many wrong codes: the booking was released. Please book again.",
+        ),
+        E::NotHeld => ApiError::conflict(
+            "not_held",
+            "This booking is not waiting for a confirmation code.",
+        ),
+        E::ResendTooSoon { retry_after_secs } => ApiError::TooManyRequests { retry_after_secs },
+        E::TooManyResends => ApiError::conflict(
+            "too_many_resends",
+            "No more codes can be sent for this booking.",
+        ),
         E::Fault(f) => f.into(),
     }
 }

@@ -61,6 +61,10 @@ impl From<RoomError> for ApiError {
             RoomError::Cancelled => {
                 closed("appointment_cancelled", "This appointment was cancelled.")
             }
+            RoomError::NotConfirmed => closed(
+                "not_confirmed",
+                "This booking is not confirmed yet: enter the code sent to your phone.",
+            ),
             RoomError::Completed => closed(
                 "appointment_completed",
                 "This consultation has been completed.",

@@ -85,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(needing_new_time)
         .service(complete)
         .service(no_show)
+        .service(undo_no_show)
         .service(cancel)
         .service(reassign)
         .service(get_hours)
@@ -116,6 +117,10 @@ pub struct StaffOut {
     pub calendar_url: String,
     /// The site's zone: the staff app shows every time and "today" in it.
     pub timezone: String,
+    /// Minutes after an appointment's start before a no-show may be recorded.
+    pub no_show_grace_minutes: i64,
+    /// Minutes a recorded no-show can be taken back (`…/undo-no-show`).
+    pub no_show_undo_minutes: i64,
 }
 
 fn staff_out(state: &AppState, p: &accounts::session::Profile) -> StaffOut {
@@ -134,6 +139,8 @@ fn staff_out(state: &AppState, p: &accounts::session::Profile) -> StaffOut {
             state.settings.public_url, row.calendar_key
         ),
         timezone: state.settings.timezone.name().to_string(),
+        no_show_grace_minutes: state.settings.no_show_grace_minutes,
+        no_show_undo_minutes: state.settings.no_show_undo_minutes,
     }
 }
 
@@ -366,7 +373,8 @@ pub async fn complete(
 }
 
 #[utoipa::path(post, path = "/api/v1/staff/appointments/{id}/no-show", tag = "staff",
-    responses((status = 200, body = StaffAppointmentOut), (status = 409, description = "invalid_state")))]
+    responses((status = 200, body = StaffAppointmentOut),
+        (status = 409, description = "invalid_state / too_early (before the start plus LOKET_NO_SHOW_GRACE_MINUTES)")))]
 #[post("/staff/appointments/{id}/no-show")]
 pub async fn no_show(
     state: web::Data<AppState>,
@@ -375,6 +383,22 @@ pub async fn no_show(
     body: OptionalJson<OutcomeIn>,
 ) -> ApiResult<HttpResponse> {
     outcome(&state, &me, *id, Outcome::NoShow, body).await
+}
+
+/// Takes back a no-show recorded less than LOKET_NO_SHOW_UNDO_MINUTES ago: `booked` again.
+#[utoipa::path(post, path = "/api/v1/staff/appointments/{id}/undo-no-show", tag = "staff",
+    responses((status = 200, body = StaffAppointmentOut),
+        (status = 409, description = "invalid_state (not a no-show) / undo_expired / slot_taken")))]
+#[post("/staff/appointments/{id}/undo-no-show")]
+pub async fn undo_no_show(
+    state: web::Data<AppState>,
+    me: StaffSession,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let view = outcome::undo_no_show(&state.ctx, &me, AppointmentId(*id))
+        .await
+        .map_err(refused)?;
+    Ok(HttpResponse::Ok().json(views::staff_appointment_out(&view)))
 }
 
 #[utoipa::path(post, path = "/api/v1/staff/appointments/{id}/cancel", tag = "staff",

@@ -137,6 +137,13 @@ pub struct AppointmentOut {
     pub nik_masked: Option<String>,
     /// Leave or a holiday took this time: pick a new one (`GET …/current/offers`).
     pub needs_new_time: bool,
+    /// While `held`: when the hold ends unless confirmed with the code sent to the phone
+    /// (`POST …/current/confirm`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    /// While `held`: where the code went (`+62812****7890`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_sent_to: Option<String>,
     /// The messages Loket sent (or will send) about this booking.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notifications: Option<Vec<NoticeOut>>,
@@ -184,6 +191,11 @@ pub fn appointment_out(v: &AppointmentView) -> AppointmentOut {
         },
         nik_masked: a.nik_masked.clone(),
         needs_new_time: a.needs_new_time_since.is_some(),
+        hold_expires_at: a.hold_expires_at,
+        code_sent_to: a
+            .hold_expires_at
+            .and(a.citizen_phone.as_deref())
+            .map(crate::notify::masked_address),
         notifications: None,
     }
 }
@@ -219,11 +231,17 @@ pub struct StaffAppointmentOut {
     pub clerk: StaffRef,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// When the appointment last changed (for a `no_show`: when it was recorded, so the page
+    /// knows until when it can be undone).
+    pub updated_at: DateTime<Utc>,
     /// The citizen's last pre-call check, if they ran one (list endpoint only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precheck: Option<PrecheckSummary>,
     /// Leave or a holiday took this time and the citizen has not picked a new one yet.
     pub needs_new_time: bool,
+    /// While `held`: when the hold ends unless the citizen confirms it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_expires_at: Option<DateTime<Utc>>,
     /// The messages about this booking (list and single views).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notifications: Option<Vec<NoticeOut>>,
@@ -280,8 +298,10 @@ pub fn staff_appointment_out(v: &AppointmentView) -> StaffAppointmentOut {
             name: v.clerk_name.clone(),
         },
         notes: a.notes.clone(),
+        updated_at: a.updated_at,
         precheck: None,
         needs_new_time: a.needs_new_time_since.is_some(),
+        hold_expires_at: a.hold_expires_at,
         notifications: None,
     }
 }

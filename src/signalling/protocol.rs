@@ -232,7 +232,7 @@ impl CloseReason {
             Status::Completed => Some(CloseReason::Completed),
             Status::Cancelled => Some(CloseReason::Cancelled),
             Status::NoShow => Some(CloseReason::NoShow),
-            Status::Booked | Status::Waiting | Status::InCall => None,
+            Status::Held | Status::Booked | Status::Waiting | Status::InCall => None,
         }
     }
 

@@ -37,6 +37,8 @@ async fn a_cookie_signed_state_change_must_come_from_loket_s_own_origin() {
     // Reading with the cookie needs no Origin; Loket's own pages may write.
     assert_eq!(app.get("/api/v1/staff/me").await.status, 200);
     let own = app.address.clone();
+    // (A no-show is accepted only once the start plus the grace time has passed.)
+    app.started_ago(&id, 15).await;
     let r = cookie_post(&app, &path, Some(&own)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(app.scalar(&status).await.as_deref(), Some("no_show"));

@@ -243,6 +243,7 @@ async fn reports_count_outcomes_and_compute_the_ikm() {
             .status,
         200
     );
+    app.started_ago(&ids[2], 20).await;
     assert_eq!(
         app.post_bearer(
             &format!("/api/v1/staff/appointments/{}/no-show", ids[2]),
@@ -263,9 +264,11 @@ async fn reports_count_outcomes_and_compute_the_ikm() {
             .await;
         assert_eq!(r.status, 201, "{}", r.text);
     }
+    // From ten days back: the no-show now lies today (it had to start before it could be one).
+    let from = day - chrono::Duration::days(10);
     let r = app
         .get_bearer(
-            &format!("/api/v1/admin/reports?from={day}&to={day}"),
+            &format!("/api/v1/admin/reports?from={from}&to={day}"),
             &admin,
         )
         .await;

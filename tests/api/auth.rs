@@ -597,6 +597,7 @@ async fn a_supervisor_sees_the_agency_but_not_another_agency() {
         )
         .await;
     assert_eq!(r.status, 404, "{}", r.text);
+    app.started_ago(&dewis, 20).await;
     let ok = app
         .post_bearer(
             &format!("/api/v1/staff/appointments/{dewis}/no-show"),

@@ -13,6 +13,27 @@ use crate::helpers::next_working_day;
 pub struct Loket {
     pub child: Child,
     pub url: String,
+    /// What it printed on stdout so far, line by line.
+    pub stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Loket {
+    /// The first printed line containing `what`, waiting up to 30 s for it.
+    pub fn printed(&self, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let lines = self.stdout.lock().unwrap().clone();
+            if let Some(l) = lines.iter().find(|l| l.contains(what)) {
+                return l.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "loket did not print {what:?}; it printed:\n{}",
+                lines.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 fn start(data_dir: &std::path::Path) -> Loket {
@@ -43,17 +64,24 @@ pub fn spawn_loket(env: &[(&str, &str)], stderr: Stdio) -> Loket {
     let mut child = cmd.spawn().expect("start loket");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = printed.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.trim().strip_prefix("Citizens: ") {
                 let _ = tx.send(rest.trim_end_matches('/').to_string());
             }
+            kept.lock().unwrap().push(line);
         }
     });
     let url = rx
         .recv_timeout(Duration::from_secs(90))
         .expect("loket printed its address");
-    Loket { child, url }
+    Loket {
+        child,
+        url,
+        stdout: printed,
+    }
 }
 
 /// Sends the request and reads the JSON answer (Null when the body is not JSON).
@@ -123,6 +151,12 @@ async fn a_booking_survives_a_restart_of_loket_and_its_embedded_postgres() {
     let (starts_at, booked) = book_first_slot(&client, &first.url, "081398765432").await;
     let token = booked["token"].as_str().expect("booked").to_string();
     let code = booked["appointment"]["code"].as_str().unwrap().to_string();
+    // "Coba sekarang": a demo call to join at once, and whom to sign in as (demo_call.rs tests
+    // the call itself).
+    let try_now = first.printed("Coba sekarang");
+    let join = first.printed("As the citizen, open: ");
+    assert!(join.contains(&format!("{}/join#t=", first.url)), "{join}");
+    first.printed("sign in as clerk@loket.example");
     stop(first);
     assert!(
         !dir.join("postgres/data/postmaster.pid").exists(),
@@ -138,11 +172,13 @@ async fn a_booking_survives_a_restart_of_loket_and_its_embedded_postgres() {
     .await;
     assert_eq!(current["code"], code.as_str());
     assert_eq!(current["starts_at"], starts_at.as_str());
+    // The same demo call again, not a new one.
+    assert_eq!(second.printed("Coba sekarang"), try_now);
     // Demo data is loaded once, not again on restart.
     let agencies: serde_json::Value =
         json_of(client.get(format!("{}/api/v1/agencies", second.url))).await;
     let n = agencies.as_array().unwrap().len();
-    assert_eq!(n, loket::demo::data::AGENCIES.len());
+    assert_eq!(n, loket::demo::catalogue().unwrap().agencies.len());
     stop(second);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -385,6 +385,19 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// Moves an appointment so that it started `minutes_ago` minutes ago (same length): a
+    /// consultation under way or just missed, as a no-show needs (after the start plus grace).
+    pub async fn started_ago(&self, appointment_id: &str, minutes_ago: i64) {
+        self.exec(&format!(
+            "UPDATE appointments SET
+                period = tstzrange(now() - interval '{minutes_ago} minutes',
+                                   now() - interval '{minutes_ago} minutes' + (upper(period) - lower(period))),
+                ends_at = now() - interval '{minutes_ago} minutes' + (ends_at - lower(period))
+             WHERE id = '{appointment_id}'"
+        ))
+        .await;
+    }
+
     /// Runs SQL against this test's database and returns the first column of the first row
     /// as text (for assertions about what was written).
     pub async fn scalar(&self, sql: &str) -> Option<String> {

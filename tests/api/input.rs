@@ -153,27 +153,41 @@ async fn outcomes_and_tickets_refuse_a_body_they_cannot_read_and_change_nothing(
     let app = open_app().await;
     let (citizen, id, clerk) = booking(&app, "081234567811").await;
     let megabyte = format!("{{\"notes\": \"{}\"}}", "a".repeat(1 << 20)).into_bytes();
-    let unreadable: [(&str, Vec<u8>); 5] = [
-        ("application/json", b"{\"notes\": \"Berkas leng".to_vec()),
-        ("application/json", megabyte),
-        ("text/plain", b"Berkas lengkap".to_vec()),
+    // Each unreadable body with the exact refusal it earns: (content type, body, status, code).
+    let unreadable: [(&str, Vec<u8>, u16, &str); 5] = [
+        (
+            "application/json",
+            b"{\"notes\": \"Berkas leng".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        ("application/json", megabyte, 400, "body_too_large"),
+        (
+            "text/plain",
+            b"Berkas lengkap".to_vec(),
+            400,
+            "unsupported_content_type",
+        ),
         (
             "application/x-www-form-urlencoded",
             b"notes=Berkas+lengkap".to_vec(),
+            400,
+            "unsupported_content_type",
         ),
-        ("application/json", b"[\"notes\"]".to_vec()),
+        (
+            "application/json",
+            b"[\"notes\"]".to_vec(),
+            422,
+            "validation_failed",
+        ),
     ];
     for action in ["complete", "no-show", "cancel"] {
         let path = format!("/api/v1/staff/appointments/{id}/{action}");
-        for (ct, body) in &unreadable {
+        for (ct, body, status, code) in &unreadable {
             let r = post_raw(&app, &path, &clerk, ct, body.clone()).await;
-            assert!(
-                r.status == 400 || r.status == 422,
-                "{action} with {ct}: {} {}",
-                r.status,
-                r.text.chars().take(200).collect::<String>()
-            );
-            assert!(r.body["error"].is_string(), "{}", r.text);
+            let text: String = r.text.chars().take(200).collect();
+            assert_eq!(r.status, *status, "{action} with {ct}: {text}");
+            assert_eq!(r.body["error"], *code, "{action} with {ct}: {text}");
         }
     }
     let status = app
@@ -182,13 +196,10 @@ async fn outcomes_and_tickets_refuse_a_body_they_cannot_read_and_change_nothing(
         ))
         .await;
     assert_eq!(status.as_deref(), Some("booked"), "no state changed");
-    for (ct, body) in &unreadable {
+    for (ct, body, status, code) in &unreadable {
         let r = post_raw(&app, "/api/v1/rooms/ticket", &citizen, ct, body.clone()).await;
-        assert!(
-            r.status == 400 || r.status == 422,
-            "ticket with {ct}: {}",
-            r.status
-        );
+        assert_eq!(r.status, *status, "ticket with {ct}: {}", r.text);
+        assert_eq!(r.body["error"], *code, "ticket with {ct}: {}", r.text);
     }
     assert_eq!(
         app.scalar(&format!(

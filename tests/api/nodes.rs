@@ -90,6 +90,8 @@ async fn a_call_ended_on_another_node_closes_its_room() {
     let a = open_app().await;
     let b = spawn_node(&a, |_| {}).await;
     let (token, id, clerk) = booking(&a, "081200000301").await;
+    // The citizen is late enough for a no-show.
+    a.started_ago(&id, 20).await;
     // Both sockets on node A.
     let mut citizen = a.join(&token, None).await;
     citizen.expect("welcome").await;

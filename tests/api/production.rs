@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use crate::embedded::{spawn_loket, stop};
 
-const STRONG_SECRET: &str = "Qx7pLm2vN9rT4wZk8cYb3hJd6fGs1aEu0f3a9c1e5b7d2468";
+pub const STRONG_SECRET: &str = "Qx7pLm2vN9rT4wZk8cYb3hJd6fGs1aEu0f3a9c1e5b7d2468";
 
 /// Runs `loket serve` with these variables and no database, expecting it to refuse to start:
 /// answers what it said on stderr.
@@ -84,6 +84,17 @@ async fn production_loads_no_demo_accounts_sends_hsts_and_keeps_operator_endpoin
     );
     let base = format!("http://{bind}");
     let client = reqwest::Client::new();
+    // No demo call either ("Coba sekarang" comes before this line in demo mode).
+    loket.printed("Stop with Ctrl-C");
+    assert!(
+        !loket
+            .stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("Coba sekarang")),
+        "production prints no demo call"
+    );
 
     // No demo data: no agencies, and the demo admin does not exist.
     let agencies = client

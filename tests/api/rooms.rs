@@ -316,6 +316,7 @@ async fn cancelled_and_no_show_appointments_get_no_ticket() {
     assert_eq!(r.body["error"], "appointment_cancelled");
 
     let (token, id, clerk) = booking(&app, "081200000009").await;
+    app.started_ago(&id, 20).await;
     let r = app
         .post_bearer(
             &format!("/api/v1/staff/appointments/{id}/no-show"),

@@ -271,6 +271,7 @@ async fn a_no_show_is_recorded_and_is_final() {
     let b = book(&app, "pbg", 0, "081234567890").await;
     let token = app.login(&b.clerk).await;
     let me = app.staff_id(&b.clerk).await;
+    app.started_ago(&b.id, 20).await;
     let r = act(
         &app,
         &token,
@@ -306,6 +307,111 @@ async fn a_no_show_is_recorded_and_is_final() {
         )
         .await;
     assert_eq!(re.status, 409);
+}
+
+#[tokio::test]
+async fn a_no_show_before_the_start_plus_grace_is_409_too_early_and_changes_nothing() {
+    let app = spawn_app().await;
+    let b = book(&app, "pbg", 0, "081234567891").await;
+    let token = app.login(&b.clerk).await;
+    // Days ahead: refused, and the answer says from when.
+    let r = act(&app, &token, &b.id, "no-show", json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["error"], "too_early");
+    let from =
+        (b.starts_at + Duration::minutes(10)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(
+        r.body["message"].as_str().unwrap().contains(&from),
+        "{}",
+        r.text
+    );
+    // Started five minutes ago: still within the ten minutes' grace.
+    app.started_ago(&b.id, 5).await;
+    let r = act(&app, &token, &b.id, "no-show", json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["error"], "too_early");
+    assert_eq!(status_of(&app, &b.id).await, "booked");
+    assert_eq!(app.events(&b.id).await, "booked@citizen");
+    // The page learns the grace and the undo window from /staff/me.
+    let me = app.get_bearer("/api/v1/staff/me", &token).await;
+    assert_eq!(me.body["no_show_grace_minutes"], 10);
+    assert_eq!(me.body["no_show_undo_minutes"], 15);
+    // Completing early stays allowed (a consultation can end before its slot does).
+    app.started_ago(&b.id, 11).await;
+    let r = act(&app, &token, &b.id, "no-show", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn the_grace_time_is_configurable() {
+    let app = crate::helpers::spawn_app_with(|s| s.no_show_grace_minutes = 30).await;
+    let b = book(&app, "pbg", 0, "081234567892").await;
+    let token = app.login(&b.clerk).await;
+    app.started_ago(&b.id, 20).await;
+    let r = act(&app, &token, &b.id, "no-show", json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["error"], "too_early");
+    app.started_ago(&b.id, 31).await;
+    assert_eq!(
+        act(&app, &token, &b.id, "no-show", json!({})).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_no_show_can_be_undone_within_the_window_and_the_citizen_can_come_back() {
+    let app = spawn_app().await;
+    let b = book(&app, "pbg", 0, "081234567893").await;
+    let token = app.login(&b.clerk).await;
+    let me = app.staff_id(&b.clerk).await;
+    app.started_ago(&b.id, 12).await;
+    assert_eq!(
+        act(&app, &token, &b.id, "no-show", json!({})).await.status,
+        200
+    );
+    assert_eq!(
+        app.ticket(&b.token, None).await.body["error"],
+        "appointment_closed"
+    );
+    let r = act(&app, &token, &b.id, "undo-no-show", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "booked");
+    assert_eq!(status_of(&app, &b.id).await, "booked");
+    assert_eq!(
+        app.events(&b.id).await,
+        format!("booked@citizen,no_show@staff:{me},no_show_undone@staff:{me}")
+    );
+    // The room lets the citizen in again.
+    assert_eq!(app.ticket(&b.token, None).await.status, 200);
+    // Undoing what is not a no-show is invalid_state.
+    let again = act(&app, &token, &b.id, "undo-no-show", json!({})).await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    assert_eq!(again.body["error"], "invalid_state");
+    // Someone else's appointment: 404, as for every other action.
+    let other = app.login("spv.disdukcapil@loket.example").await;
+    assert_eq!(
+        act(&app, &other, &b.id, "undo-no-show", json!({}))
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_no_show_recorded_longer_ago_than_the_undo_window_stays() {
+    // The window's edges are domain::appointment's unit test; here, a window of none.
+    let app = crate::helpers::spawn_app_with(|s| s.no_show_undo_minutes = 0).await;
+    let b = book(&app, "pbg", 0, "081234567894").await;
+    let token = app.login(&b.clerk).await;
+    app.started_ago(&b.id, 40).await;
+    assert_eq!(
+        act(&app, &token, &b.id, "no-show", json!({})).await.status,
+        200
+    );
+    let r = act(&app, &token, &b.id, "undo-no-show", json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.body["error"], "undo_expired");
+    assert_eq!(status_of(&app, &b.id).await, "no_show");
 }
 
 #[tokio::test]

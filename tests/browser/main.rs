@@ -19,8 +19,11 @@ mod providers;
 
 mod a11y;
 mod call;
+mod catalogue;
 mod citizen;
+mod hold;
 mod layout;
+mod no_show;
 mod notify;
 mod precheck;
 mod queue;

@@ -86,16 +86,15 @@ async fn a_clerk_sees_what_leave_does_to_bookings_before_saving_and_the_admin_re
     staff_login(b, app, CLERK).await;
     b.click("#nav-leave").await;
     b.wait_visible("#closure-form").await;
-    let next = day.succ_opt().unwrap();
+    // The whole working day (a date and a 24-hour time each, read in WIB).
     b.js(
         "document.querySelector('#closure-starts').value = arguments[0];\
-         document.querySelector('#closure-ends').value = arguments[1];",
-        vec![
-            format!("{day}T00:00").into(),
-            format!("{next}T00:00").into(),
-        ],
+         document.querySelector('#closure-ends').value = arguments[0];",
+        vec![day.to_string().into()],
     )
     .await;
+    b.fill("#closure-starts-time", "07.00").await;
+    b.fill("#closure-ends-time", "17.00").await;
     b.fill("#closure-reason", "Dinas luar").await;
     b.click("#closure-submit").await;
     // First the preview: one booking, nobody else free, so the citizen will pick a new time.

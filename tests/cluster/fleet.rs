@@ -112,6 +112,8 @@ impl Fleet {
             )
             .env("LOKET_DATA_DIR", self.dir.join(&node.name))
             .env("LOKET_DEMO_PASSWORD", DEMO_PASSWORD)
+            // The tests move PBG bookings of the demo clerk to now; a demo call would be there.
+            .env("LOKET_DEMO_CALL", "false")
             .env("LOKET_DRAIN_SECONDS", "2")
             .env("LOKET_JOIN_OPENS_MINUTES", JOIN_OPENS_MINUTES)
             .env("LOKET_BOOKING_RATE_PER_MINUTE", "0")

@@ -19,20 +19,22 @@ export class ApiError extends Error {
 }
 
 /**
- * Calls the API. `body` is sent as JSON; `token` adds a citizen Bearer header; staff
+ * Calls the API. `body` is sent as JSON (a File or Blob as it is, with the caller's
+ * Content-Type); `token` adds a citizen Bearer header; staff
  * pages rely on the session cookie (same-origin credentials). Resolves to the parsed
  * JSON (or null for an empty body), rejects with ApiError.
  */
 export async function api(path, { method = 'GET', body, token, headers = {}, signal } = {}) {
   const h = { Accept: 'application/json', ...headers };
-  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const raw = body instanceof Blob;
+  if (body !== undefined && !raw) h['Content-Type'] = 'application/json';
   if (token) h.Authorization = `Bearer ${token}`;
   let res;
   try {
     res = await fetch(API + path, {
       method,
       headers: h,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
       credentials: 'same-origin',
       cache: 'no-store',
       signal,

@@ -5,6 +5,7 @@ import { initI18n, setI18n, setName, setDate, getLang } from './i18n.js';
 import { api, downloadWithToken, storeCitizenToken, uuid } from './api.js';
 import { byId, el, show, focusHeading, setFieldError, problemKey, showError, copyText, announce } from './dom.js';
 import { SlotPicker } from './slots.js';
+import { confirmStep } from './confirm.js';
 
 await initI18n();
 
@@ -12,6 +13,7 @@ const sections = {
   service: byId('step-service'),
   schedule: byId('step-schedule'),
   details: byId('step-details'),
+  confirm: byId('step-confirm'),
   done: byId('step-done'),
 };
 const search = byId('service-search');
@@ -403,6 +405,10 @@ function showDone(res) {
   const { appointment: a, token, links = {} } = res;
   state.booking = res;
   storeCitizenToken(token);
+  if (a.status === 'held') {
+    showHeld(res);
+    return;
+  }
   byId('booking-code').textContent = a.code;
   setName(byId('done-service'), a.service || state.service);
   setDate(byId('done-when'), a.starts_at);
@@ -420,6 +426,35 @@ function showDone(res) {
   history.replaceState({ step: 'done' }, '');
   goTo('done', { push: false });
 }
+
+/** Held until the code sent to the phone confirms it (DESIGN §9): the code step first. */
+function showHeld(res) {
+  const { appointment: a, token } = res;
+  byId('held-code').textContent = a.code;
+  setName(byId('held-service'), a.service || state.service);
+  setDate(byId('held-when'), a.starts_at);
+  show(byId('hold-released'), false);
+  confirmStep(byId('hold-box'), {
+    token,
+    appointment: a,
+    onConfirmed: (confirmed) => showDone({ ...res, appointment: confirmed }),
+    onReleased: () => {
+      // The time went back to everyone: start again from the times, nothing kept.
+      state.booking = null;
+      state.attempt = null;
+      show(byId('hold-released'), true);
+    },
+  });
+  history.replaceState({ step: 'confirm' }, '');
+  goTo('confirm', { push: false });
+}
+
+byId('book-again').addEventListener('click', async () => {
+  state.slot = null;
+  renderSummary();
+  goTo('schedule');
+  await picker.reload();
+});
 
 byId('ics-link').addEventListener('click', async (ev) => {
   const booking = state.booking;
@@ -454,3 +489,6 @@ byId('book-another').addEventListener('click', () => {
 
 loadAgencies();
 loadServices();
+// `/?service=<slug>` opens that service at once (the manage page links here to book again).
+const wanted = new URLSearchParams(location.search).get('service');
+if (wanted && /^[a-z0-9][a-z0-9-]{0,62}$/.test(wanted)) openService(wanted);

@@ -8,6 +8,7 @@ import { api, downloadWithToken, takeCitizenToken, storeCitizenToken } from './a
 import { byId, el, show, focusHeading, showError, announce, statusBadge } from './dom.js';
 import { SlotPicker } from './slots.js';
 import { noticeList } from './notices.js';
+import { confirmStep } from './confirm.js';
 
 await initI18n();
 
@@ -62,10 +63,34 @@ function render(raw) {
   show(byId('appointment-nik'), !!a.nik_masked);
   byId('appointment-nik').textContent = a.nik_masked || '';
   const changeable = a.status === 'booked';
+  const held = a.status === 'held';
   show(byId('reschedule-button'), changeable);
-  show(byId('cancel-button'), changeable);
+  // A hold may be let go at once, so the time goes back to others.
+  show(byId('cancel-button'), changeable || held);
+  show(byId('held-notice'), held);
+  if (held) {
+    confirmStep(byId('hold-box'), {
+      token,
+      appointment: a,
+      onConfirmed: async () => {
+        await load();
+        announce(status, 'hold.confirmed');
+      },
+      // Keep the step's explanation on screen; the booking is cancelled now.
+      onReleased: () => {
+        byId('appointment-status').replaceChildren(statusBadge('cancelled'));
+        show(byId('held-notice'), false);
+        show(byId('cancel-button'), false);
+      },
+    });
+  } else {
+    show(byId('hold-box'), false);
+  }
   show(byId('join-link'), ['booked', 'waiting', 'in_call'].includes(a.status));
   show(byId('ics-download'), ['booked', 'waiting'].includes(a.status));
+  // A missed consultation: say what to do next, and open the same service to book again.
+  show(byId('manage-no-show'), a.status === 'no_show');
+  if (a.service?.slug) byId('book-again-link').href = `/?service=${encodeURIComponent(a.service.slug)}`;
   // The join page needs the token too; pass it the same way, in the fragment.
   byId('join-link').href = `/join#t=${encodeURIComponent(token)}`;
   if (raw?.notifications) {

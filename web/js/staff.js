@@ -1,7 +1,8 @@
 // The clerk's app (/staff): login, today's timeline with live waiting-room updates
 // (server-sent events), the room and call for one appointment, outcome notes, a week
 // calendar, weekly hours, leave and the calendar feed link. Supervisors also pick which
-// clerk's appointments to see and can reassign.
+// clerk's appointments to see and can reassign; admins load and save the catalogue as a CSV
+// file (catalogue.js).
 //
 // Auth is the HttpOnly session cookie set at login; the JSON token in the login
 // response is deliberately not stored anywhere script can read it back.
@@ -14,6 +15,7 @@ import { bindCallUi } from './callui.js';
 import { getMedia, stopStream } from './media.js';
 import { noticeList, noticeBadge } from './notices.js';
 import { initQueuePanel } from './staffqueue.js';
+import { initCatalogue } from './catalogue.js';
 
 await initI18n();
 
@@ -156,6 +158,7 @@ async function startApp(raw) {
   else setI18n(meta, `roles.${me.role}`);
   renderCalendarLink();
   show(byId('nav-outbox-item'), me.role === 'admin');
+  show(byId('nav-catalogue-item'), me.role === 'admin');
   if (isSupervisor()) await loadTeam();
   openFeed();
   showView('today', { focus: false });
@@ -209,7 +212,7 @@ function showView(view, { focus = true } = {}) {
     if (btn.dataset.view === view) btn.setAttribute('aria-current', 'page');
     else btn.removeAttribute('aria-current');
   }
-  for (const name of ['today', 'week', 'hours', 'leave', 'open', 'outbox']) show(byId(`view-${name}`), name === view);
+  for (const name of ['today', 'week', 'hours', 'leave', 'open', 'outbox', 'catalogue']) show(byId(`view-${name}`), name === view);
   renderPanel();
   if (focus) focusHeading(byId(`view-${view}`));
   if (view === 'week') loadWeek();
@@ -218,6 +221,8 @@ function showView(view, { focus = true } = {}) {
   if (view === 'open') loadOpen();
   if (view === 'outbox') loadOutbox();
 }
+
+initCatalogue(sapi);
 
 for (const btn of document.querySelectorAll('.nav-button')) {
   btn.addEventListener('click', () => showView(btn.dataset.view));
@@ -470,6 +475,7 @@ byId('calendar-copy').addEventListener('click', async () => {
 function select(id) {
   state.selectedId = id;
   show(byId('cancel-appointment-box'), false);
+  show(byId('no-show-box'), false);
   show(byId('panel-error'), false);
   announce(byId('panel-status'), null);
   renderPanel();
@@ -533,10 +539,39 @@ function renderPanel() {
     byId('notes-input').value = a.notes || '';
   }
   show(byId('complete-button'), st === 'waiting' || st === 'in_call');
-  show(byId('no-show-button'), st === 'booked' || st === 'waiting');
+  renderNoShow(a);
   show(byId('cancel-appointment'), st === 'booked');
   show(byId('outcome'), ROOM_STATUSES.has(st));
   renderReassign(a);
+}
+
+// A no-show only after the start plus the grace time (the server refuses earlier with
+// too_early), confirmed first, and undoable for a few minutes (the times come from /staff/me).
+const MINUTE = 60_000;
+let noShowTimer = null;
+
+function renderNoShow(a) {
+  const st = a.status;
+  const grace = state.me?.no_show_grace_minutes ?? 10;
+  const undo = state.me?.no_show_undo_minutes ?? 15;
+  const from = new Date(a.starts_at).getTime() + grace * MINUTE;
+  const now = Date.now();
+  const possible = st === 'booked' || st === 'waiting';
+  const early = possible && now < from;
+  show(byId('no-show-button'), possible);
+  byId('no-show-button').disabled = early;
+  const hint = byId('no-show-hint');
+  if (early) setI18n(hint, 'staff.no_show_from', { time: { dt: new Date(from).toISOString(), f: 'timez' }, n: grace });
+  show(hint, early);
+  if (!possible || early) show(byId('no-show-box'), false);
+  const until = st === 'no_show' && a.updated_at ? new Date(a.updated_at).getTime() + undo * MINUTE : 0;
+  const undoable = now < until;
+  if (undoable) setI18n(byId('undo-no-show-text'), 'staff.undo_no_show_text', { time: { dt: new Date(until).toISOString(), f: 'timez' } });
+  show(byId('undo-no-show-box'), undoable);
+  // Look again when the button should come on or the undo go away.
+  clearTimeout(noShowTimer);
+  const next = early ? from : undoable ? until : 0;
+  if (next) noShowTimer = setTimeout(() => { if (state.selectedId !== null) renderPanel(); }, Math.min(next - now + 500, 6 * 60 * MINUTE));
 }
 
 // The citizen's last pre-call check (docs/precheck.md): verdict, then the reasons.
@@ -597,7 +632,20 @@ byId('complete-button').addEventListener('click', async () => {
   const notes = byId('notes-input').value.trim();
   if (await postAction('complete', notes ? { notes } : {}, 'staff.completed')) byId('notes-input').value = '';
 });
-byId('no-show-button').addEventListener('click', () => postAction('no-show', undefined, 'staff.marked_no_show'));
+byId('no-show-button').addEventListener('click', () => {
+  setI18n(byId('no-show-confirm-text'), 'staff.no_show_confirm_text', { n: state.me?.no_show_undo_minutes ?? 15 });
+  show(byId('no-show-box'), true);
+  byId('no-show-confirm').focus();
+});
+byId('no-show-abort').addEventListener('click', () => {
+  show(byId('no-show-box'), false);
+  byId('no-show-button').focus();
+});
+byId('no-show-confirm').addEventListener('click', async () => {
+  show(byId('no-show-box'), false);
+  if (await postAction('no-show', undefined, 'staff.marked_no_show')) byId('undo-no-show').focus();
+});
+byId('undo-no-show').addEventListener('click', () => postAction('undo-no-show', undefined, 'staff.no_show_undone'));
 byId('cancel-appointment').addEventListener('click', () => {
   show(byId('cancel-appointment-box'), true);
   byId('cancel-appointment-confirm').focus();
