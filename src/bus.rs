@@ -82,7 +82,7 @@ pub fn start(db_url: String, pool: DbPool, feed: &FeedHub, queue: &QueueFeed) ->
     let (tx, rx) = mpsc::channel::<FeedEvent>(QUEUE);
     feed.forward_to(tx);
     queue.start_forwarding();
-    tokio::spawn(send(rx, pool.clone(), node));
+    tokio::spawn(send(rx, feed.clone(), pool.clone(), node));
     tokio::spawn(send_queue(queue.clone(), pool, node));
     let local = Local {
         feed: feed.clone(),
@@ -143,13 +143,14 @@ async fn send_queue(queue: QueueFeed, pool: DbPool, node: Uuid) {
 }
 
 /// Sends queued events in batches, one statement each.
-async fn send(mut rx: mpsc::Receiver<FeedEvent>, pool: DbPool, node: Uuid) {
+async fn send(mut rx: mpsc::Receiver<FeedEvent>, feed: FeedHub, pool: DbPool, node: Uuid) {
     let mut queued: Vec<FeedEvent> = Vec::with_capacity(BATCH);
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH + 1);
     // Set when a batch could not be sent: the other nodes missed something and must reload.
     let mut missed = false;
     while rx.recv_many(&mut queued, BATCH).await > 0 {
-        if missed {
+        // An event dropped because this queue was full is missed as surely as a failed send.
+        if missed || feed.take_dropped() {
             batch.push(Event::Resync);
         }
         batch.extend(queued.drain(..).map(|f| Event::from(&f)));

@@ -42,6 +42,9 @@ pub struct FeedHub {
     subscribers: Arc<AtomicUsize>,
     /// Where this node's own events also go (the other nodes), once `bus` is started.
     forward: Arc<OnceLock<mpsc::Sender<FeedEvent>>>,
+    /// Set when an event could not be queued for the other nodes; the bus then tells them to
+    /// resync (`take_dropped`).
+    dropped: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Default for FeedHub {
@@ -57,7 +60,14 @@ impl FeedHub {
             tx,
             subscribers: Arc::new(AtomicUsize::new(0)),
             forward: Arc::new(OnceLock::new()),
+            dropped: Arc::default(),
         }
+    }
+
+    /// Whether an event was dropped on its way to the other nodes since the last call.
+    pub fn take_dropped(&self) -> bool {
+        self.dropped
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
     }
 
     /// From now on, every event published here is also sent to the other nodes.
@@ -73,6 +83,8 @@ impl FeedHub {
             // The sender is far behind (the database is slow or gone): the other nodes miss
             // this one; the bus tells them to resync once it can send again.
             tracing::warn!("event queue to the other nodes is full; dropping one");
+            self.dropped
+                .store(true, std::sync::atomic::Ordering::Release);
         }
         self.publish_local(event);
     }
@@ -132,5 +144,36 @@ struct SubscriberGuard(Arc<AtomicUsize>);
 impl Drop for SubscriberGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> FeedEvent {
+        FeedEvent {
+            appointment: Uuid::new_v4(),
+            staff: Uuid::new_v4(),
+            status: "booked".into(),
+            citizen_waiting: false,
+        }
+    }
+
+    /// An event that cannot be queued for the other nodes is remembered, once, so the bus can
+    /// tell them to resync; the readers on this node still get it.
+    #[test]
+    fn a_full_queue_to_the_other_nodes_is_remembered_for_a_resync() {
+        let hub = FeedHub::new();
+        let mut local = hub.subscribe();
+        let (tx, _rx) = mpsc::channel(1);
+        hub.forward_to(tx);
+        hub.publish(event());
+        assert!(!hub.take_dropped(), "the first fits");
+        hub.publish(event());
+        assert!(hub.take_dropped(), "the second did not fit");
+        assert!(!hub.take_dropped(), "told once");
+        assert!(matches!(local.try_recv(), Ok(FeedItem::Changed(_))));
+        assert!(matches!(local.try_recv(), Ok(FeedItem::Changed(_))));
     }
 }
