@@ -94,6 +94,14 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, secs: u64) {
     settings.min_notice_minutes = 0;
     settings.max_active_bookings = 100;
     settings.max_bookings_per_service_day = 100;
+    // LOKET_BENCH_OUTBOX_WORKERS=0 leaves the booking's messages unsent: the A/B of what the
+    // outbox's workers cost beside the bookings (their rows are written either way).
+    if let Some(n) = std::env::var("LOKET_BENCH_OUTBOX_WORKERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        settings.notify.workers = n;
+    }
     // Loket's default pool (16) unless LOKET_BENCH_POOL says otherwise.
     if let Some(size) = std::env::var("LOKET_BENCH_POOL")
         .ok()
