@@ -7,10 +7,10 @@
 //! Only private test addresses (10.203.x.y) inside namespaces created here are used; nothing
 //! leaves the machine. The namespaces are deleted on every exit path, panics included.
 //!
-//! Needs root, iproute2 and nftables (scripts/test installs them), so each test is marked
-//! `#[ignore]`: a plain `cargo test` lists them as ignored, and scripts/test runs them (with
-//! `--include-ignored`) when it runs as root. Run without root or the tools, they fail with a
-//! message saying what is missing.
+//! Needs root, iproute2 and nftables (scripts/test installs them), so each test carries
+//! `#[ignore = "needs root, …"]`: a plain `cargo test` lists them as ignored with that reason,
+//! and scripts/test runs them (with `--include-ignored`) when it runs as root. Run without root
+//! or the tools, they fail with a message saying what is missing.
 
 use std::future::Future;
 use std::net::SocketAddr;
