@@ -46,6 +46,9 @@ pub struct Settings {
     pub booking_confirmation: crate::domain::hold::Confirmation,
     /// Minutes a held booking waits for its code before it is cancelled (`LOKET_HOLD_MINUTES`).
     pub hold_minutes: i64,
+    /// Seconds between two looks of this node's reaper for holds whose time is up
+    /// (`LOKET_HOLD_REAP_SECONDS`, 1–3600; nothing waits for it, see `booking::hold`).
+    pub hold_reap_seconds: u64,
     pub demo_password: Option<Secret>,
     pub max_frame_bytes: usize,
     /// Messages per second one signalling socket may send (bursts of twice that).
@@ -376,6 +379,7 @@ impl Settings {
                 })?,
             },
             hold_minutes: parse_var("LOKET_HOLD_MINUTES", 10)?,
+            hold_reap_seconds: parse_var("LOKET_HOLD_REAP_SECONDS", 15)?,
             demo_password: var("LOKET_DEMO_PASSWORD").map(Secret::new),
             max_frame_bytes: parse_var("LOKET_MAX_FRAME_BYTES", 65_536)?,
             signal_rate_per_sec: parse_var("LOKET_SIGNAL_RATE_PER_SEC", 50)?,
@@ -439,6 +443,9 @@ impl Settings {
         }
         if !(2..=60).contains(&self.hold_minutes) {
             bail!("LOKET_HOLD_MINUTES must be between 2 and 60");
+        }
+        if !(1..=3600).contains(&self.hold_reap_seconds) {
+            bail!("LOKET_HOLD_REAP_SECONDS must be between 1 and 3600");
         }
         if self.env == Environment::Production
             && self.booking_confirmation == crate::domain::hold::Confirmation::Otp
@@ -527,6 +534,7 @@ impl Settings {
             // `auto` would turn into holds); the tests of holds turn it on themselves.
             booking_confirmation: crate::domain::hold::Confirmation::Off,
             hold_minutes: 10,
+            hold_reap_seconds: 15,
             demo_password: None,
             max_frame_bytes: 65_536,
             signal_rate_per_sec: 50,
@@ -629,5 +637,29 @@ fn default_web_dir() -> String {
         "web".into()
     } else {
         manifest.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    #[test]
+    fn the_hold_reaper_period_is_refused_outside_one_second_to_an_hour() {
+        let mut s = Settings::for_tests("/tmp".into());
+        for (seconds, ok) in [
+            (0, false),
+            (1, true),
+            (15, true),
+            (3600, true),
+            (3601, false),
+        ] {
+            s.hold_reap_seconds = seconds;
+            let checked = s.check();
+            assert_eq!(checked.is_ok(), ok, "{seconds} s: {checked:?}");
+            if let Err(e) = checked {
+                assert!(e.to_string().contains("LOKET_HOLD_REAP_SECONDS"), "{e}");
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! holds whose time is up. The rules (tries, codes, timings) are `domain::hold`; the SQL is
 //! `db::holds`; `book` writes the hold and its first code in the booking's own statement.
 //!
-//! Why a reaper every [`REAP_EVERY`] is enough: nothing waits for it. The free times already
+//! Why a reaper every `LOKET_HOLD_REAP_SECONDS` (15) is enough: nothing waits for it. The free times already
 //! show an expired hold as free (`db::schedule`), the booking that takes that time ends the hold
 //! in its way inside its own statement (`loket_book`), and the limits per phone and NIK ignore
 //! expired holds. The reaper only makes the rest true in time — the clerk's list, the citizen's
@@ -28,8 +28,6 @@ use crate::feed::FeedEvent;
 
 /// What a booking confirmation code is bound to (besides the appointment).
 const PURPOSE: &str = "confirm";
-/// How often each node looks for holds whose time is up.
-pub const REAP_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 /// Holds ended per statement (a burst is done in several).
 const REAP_BATCH: i32 = 500;
 
@@ -215,10 +213,11 @@ pub async fn reap(ctx: &Ctx) -> Result<usize, Fault> {
     }
 }
 
-/// Runs [`reap`] every [`REAP_EVERY`] on this node (every node may: see the module doc).
+/// Runs [`reap`] every `hold_reap_seconds` on this node (every node may: see the module doc).
 pub fn spawn_reaper(ctx: Arc<Ctx>) -> tokio::task::JoinHandle<()> {
+    let period = std::time::Duration::from_secs(ctx.settings.hold_reap_seconds.max(1));
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(REAP_EVERY);
+        let mut every = tokio::time::interval(period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
