@@ -1064,14 +1064,21 @@ async fn bookings_and_calls_racing_for_one_clerk_never_overlap() {
     let q = queue_app(|s| s.min_notice_minutes = 0).await;
     let staff = q.clerk_token().await;
     let clerk = q.app.staff_id(&q.clerk).await;
-    let mut booked = 0;
-    let mut called = 0;
-    // A call does more work before its insert than a booking does, so bookings sent at the
-    // same moment mostly win. Later rounds hold the bookings back a little longer, so that
-    // calls win some races too and both ways of losing are exercised; the last holds them
-    // back well past a call's time.
-    let booking_delay_ms = [0u64, 0, 10, 30, 100, 1000];
-    for (round, delay) in booking_delay_ms.into_iter().enumerate() {
+    // The first and last rounds settle who wins by sending one side only after the other has
+    // answered, so both ways of losing are always exercised (which side wins a true race depends
+    // on the machine's load: a call does more work before its insert, so bookings mostly win).
+    // The rounds between race both sides, the bookings held back a little more each time.
+    let rounds = [
+        Round::BookingsFirst,
+        Round::Race(0),
+        Round::Race(0),
+        Round::Race(10),
+        Round::Race(30),
+        Round::Race(100),
+        Round::CallsFirst,
+    ];
+    let (mut booked, mut called) = (0, 0);
+    for (round, order) in rounds.into_iter().enumerate() {
         // A fresh line of numbers and the next free slot of this clerk.
         q.app
             .exec("UPDATE queue_tickets SET state = 'cancelled' WHERE state = 'waiting'")
@@ -1088,23 +1095,23 @@ async fn bookings_and_calls_racing_for_one_clerk_never_overlap() {
             slot < Utc::now() + Duration::minutes(20),
             "the slot overlaps a call now: {slot}"
         );
-        let mut tasks = Vec::new();
-        for i in 0..6 {
-            let app_url = q.app.url("/api/v1/appointments");
+        let book = |i: usize, delay: u64| {
+            let url = q.app.url("/api/v1/appointments");
             let client = q.app.client.clone();
-            let service = q.service.clone();
-            tasks.push(tokio::spawn(async move {
+            let body = json!({"service": q.service, "starts_at": slot.to_rfc3339(),
+                "citizen": {"name": "Budi", "phone": format!("0812345679{round}{i}")},
+                "consent": true});
+            tokio::spawn(async move {
                 tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-                let body = json!({"service": service, "starts_at": slot.to_rfc3339(),
-                    "citizen": {"name": "Budi", "phone": format!("0812345679{round}{i}")},
-                    "consent": true});
-                let r = resp(client.post(app_url).json(&body).send().await.expect("book")).await;
+                let r = resp(client.post(url).json(&body).send().await.expect("book")).await;
                 ("book", r.status, r.text)
-            }));
+            })
+        };
+        let call = || {
             let url = q.app.url("/api/v1/staff/queue/next");
             let client = q.app.client.clone();
             let staff = staff.clone();
-            tasks.push(tokio::spawn(async move {
+            tokio::spawn(async move {
                 let r = resp(
                     client
                         .post(url)
@@ -1116,13 +1123,41 @@ async fn bookings_and_calls_racing_for_one_clerk_never_overlap() {
                 )
                 .await;
                 ("call", r.status, r.text)
-            }));
+            })
+        };
+        let mut answers = Vec::new();
+        match order {
+            Round::Race(delay) => {
+                let mut tasks = Vec::new();
+                for i in 0..6 {
+                    tasks.push(book(i, delay));
+                    tasks.push(call());
+                }
+                for t in tasks {
+                    answers.push(t.await.expect("task"));
+                }
+            }
+            Round::BookingsFirst | Round::CallsFirst => {
+                // A spawned task starts at once: the second side is spawned only after the
+                // first side's answers are in.
+                let bookings_first = order == Round::BookingsFirst;
+                for bookings_side in [bookings_first, !bookings_first] {
+                    let side: Vec<_> = if bookings_side {
+                        (0..6).map(|i| book(i, 0)).collect()
+                    } else {
+                        (0..6).map(|_| call()).collect()
+                    };
+                    for t in side {
+                        answers.push(t.await.expect("task"));
+                    }
+                }
+            }
         }
-        for t in tasks {
-            let (kind, status, text) = t.await.expect("task");
+        let (mut round_booked, mut round_called) = (0, 0);
+        for (kind, status, text) in answers {
             match (kind, status.as_u16()) {
-                ("book", 201) => booked += 1,
-                ("call", 200) => called += 1,
+                ("book", 201) => round_booked += 1,
+                ("call", 200) => round_called += 1,
                 ("book", 409) => assert!(text.contains("slot_taken"), "{text}"),
                 ("call", 409) => assert!(
                     text.contains("clerk_busy") || text.contains("next_appointment_too_soon"),
@@ -1131,6 +1166,17 @@ async fn bookings_and_calls_racing_for_one_clerk_never_overlap() {
                 other => panic!("round {round}: unexpected answer {other:?}: {text}"),
             }
         }
+        assert_eq!(
+            round_booked + round_called,
+            1,
+            "round {round}: exactly one request gets the clerk's time"
+        );
+        match order {
+            Round::BookingsFirst => assert_eq!(round_booked, 1, "round {round}"),
+            Round::CallsFirst => assert_eq!(round_called, 1, "round {round}"),
+            Round::Race(_) => {}
+        }
+        (booked, called) = (booked + round_booked, called + round_called);
         // Whatever won, the clerk's active appointments never overlap.
         let overlaps = q
             .app
@@ -1149,14 +1195,17 @@ async fn bookings_and_calls_racing_for_one_clerk_never_overlap() {
             .await;
     }
     println!("bookings won {booked}, calls won {called}");
-    assert!(
-        booked + called >= 6,
-        "every round someone got the time: {booked} + {called}"
-    );
-    assert!(
-        booked > 0 && called > 0,
-        "both sides won some: {booked} + {called}"
-    );
+}
+
+/// How a round of [`bookings_and_calls_racing_for_one_clerk_never_overlap`] sends its requests.
+#[derive(Clone, Copy, PartialEq)]
+enum Round {
+    /// Both sides at once, the bookings after this many milliseconds.
+    Race(u64),
+    /// The calls only after every booking answered.
+    BookingsFirst,
+    /// The bookings only after every call answered.
+    CallsFirst,
 }
 
 #[tokio::test]
