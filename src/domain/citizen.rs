@@ -324,6 +324,9 @@ mod tests {
         let at_most = "0 8 1 2 3 4 5 6 7 8 9 0 - - - -";
         assert_eq!(at_most.len(), 31);
         assert!(Phone::parse(at_most).is_ok());
+        let exactly = format!("{at_most}-");
+        assert_eq!(exactly.len(), 32);
+        assert!(Phone::parse(&exactly).is_ok(), "32 characters are allowed");
         assert_eq!(Phone::parse("0812+34567890"), Err("invalid"));
         assert_eq!(
             Phone::parse("+0812345678901"),
