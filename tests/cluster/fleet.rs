@@ -38,11 +38,18 @@ pub struct Fleet {
     dir: PathBuf,
     pub client: reqwest::Client,
     moved: std::sync::atomic::AtomicU32,
+    /// More settings every node starts with (`Fleet::start_with`).
+    env: Vec<(String, String)>,
 }
 
 impl Fleet {
     /// `n` nodes behind HAProxy, every node ready and the balancer answering.
     pub async fn start(n: usize) -> Fleet {
+        Fleet::start_with(n, &[]).await
+    }
+
+    /// [`Fleet::start`] with more settings for every node (`LOKET_…` names and values).
+    pub async fn start_with(n: usize, env: &[(&str, &str)]) -> Fleet {
         let dir =
             std::env::temp_dir().join(format!("loket-fleet-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("fleet dir");
@@ -74,6 +81,10 @@ impl Fleet {
                 .build()
                 .expect("client"),
             moved: Default::default(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         // The first node migrates and loads the demo data; the others then start together.
         fleet.spawn(0);
@@ -118,6 +129,7 @@ impl Fleet {
             .env("LOKET_JOIN_OPENS_MINUTES", JOIN_OPENS_MINUTES)
             .env("LOKET_BOOKING_RATE_PER_MINUTE", "0")
             .env("LOKET_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
@@ -342,6 +354,18 @@ impl Fleet {
               WHERE id = '{appointment}' RETURNING code AS v"
         ))
         .await;
+    }
+
+    /// Runs `sql`, a statement that answers no rows, on the fleet's database.
+    pub async fn exec(&self, sql: &str) {
+        use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+        let mut conn = AsyncPgConnection::establish(&self.db_url)
+            .await
+            .expect("connect to the fleet's database");
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     /// Runs `sql` (whose one column is named `v`) on the fleet's database; answers each row's

@@ -1,6 +1,7 @@
 //! More than one machine, with real processes: Loket nodes sharing one Postgres behind Debian's
 //! HAProxy (tests/cluster/fleet.rs). A room's sockets land on one node; what happens on one node
-//! reaches the staff on another; killing the node of a live call brings the call back on another
+//! reaches the staff on another, and the queue's citizen page, the mall's TV and the clerk's
+//! dashboard on another; killing the node of a live call brings the call back on another
 //! node with the citizen still admitted; a rolling restart under load loses no booking.
 //!
 //! Needs `haproxy` (scripts/test installs it).
@@ -472,4 +473,237 @@ async fn a_rolling_restart_under_booking_load_answers_and_keeps_every_booking() 
         );
     }
     assert!(!booked.is_empty());
+}
+
+/// A zone where it is about 10:00 now: the queue's day is open whenever the test runs.
+fn mid_morning_zone() -> String {
+    use chrono::Timelike;
+    let offset = (10 - Utc::now().hour() as i32).rem_euclid(24);
+    let offset = if offset > 14 { offset - 24 } else { offset };
+    // Etc/GMT-N is UTC+N (the sign is POSIX's).
+    match offset {
+        0 => "Etc/GMT".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    }
+}
+
+/// Reads server-sent events from a streaming response until `want` holds for one named `name`
+/// (bounded at 20 s: it proves arrival, not speed), answering that event's data.
+async fn event_until(
+    r: &mut reqwest::Response,
+    buffer: &mut String,
+    name: &str,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut event = "message";
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(e) = line.strip_prefix("event: ") {
+                    event = e;
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data.push_str(d);
+                }
+            }
+            if event == name {
+                let v: Value = serde_json::from_str(&data).expect("event data is JSON");
+                if want(&v) {
+                    return v;
+                }
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, r.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no matching `{name}` event within 20 s; last: {buffer}"))
+            .expect("stream read")
+            .unwrap_or_else(|| panic!("the stream ended before a matching `{name}` event"));
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_changes_on_one_node_reach_the_citizen_the_clerk_and_the_board_on_the_other() {
+    let zone = mid_morning_zone();
+    let f = Fleet::start_with(2, &[("LOKET_TIMEZONE", &zone)]).await;
+    // A service one clerk serves, that clerk at work all day every day (site time), no holiday:
+    // set before any node reads the service.
+    let row = f
+        .query(
+            "SELECT s.slug || ' ' || min(st.email) || ' ' || a.queue_prefix AS v FROM services s \
+             JOIN agencies a ON a.id = s.agency_id \
+             JOIN staff_services ss ON ss.service_id = s.id \
+             JOIN staff st ON st.id = ss.staff_id AND st.active AND st.role = 'clerk' \
+             WHERE s.active GROUP BY s.slug, a.queue_prefix HAVING count(*) = 1 \
+             ORDER BY s.slug LIMIT 1",
+        )
+        .await
+        .pop()
+        .expect("a service with one clerk in the demo data");
+    let mut parts = row.split(' ');
+    let (service, clerk, prefix) = (
+        parts.next().expect("slug").to_string(),
+        parts.next().expect("email").to_string(),
+        parts.next().expect("prefix").to_string(),
+    );
+    f.exec("DELETE FROM closures").await;
+    f.exec(&format!(
+        "DELETE FROM weekly_hours WHERE staff_id = (SELECT id FROM staff WHERE email = '{clerk}')"
+    ))
+    .await;
+    f.exec(&format!(
+        "INSERT INTO weekly_hours (staff_id, weekday, starts, ends) \
+         SELECT st.id, wd, '08:00', '16:00' FROM staff st, generate_series(1, 7) wd \
+         WHERE st.email = '{clerk}'"
+    ))
+    .await;
+    f.exec(&format!(
+        "UPDATE services SET duration_minutes = 20, buffer_minutes = 0 WHERE slug = '{service}'"
+    ))
+    .await;
+    let (a, b) = (0, 1);
+    let take = async |mode: &str, phone: Option<&str>| -> (String, String) {
+        let mut citizen = json!({"name": "Siti Aminah"});
+        if let Some(p) = phone {
+            citizen["phone"] = json!(p);
+        }
+        let (status, body) =
+            json_of(f.client.post(f.node_url(a, "/api/v1/queue")).json(
+                &json!({"service": service, "mode": mode, "citizen": citizen, "consent": true}),
+            ))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (
+            body["token"].as_str().expect("token").to_string(),
+            body["ticket"]["id"].as_str().expect("id").to_string(),
+        )
+    };
+    // Three numbers taken on node A.
+    let (_, first) = take("in_person", None).await;
+    let (second, _) = take("in_person", None).await;
+    let (mine, _) = take("remote", Some("081277800301")).await;
+
+    // The citizen's page, the mall's TV and the clerk's dashboard are all on node B.
+    let mut stream = f
+        .client
+        .get(f.node_url(b, "/api/v1/queue/current/events"))
+        .bearer_auth(&mine)
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(stream.status(), 200);
+    let mut buf = String::new();
+    let start = event_until(&mut stream, &mut buf, "ticket", |_| true).await;
+    assert_eq!(start["position"], 3, "{start}");
+    let mut board = f
+        .client
+        .get(f.node_url(b, "/api/v1/board/events"))
+        .send()
+        .await
+        .expect("board");
+    assert_eq!(board.status(), 200);
+    let mut board_buf = String::new();
+    let empty = event_until(&mut board, &mut board_buf, "board", |_| true).await;
+    assert_eq!(empty["agencies"], json!([]), "{empty}");
+    let (status, session) = json_of(
+        f.client
+            .post(f.node_url(a, "/api/v1/staff/session"))
+            .json(&json!({"email": clerk, "password": DEMO_PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 200, "{session}");
+    let staff = session["token"].as_str().expect("token").to_string();
+    let mut feed = f
+        .client
+        .get(f.node_url(b, "/api/v1/staff/feed"))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .expect("feed");
+    assert_eq!(feed.status(), 200);
+
+    // Number 2 leaves on node A: node B's citizen moves up.
+    let left = f
+        .client
+        .delete(f.node_url(a, "/api/v1/queue/current"))
+        .bearer_auth(&second)
+        .send()
+        .await
+        .expect("leave");
+    assert_eq!(left.status(), 200);
+    let moved = event_until(&mut stream, &mut buf, "ticket", |t| t["position"] == 2).await;
+    assert_eq!(moved["state"], "waiting");
+
+    // The clerk calls the next number to counter 5 on node A: node B's citizen is next, the
+    // TV shows and says the call, and the clerk's dashboard on node B gets the walk-in.
+    let (status, called) = json_of(
+        f.client
+            .post(f.node_url(a, "/api/v1/staff/queue/next"))
+            .bearer_auth(&staff)
+            .json(&json!({"counter": "5"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{called}");
+    assert_eq!(called["ticket"]["id"], first.as_str());
+    let next_up = event_until(&mut stream, &mut buf, "ticket", |t| t["position"] == 1).await;
+    assert_eq!(next_up["state"], "waiting");
+    let shown = event_until(&mut board, &mut board_buf, "board", |v| {
+        v["agencies"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let call = &shown["agencies"][0]["calls"][0];
+    assert_eq!(call["number"], format!("{prefix}-001"), "{shown}");
+    assert_eq!(call["counter"], "5");
+    assert!(
+        call["announcement"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("silakan ke loket lima")),
+        "{call}"
+    );
+    let walk_in = called["ticket"]["appointment"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the call names its appointment: {called}"))
+        .to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut text = String::new();
+    while !text.contains(&walk_in) {
+        match tokio::time::timeout_at(deadline, feed.chunk()).await {
+            Ok(Ok(Some(c))) => text.push_str(&String::from_utf8_lossy(&c)),
+            other => panic!("node B's staff feed never heard the call: {other:?} {text}"),
+        }
+    }
+
+    // My number is called on node A: node B's page hears it is my turn.
+    let (status, mine_called) = json_of(
+        f.client
+            .post(f.node_url(a, "/api/v1/staff/queue/next"))
+            .bearer_auth(&staff)
+            .json(&json!({})),
+    )
+    .await;
+    // The clerk is still with number 1: a second call waits for that one to end.
+    assert_eq!(status, 409, "{mine_called}");
+    assert_eq!(mine_called["error"], "clerk_busy");
+    let done = f
+        .client
+        .post(f.node_url(a, &format!("/api/v1/staff/appointments/{walk_in}/complete")))
+        .bearer_auth(&staff)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("complete");
+    assert_eq!(done.status(), 200);
+    let (status, mine_called) = json_of(
+        f.client
+            .post(f.node_url(a, "/api/v1/staff/queue/next"))
+            .bearer_auth(&staff)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{mine_called}");
+    let turn = event_until(&mut stream, &mut buf, "ticket", |t| t["state"] == "called").await;
+    assert_eq!(turn["number"], format!("{prefix}-003"), "{turn}");
 }
