@@ -3,12 +3,18 @@
 //! 1. booking throughput through the balancer with one node and with two;
 //! 2. the cross-node events: 1,000 staff dashboards (server-sent events) spread over the nodes,
 //!    bookings made on one node, and how long until every dashboard has each event — with one
-//!    node (no LISTEN/NOTIFY hop) and with two — plus the CPU each event costs.
+//!    node (no LISTEN/NOTIFY hop) and with two — plus the CPU each event costs;
+//! 3. signalling through the balancer: R rooms (booked, brought to now, tickets from the API, the
+//!    citizen admitted), each relaying an ICE-candidate-sized signal back and forth with one in
+//!    flight, for a fixed time: relayed messages per second, round trip p50/p99, CPU per node
+//!    (HAProxy pins each room's two sockets to one node, so this is the relay's own cost plus the
+//!    balancer's; no cross-node hop is on a signal's path).
 //!
 //! With LOKET_BENCH_PIN=1 the nodes, HAProxy and Postgres run on core 0 and this load generator
 //! on core 1, so one node against two is the same core's work split, not a fight for CPU.
-//! Run: `cargo bench --bench cluster_load` (LOKET_BENCH_SECONDS: booking phase, default 10;
-//! LOKET_BENCH_DASHBOARDS: default 1000; LOKET_BENCH_EVENTS: default 200).
+//! Run: `cargo bench --bench cluster_load` (LOKET_BENCH_SECONDS: booking and signalling phases,
+//! default 10; LOKET_BENCH_DASHBOARDS: default 1000; LOKET_BENCH_EVENTS: default 200;
+//! LOKET_BENCH_ROOMS: default 200).
 
 #[path = "../tests/cluster/fleet.rs"]
 #[allow(dead_code)]
@@ -18,9 +24,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use fleet::Fleet;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const CLERKS: usize = 20;
 const CLIENTS: usize = 32;
@@ -66,15 +78,44 @@ fn pin(pid: u32, core: usize) {
     }
 }
 
+/// Pins every thread of `pid` and of all its descendants: an affinity set on a process's id
+/// reaches only its main thread, and the nodes' runtimes, HAProxy's threads and Postgres's
+/// backends are already running when the fleet is pinned.
+fn pin_tree(pid: u32, core: usize) {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return;
+    };
+    for task in tasks.flatten() {
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        pin(tid, core);
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/children")) {
+            for c in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                pin_tree(c, core);
+            }
+        }
+    }
+}
+
 fn pin_fleet(f: &Fleet) {
     for i in 0..f.nodes.len() {
         if let Some(p) = f.pid(i) {
-            pin(p, 0);
+            pin_tree(p, 0);
         }
     }
     for p in [f.lb_pid(), f.postgres_pid()].into_iter().flatten() {
-        pin(p, 0);
+        pin_tree(p, 0);
     }
+}
+
+/// This load generator's own CPU seconds (all its threads).
+fn own_cpu() -> f64 {
+    cpu_seconds(std::process::id())
 }
 
 /// A bench agency whose one service has 20 clerks working every day 07.00–19.00 WIB.
@@ -320,6 +361,275 @@ async fn events_phase(f: &Fleet, dashboards: usize, events: usize, label: &str) 
     }
 }
 
+/// The clients' read buffer: tungstenite's 128 KiB default zero-fills on every read (see
+/// benches/signalling_load.rs); every message here is under 2 KiB.
+const CLIENT_READ_BUFFER: usize = 4096;
+
+const CANDIDATE: &str = "candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sXz4 network-cost 999";
+
+/// An ICE-candidate-sized signal to `to`, numbered `seq`.
+fn signal(to: &str, seq: u64) -> String {
+    format!(
+        r#"{{"type":"signal","to":"{to}","payload":{{"candidate":{{"candidate":"{CANDIDATE}","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"sXz4"}},"seq":{seq}}}}}"#
+    )
+}
+
+/// The `seq` of a relayed signal, read without parsing the whole message.
+fn seq_of(text: &str) -> Option<u64> {
+    let at = text.find("\"seq\":")? + 6;
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// The next message of type `kind` (others skipped), within 20 s.
+async fn until(ws: &mut Ws, kind: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                if let Ok(v) = serde_json::from_str::<Value>(t.as_str())
+                    && v["type"] == kind
+                {
+                    return v;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no {kind}: {other:?}"),
+        }
+    }
+}
+
+/// A room ticket through the balancer: its socket URL.
+async fn ticket(f: &Fleet, token: &str, body: Value) -> String {
+    let v: Value = f
+        .client
+        .post(f.url("/api/v1/rooms/ticket"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("ticket")
+        .json()
+        .await
+        .expect("json");
+    v["ws_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no ticket: {v}"))
+        .to_string()
+}
+
+async fn connect(url: &str) -> (Ws, Value) {
+    let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
+        .await
+        .expect("socket");
+    let welcome = until(&mut ws, "welcome").await;
+    (ws, welcome)
+}
+
+/// One room in a call: (clerk socket, citizen's id, citizen socket, clerk's id).
+struct Pair {
+    clerk: Ws,
+    to_citizen: String,
+    citizen: Ws,
+    to_clerk: String,
+}
+
+/// `rooms` bench bookings, moved to start within the next hours (rooms open a day ahead in the
+/// fleet), each clerk's 30 minutes apart; both sides joined through the balancer and admitted.
+async fn rooms_in_call(f: &Fleet, rooms: usize) -> Vec<Pair> {
+    let slots = all_slots(f).await;
+    assert!(slots.len() >= rooms, "free times for {rooms} rooms");
+    let mut citizens = Vec::with_capacity(rooms);
+    for (k, start) in slots
+        .iter()
+        .step_by(slots.len() / rooms)
+        .take(rooms)
+        .enumerate()
+    {
+        let v: Value = f
+            .client
+            .post(f.url("/api/v1/appointments"))
+            .json(&json!({"service": "bench-svc", "starts_at": start,
+                "citizen": {"name": "Bench", "phone": format!("0815{k:08}")}, "consent": true}))
+            .send()
+            .await
+            .expect("book")
+            .json()
+            .await
+            .expect("json");
+        let id = v["appointment"]["id"].as_str().expect("booked").to_string();
+        let token = v["token"].as_str().expect("token").to_string();
+        citizens.push((id, token));
+    }
+    let ids: Vec<String> = citizens.iter().map(|(id, _)| format!("'{id}'")).collect();
+    f.query(&format!(
+        "WITH moved AS (
+             SELECT id, row_number() OVER (PARTITION BY staff_id ORDER BY id) - 1 AS k,
+                    upper(period) - lower(period) AS len, ends_at - lower(period) AS tail
+               FROM appointments WHERE id IN ({}))
+         UPDATE appointments a
+            SET period = tstzrange(now() + interval '5 minutes' + m.k * interval '30 minutes',
+                                   now() + interval '5 minutes' + m.k * interval '30 minutes' + m.len),
+                ends_at = now() + interval '5 minutes' + m.k * interval '30 minutes' + m.tail
+           FROM moved m WHERE a.id = m.id RETURNING a.id::text AS v",
+        ids.join(",")
+    ))
+    .await;
+    // Each room's clerk's session, signed with the fleet's secret as the sign-in would (the
+    // sign-in allows 10 a minute per address, and every client here is 127.0.0.1).
+    let keys = loket::auth::keys::Keys::derive(&loket::secret::Secret::new(fleet::SECRET));
+    let sessions: std::collections::HashMap<String, String> = f
+        .query(&format!(
+            "SELECT a.id || ' ' || s.id || ' ' || s.session_epoch AS v FROM appointments a JOIN staff s ON s.id = a.staff_id WHERE a.id IN ({})",
+            ids.join(",")
+        ))
+        .await
+        .into_iter()
+        .map(|r| {
+            let mut it = r.split(' ');
+            let (a, s, e) = (it.next(), it.next(), it.next());
+            let staff = loket::domain::ids::StaffId(s.and_then(|s| s.parse().ok()).expect("id"));
+            let epoch = e.and_then(|e| e.parse().ok()).expect("epoch");
+            let token = loket::auth::tokens::staff_token(&keys, staff, epoch).expect("token");
+            (a.expect("appointment").to_string(), token)
+        })
+        .collect();
+    let mut pairs = Vec::with_capacity(rooms);
+    for (id, token) in &citizens {
+        let (mut citizen, _) = connect(&ticket(f, token, json!({})).await).await;
+        let (mut clerk, welcome) =
+            connect(&ticket(f, &sessions[id], json!({"appointment": id})).await).await;
+        let to_citizen = welcome["peers"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the citizen waits: {welcome}"))
+            .to_string();
+        clerk
+            .send(Message::text(
+                json!({"type": "admit", "participant": to_citizen}).to_string(),
+            ))
+            .await
+            .expect("admit");
+        let joined = until(&mut citizen, "peer_joined").await;
+        until(&mut clerk, "peer_joined").await;
+        let to_clerk = joined["peer"]["id"].as_str().expect("clerk id").to_string();
+        pairs.push(Pair {
+            clerk,
+            to_citizen,
+            citizen,
+            to_clerk,
+        });
+    }
+    pairs
+}
+
+/// Every room relays a signal back and forth, one in flight, for `secs`.
+async fn signalling_phase(f: &Fleet, rooms: usize, secs: u64, label: &str) {
+    let pairs = rooms_in_call(f, rooms).await;
+    let cpu0: Vec<f64> = (0..f.nodes.len())
+        .map(|i| f.pid(i).map(tree_cpu).unwrap_or(0.0))
+        .collect();
+    let pg0 = f.postgres_pid().map(tree_cpu).unwrap_or(0.0);
+    let lb0 = f.lb_pid().map(cpu_seconds).unwrap_or(0.0);
+    let me0 = own_cpu();
+    let started = Instant::now();
+    let end = started + Duration::from_secs(secs);
+    let tasks: Vec<_> = pairs
+        .into_iter()
+        .map(|p| {
+            tokio::spawn(async move {
+                let Pair {
+                    mut clerk,
+                    to_citizen,
+                    mut citizen,
+                    to_clerk,
+                } = p;
+                let echo = tokio::spawn(async move {
+                    while let Ok(Some(Ok(msg))) =
+                        tokio::time::timeout(Duration::from_secs(5), citizen.next()).await
+                    {
+                        if let Message::Text(t) = msg
+                            && let Some(seq) = seq_of(t.as_str())
+                            && citizen
+                                .send(Message::text(signal(&to_clerk, seq)))
+                                .await
+                                .is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
+                let mut rtts = Vec::new();
+                let mut seq = 0u64;
+                while Instant::now() < end {
+                    let sent = Instant::now();
+                    if clerk
+                        .send(Message::text(signal(&to_citizen, seq)))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    let mut back = false;
+                    while let Ok(Some(Ok(msg))) =
+                        tokio::time::timeout(Duration::from_secs(5), clerk.next()).await
+                    {
+                        if let Message::Text(t) = msg
+                            && seq_of(t.as_str()) == Some(seq)
+                        {
+                            back = true;
+                            break;
+                        }
+                    }
+                    if !back {
+                        break;
+                    }
+                    rtts.push(sent.elapsed().as_micros() as u64);
+                    seq += 1;
+                }
+                let _ = clerk.close(None).await;
+                echo.abort();
+                rtts
+            })
+        })
+        .collect();
+    let mut rtts = Vec::new();
+    for t in tasks {
+        rtts.extend(t.await.unwrap_or_default());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu: Vec<f64> = (0..f.nodes.len())
+        .map(|i| f.pid(i).map(tree_cpu).unwrap_or(0.0) - cpu0[i])
+        .collect();
+    let pg = f.postgres_pid().map(tree_cpu).unwrap_or(0.0) - pg0;
+    let lb = f.lb_pid().map(cpu_seconds).unwrap_or(0.0) - lb0;
+    let me = own_cpu() - me0;
+    rtts.sort_unstable();
+    let p = |q: f64| {
+        rtts.get(((rtts.len().max(1) - 1) as f64 * q).round() as usize)
+            .map(|us| *us as f64 / 1000.0)
+            .unwrap_or(f64::NAN)
+    };
+    let msgs = 2.0 * rtts.len() as f64;
+    let per_node: Vec<String> = cpu
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} {c:.2} s", f.nodes[i].name))
+        .collect();
+    let node_cpu: f64 = cpu.iter().sum();
+    println!(
+        "{label}: {rooms} rooms, {msgs:.0} signals relayed in {elapsed:.1} s = {:.0}/s; round trip p50 {:.2} ms, p99 {:.2} ms; CPU: {}; {:.1} µs of Loket CPU per signal; haproxy {lb:.2} s; postgres {pg:.2} s; load generator {me:.2} s",
+        msgs / elapsed,
+        p(0.5),
+        p(0.99),
+        per_node.join(", "),
+        node_cpu * 1e6 / msgs.max(1.0),
+    );
+}
+
 fn main() {
     let pinned = std::env::var("LOKET_BENCH_PIN").as_deref() == Ok("1");
     if pinned {
@@ -332,15 +642,19 @@ fn main() {
     let secs: u64 = env_or("LOKET_BENCH_SECONDS", 10);
     let dashboards: usize = env_or("LOKET_BENCH_DASHBOARDS", 1000);
     let events: usize = env_or("LOKET_BENCH_EVENTS", 200);
+    let rooms: usize = env_or("LOKET_BENCH_ROOMS", 200);
     rt.block_on(async {
         for nodes in [1, 2] {
-            let f = Fleet::start(nodes).await;
+            // The per-socket signal limit (50/s) would cap a room; the relay's capacity is
+            // measured here, as in benches/signalling_load.rs.
+            let f = Fleet::start_with(nodes, &[("LOKET_SIGNAL_RATE_PER_SEC", "100000")]).await;
             if pinned {
                 pin_fleet(&f);
             }
             seed(&f).await;
             booking_phase(&f, secs, &format!("{nodes} node(s), bookings")).await;
             events_phase(&f, dashboards, events, &format!("{nodes} node(s), events")).await;
+            signalling_phase(&f, rooms, secs, &format!("{nodes} node(s), signalling")).await;
         }
     });
 }

@@ -508,5 +508,9 @@ mod tests {
         assert!(Email::parse(&format!("{}@b.id", "a".repeat(64))).is_ok());
         let long = format!("a@{}.id", "b".repeat(250));
         assert_eq!(Email::parse(&long), Err("too_long"));
+        // 254 characters is the most an address may have, and allowed.
+        let longest = format!("a@{}.id", "b".repeat(249));
+        assert_eq!(longest.len(), 254);
+        assert!(Email::parse(&longest).is_ok());
     }
 }

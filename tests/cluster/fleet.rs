@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use loket::db::embedded::Cluster;
 
 pub const DEMO_PASSWORD: &str = "cluster-test-password";
+/// The secret every node signs with (`LOKET_SECRET`).
+pub const SECRET: &str = "cluster-test-secret-cluster-test-secret-0123";
 /// Rooms open this long before a booking starts (the most the settings allow); tests bring a
 /// booking forward into that day (`Fleet::bring_forward`) to join its room now.
 const JOIN_OPENS_MINUTES: &str = "1440";
@@ -117,10 +119,7 @@ impl Fleet {
             )
             .env("LOKET_NODE_NAME", &node.name)
             // One secret for all nodes: a token signed by one is checked by another.
-            .env(
-                "LOKET_SECRET",
-                "cluster-test-secret-cluster-test-secret-0123",
-            )
+            .env("LOKET_SECRET", SECRET)
             .env("LOKET_DATA_DIR", self.dir.join(&node.name))
             .env("LOKET_DEMO_PASSWORD", DEMO_PASSWORD)
             // The tests move PBG bookings of the demo clerk to now; a demo call would be there.
