@@ -500,6 +500,12 @@ mod tests {
             "a@b.id.",
             "a@b@c.id",
             "<a>@b.id",
+            // Each refused character on its own: a control character, a bidi control (which
+            // could make the address read differently on the clerk's screen), `<`, `>`.
+            "a\u{7}b@c.id",
+            "a\u{202e}b@c.id",
+            "a<b@c.id",
+            "a>b@c.id",
         ] {
             assert_eq!(Email::parse(bad), Err("invalid"), "{bad}");
         }
