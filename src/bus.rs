@@ -75,21 +75,39 @@ impl From<&FeedEvent> for Event {
     }
 }
 
+/// This node's senders and listener.
+pub struct Bus {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Bus {
+    /// Stops listening and sending. Called at shutdown before the embedded Postgres stops, so
+    /// that a normal stop is not logged as the events connection failing.
+    pub fn stop(&self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
 /// Starts the senders and the listener for this node and connects the staff feed and the
 /// queue's live state to them.
-pub fn start(db_url: String, pool: DbPool, feed: &FeedHub, queue: &QueueFeed) -> Uuid {
+pub fn start(db_url: String, pool: DbPool, feed: &FeedHub, queue: &QueueFeed) -> Bus {
     let node = Uuid::new_v4();
     let (tx, rx) = mpsc::channel::<FeedEvent>(QUEUE);
     feed.forward_to(tx);
     queue.start_forwarding();
-    tokio::spawn(send(rx, feed.clone(), pool.clone(), node));
-    tokio::spawn(send_queue(queue.clone(), pool, node));
     let local = Local {
         feed: feed.clone(),
         queue: queue.clone(),
     };
-    tokio::spawn(listen(db_url, local, node));
-    node
+    Bus {
+        tasks: vec![
+            tokio::spawn(send(rx, feed.clone(), pool.clone(), node)),
+            tokio::spawn(send_queue(queue.clone(), pool, node)),
+            tokio::spawn(listen(db_url, local, node)),
+        ],
+    }
 }
 
 /// Where other nodes' events go on this one.

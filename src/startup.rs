@@ -26,6 +26,7 @@ pub struct Application {
     server: Server,
     pub state: web::Data<AppState>,
     cluster: Option<Cluster>,
+    bus: crate::bus::Bus,
     stop: std::sync::Arc<tokio::sync::Notify>,
 }
 
@@ -124,7 +125,7 @@ impl Application {
             draining: Default::default(),
         });
         // Workers beside the server: they stop with the runtime.
-        crate::bus::start(
+        let bus = crate::bus::start(
             url.to_string(),
             ctx.pool.clone(),
             &ctx.feed,
@@ -147,6 +148,7 @@ impl Application {
             server,
             state,
             cluster,
+            bus,
             stop: Default::default(),
         })
     }
@@ -171,6 +173,7 @@ impl Application {
             server,
             cluster,
             state,
+            bus,
             stop,
             ..
         } = self;
@@ -200,6 +203,7 @@ impl Application {
         if let Some(turn) = &state.turn {
             turn.close().await;
         }
+        bus.stop();
         if let Some(mut c) = cluster {
             tokio::task::spawn_blocking(move || c.stop())
                 .await

@@ -605,3 +605,47 @@ async fn bad_input_is_never_logged_as_an_error_nor_echoed_into_the_log() {
         assert!(!log.contains(leaked), "the log contains {leaked:?}:\n{log}");
     }
 }
+
+/// A normal stop says nothing alarming: the bus stops listening before the embedded Postgres
+/// goes away (it used to log "the events connection failed … administrator command" at WARN on
+/// every stop, which an operator would rightly chase).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normal_stop_logs_no_warning() {
+    let dir =
+        std::env::temp_dir().join(format!("loket-embedded-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.with_extension("log");
+    let loket = spawn_loket(
+        &[
+            ("LOKET_DATA_DIR", dir.to_str().unwrap()),
+            ("LOKET_DEMO_PASSWORD", "embedded-test-password"),
+            ("LOKET_LOG", "info"),
+        ],
+        Stdio::from(std::fs::File::create(&log_path).unwrap()),
+    );
+    let client = reqwest::Client::new();
+    let ready = client
+        .get(format!("{}/readyz", loket.url))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+    // The listener is connected once the node has sent and heard its own first events: a
+    // booking publishes one.
+    let (_, booked) = book_first_slot(&client, &loket.url, "081398765433").await;
+    assert!(booked["token"].is_string(), "{booked}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop(loket);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.lines().any(|l| l.contains("\"level\":\"INFO\"")),
+        "the log was captured: {log}"
+    );
+    let alarming: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\""))
+        .collect();
+    assert!(alarming.is_empty(), "{alarming:#?}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&log_path);
+}
