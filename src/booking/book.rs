@@ -211,7 +211,10 @@ pub async fn book(
             until,
             code_hash: super::hold::code_hash(ctx, id, &code),
             code_expires_at: hold::code_expiry(now, until),
-            params: serde_json::json!({"otp": code}),
+            params: serde_json::json!({
+                "otp": code,
+                "minutes": hold::minutes_left(now, hold::code_expiry(now, until)),
+            }),
         };
         (plan, Some(new_hold))
     } else {

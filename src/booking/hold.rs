@@ -175,7 +175,7 @@ pub async fn resend(ctx: &Ctx, id: AppointmentId) -> Result<Resent, BookingError
                 c,
                 Subject::appointment(id.0),
                 a.lang(),
-                &json!({"otp": code}),
+                &json!({"otp": code, "minutes": hold::minutes_left(now, code_expires_at)}),
                 &plan,
             )
             .await?;

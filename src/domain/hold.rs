@@ -207,6 +207,14 @@ pub fn code_expiry(now: DateTime<Utc>, hold_until: DateTime<Utc>) -> DateTime<Ut
     (now + Duration::minutes(CODE_MINUTES)).min(hold_until)
 }
 
+/// Whole minutes a code issued at `now` and working until `until` can be promised in its message:
+/// rounded down (never promise more than it works) after forgiving 5 seconds (a hold's end is
+/// stored to the microsecond, so a 3-minute hold's code has 2 min 59.99 s when its message is
+/// written), and at least 1.
+pub fn minutes_left(now: DateTime<Utc>, until: DateTime<Utc>) -> i64 {
+    (((until - now).num_seconds() + 5) / 60).max(1)
+}
+
 /// The `otp` message's round for the `n`-th code of a hold (1, 2, …): counted down from -1, so
 /// it never shares a round with link recovery's codes (1, 2, …) about the same booking.
 pub fn otp_round(n: i32) -> i32 {
@@ -216,6 +224,24 @@ pub fn otp_round(n: i32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_codes_message_promises_whole_minutes_it_really_works_and_at_least_one() {
+        let now = Utc::now();
+        let at = |s: i64| now + Duration::seconds(s);
+        assert_eq!(minutes_left(now, at(600)), 10);
+        assert_eq!(
+            minutes_left(now, at(595)),
+            10,
+            "a few seconds lost to rounding"
+        );
+        assert_eq!(minutes_left(now, at(594)), 9, "otherwise rounded down");
+        assert_eq!(minutes_left(now, at(120)), 2);
+        assert_eq!(minutes_left(now, at(61)), 1);
+        assert_eq!(minutes_left(now, at(30)), 1, "never 0");
+        // A hold of 2 minutes: its first code's message says 2, not the 10 a code can live.
+        assert_eq!(minutes_left(now, code_expiry(now, at(120))), 2);
+    }
 
     fn t(s: i64) -> DateTime<Utc> {
         DateTime::<Utc>::from_timestamp(1_800_000_000 + s, 0).unwrap()

@@ -17,16 +17,24 @@ pub fn hash(ctx: &Ctx, purpose: &str, subject: uuid::Uuid, code: &str) -> Vec<u8
     crate::auth::otp::hash(&ctx.keys, purpose, subject, code)
 }
 
-/// Sends `code` about `subject` to the recipient's channels, in the caller's transaction (the
-/// `round`-th code for this subject). Call `Ctx::wake_outbox` after the commit.
+/// A code as its message tells it.
+pub struct Code<'a> {
+    pub code: &'a str,
+    /// The `round`-th code for its subject (one message per round).
+    pub round: i32,
+    /// Whole minutes the message promises it works (`domain::hold::minutes_left`).
+    pub minutes: i64,
+}
+
+/// Sends `code` about `subject` to the recipient's channels, in the caller's transaction. Call
+/// `Ctx::wake_outbox` after the commit.
 pub async fn send(
     conn: &mut AsyncPgConnection,
     ctx: &Ctx,
     subject: Subject,
     to: &Recipient,
     lang: Lang,
-    code: &str,
-    round: i32,
+    code: Code<'_>,
 ) -> Result<i32, diesel::result::Error> {
     super::enqueue(
         conn,
@@ -35,8 +43,8 @@ pub async fn send(
         Kind::Otp,
         to,
         lang,
-        &json!({"otp": code}),
-        round,
+        &json!({"otp": code.code, "minutes": code.minutes}),
+        code.round,
     )
     .await
 }

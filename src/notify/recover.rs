@@ -74,7 +74,12 @@ pub async fn issue(ctx: &Ctx, code: &BookingCode, phone: &Phone) -> Result<bool,
             let round =
                 db::recovery::insert(c, row.id, &code_hash(ctx, row.id, &code), expires).await?;
             let subject = Subject::appointment(row.id);
-            otp::send(c, ctx, subject, &row.recipient(), row.lang(), &code, round).await?;
+            let message = otp::Code {
+                code: &code,
+                round,
+                minutes: CODE_MINUTES,
+            };
+            otp::send(c, ctx, subject, &row.recipient(), row.lang(), message).await?;
             Ok(true)
         })
         .await?;

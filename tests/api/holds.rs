@@ -466,3 +466,29 @@ async fn with_confirmation_off_a_booking_is_booked_at_once_and_has_nothing_to_co
         assert_eq!(app.events(&id_of(&body)).await, "booked@citizen");
     }
 }
+
+#[tokio::test]
+async fn the_codes_message_promises_only_the_minutes_the_hold_has() {
+    // A 3-minute hold: its code works 3 minutes, not the 10 a code may live, and says so.
+    let app = without_channels(|s| s.hold_minutes = 3).await;
+    let (service, _) = app.single_clerk_service().await;
+    let slot = app.slots(&service, next_working_day(3)).await[0];
+    hold(&app, &service, slot, "081234567011").await;
+    let admin = app.login("admin@loket.example").await;
+    let mut text = None;
+    for _ in 0..600 {
+        let page = app.get_bearer("/api/v1/admin/outbox", &admin).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        text = page.body.as_array().and_then(|rows| {
+            rows.iter()
+                .filter(|r| r["kind"] == "otp")
+                .find_map(|r| r["text"].as_str().map(String::from))
+        });
+        if text.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let text = text.expect("the code's message on the Outbox page");
+    assert!(text.contains("Berlaku 3 menit."), "{text}");
+}
