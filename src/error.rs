@@ -27,6 +27,9 @@ pub enum ApiError {
     NotFound { code: &'static str },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A wrong confirmation code, counted: 422 `invalid_code` with `tries_left`.
+    #[error("wrong code")]
+    WrongCode { tries_left: i32 },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable")]
@@ -45,6 +48,9 @@ pub struct ErrorBody {
     pub message: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: FieldErrors,
+    /// With `invalid_code` for a held booking: wrong codes still allowed before it is released.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tries_left: Option<i32>,
 }
 
 impl ApiError {
@@ -89,6 +95,7 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::Unavailable { code } => code,
             ApiError::Validation { .. } => "validation_failed",
+            ApiError::WrongCode { .. } => "invalid_code",
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::BodyTimeout => "body_timeout",
             ApiError::Internal(_) => "internal",
@@ -101,6 +108,9 @@ impl ApiError {
             | ApiError::Unprocessable { message, .. }
             | ApiError::Conflict { message, .. } => message.clone(),
             ApiError::Validation { .. } => "Some fields are invalid.".into(),
+            ApiError::WrongCode { tries_left } => {
+                format!("That code does not match. {tries_left} tries left.")
+            }
             ApiError::Unauthorized { .. } => "Authentication is required or has expired.".into(),
             ApiError::Forbidden { .. } => "You may not do this.".into(),
             ApiError::NotFound { .. } => "Not found.".into(),
@@ -116,9 +126,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Validation { .. } | ApiError::Unprocessable { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Validation { .. }
+            | ApiError::Unprocessable { .. }
+            | ApiError::WrongCode { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -141,6 +151,10 @@ impl ResponseError for ApiError {
             fields: match self {
                 ApiError::Validation { fields } => fields.clone(),
                 _ => FieldErrors::new(),
+            },
+            tries_left: match self {
+                ApiError::WrongCode { tries_left } => Some(*tries_left),
+                _ => None,
             },
         };
         let mut resp = HttpResponse::build(self.status_code());

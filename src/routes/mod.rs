@@ -55,6 +55,7 @@ async fn api_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiE
         error: "method_not_allowed".into(),
         message: format!("This address answers {allow} only."),
         fields: Default::default(),
+        tries_left: None,
     };
     Ok(actix_web::HttpResponse::MethodNotAllowed()
         .insert_header((actix_web::http::header::ALLOW, allow))
@@ -177,10 +178,7 @@ pub fn booking_error(e: crate::booking::BookingError, slot_taken: &'static str) 
             code: "insufficient_role",
         },
         E::Busy => ApiError::Unavailable { code: "busy" },
-        E::InvalidCode { tries_left } => ApiError::unprocessable(
-            "invalid_code",
-            format!("That code does not match. {tries_left} tries left."),
-        ),
+        E::InvalidCode { tries_left } => ApiError::WrongCode { tries_left },
         E::CodeExpired => {
             ApiError::unprocessable("code_expired", "That code has expired. Ask for a new one.")
         }

@@ -184,6 +184,7 @@ async fn a_held_booking_is_confirmed_with_the_code_sent_by_whatsapp_and_only_the
     let r = confirm(&app, &token, wrong_code(&code)).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.body["error"], "invalid_code");
+    assert_eq!(r.body["tries_left"], 4, "{}", r.text);
     assert!(r.body["message"].as_str().unwrap().contains("4 tries left"));
 
     let r = confirm(&app, &token, &format!(" {code} ")).await;

@@ -60,10 +60,14 @@ async fn a_held_booking_asks_for_the_code_and_then_shows_the_booking() {
     let wrong = if otp == "000000" { "111111" } else { "000000" };
     b.fill("[data-testid=hold-otp]", wrong).await;
     b.click("[data-testid=hold-confirm]").await;
-    b.wait_text("[data-testid=hold-error]", "the wrong code refused", |t| {
-        t.contains("tidak cocok")
-    })
-    .await;
+    // A typo: it says how many tries are left, not to ask for a new code.
+    let said = b
+        .wait_text("[data-testid=hold-error]", "the wrong code refused", |t| {
+            t.contains("tidak cocok")
+        })
+        .await;
+    assert!(said.contains("sisa 4 kali percobaan"), "{said}");
+    assert!(!said.contains("Minta kode baru"), "{said}");
     b.screenshot("hold-code-step").await;
     b.fill("[data-testid=hold-otp]", &otp).await;
     b.click("[data-testid=hold-confirm]").await;

@@ -79,6 +79,10 @@ export function confirmStep(root, { token, appointment, onConfirmed, onReleased 
     } catch (err) {
       if (err.code === 'invalid_code') input.select();
       fail(err);
+      // A typo is not a reason to ask for a new code: say how many tries are left.
+      if (err.code === 'invalid_code' && Number.isInteger(err.body.tries_left)) {
+        setI18n(error, 'hold.wrong_code', { n: err.body.tries_left });
+      }
     } finally {
       if (!released) submit.disabled = false;
       form.removeAttribute('aria-busy');
