@@ -817,6 +817,7 @@ pub async fn reschedule(
             if !current.status().can_reschedule() {
                 return Err(ChangeError::InvalidState(current.status()));
             }
+            super::schedule::end_expired_holds(c, clerk, period).await?;
             if !clerk_free(c, clerk, period, Some(id)).await? {
                 return Err(ChangeError::SlotTaken);
             }

@@ -186,18 +186,6 @@ diesel::define_sql_function! {
     ) -> diesel::pg::sql_types::Record<(diesel::sql_types::Uuid, diesel::sql_types::Uuid)>;
 }
 
-diesel::define_sql_function! {
-    /// `loket_expire_holds(staff, period, limit)` (migration 2026-12-07-hold-001).
-    #[sql_name = "loket_expire_holds"]
-    fn expire_holds(
-        staff: diesel::sql_types::Nullable<diesel::sql_types::Uuid>,
-        period: diesel::sql_types::Nullable<
-            diesel::sql_types::Range<diesel::sql_types::Timestamptz>,
-        >,
-        limit: diesel::sql_types::Integer,
-    ) -> diesel::pg::sql_types::Record<(diesel::sql_types::Uuid, diesel::sql_types::Uuid)>;
-}
-
 /// An ended hold: the appointment and its clerk.
 pub type Released = (Uuid, Uuid);
 
@@ -217,7 +205,7 @@ pub async fn release(
 /// Ends up to `limit` holds whose time is up, oldest first, skipping rows another transaction
 /// holds.
 pub async fn expire_due(conn: &mut AsyncPgConnection, limit: i32) -> QueryResult<Vec<Released>> {
-    diesel::select(expire_holds(
+    diesel::select(super::schedule::expire_holds(
         None::<Uuid>,
         None::<super::schedule::Range>,
         limit,

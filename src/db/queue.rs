@@ -842,6 +842,8 @@ pub async fn call_next<R: Send>(
                 diesel::select(loket_lock(format!("staff:{}", clerk.staff)))
                     .get_result::<bool>(c)
                     .await?;
+                // A hold whose time is up must not keep the number from being called.
+                super::schedule::end_expired_holds(c, clerk.staff, window).await?;
                 let blocked = blocked(c, &[clerk.staff], window).await?;
                 let heads: Vec<HeadRow> = diesel::sql_query(
                     "SELECT DISTINCT ON (service_id)

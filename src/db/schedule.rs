@@ -329,3 +329,31 @@ pub async fn blocked_for_service(
     }
     Ok((map, global))
 }
+
+diesel::define_sql_function! {
+    /// `loket_expire_holds(staff, period, limit)` (migration 2026-12-07-hold-001).
+    #[sql_name = "loket_expire_holds"]
+    fn expire_holds(
+        staff: diesel::sql_types::Nullable<diesel::sql_types::Uuid>,
+        period: diesel::sql_types::Nullable<
+            diesel::sql_types::Range<diesel::sql_types::Timestamptz>,
+        >,
+        limit: diesel::sql_types::Integer,
+    ) -> diesel::pg::sql_types::Record<(diesel::sql_types::Uuid, diesel::sql_types::Uuid)>;
+}
+
+/// Ends the holds of `clerk` whose time is up and that overlap `period` — what a change about to
+/// take that time does first (`loket_book` does the same inside its statement): the free times
+/// already show such a hold as free, and without this the exclusion constraint would refuse the
+/// change until the reaper came by. Answers how many ended. In the caller's transaction.
+pub async fn end_expired_holds(
+    conn: &mut AsyncPgConnection,
+    clerk: StaffId,
+    period: Interval,
+) -> QueryResult<usize> {
+    let ended: Vec<(Uuid, Uuid)> =
+        diesel::select(expire_holds(Some(clerk.0), Some(range(period)), 100))
+            .load(conn)
+            .await?;
+    Ok(ended.len())
+}

@@ -493,3 +493,34 @@ async fn the_codes_message_promises_only_the_minutes_the_hold_has() {
     let text = text.expect("the code's message on the Outbox page");
     assert!(text.contains("Berlaku 3 menit."), "{text}");
 }
+
+#[tokio::test]
+async fn a_reschedule_takes_the_time_of_an_expired_hold_at_once() {
+    // No reaper within the test: the reschedule itself must end the hold in its way, as a
+    // booking does (the free times show that time free the moment the hold expires).
+    let app = without_channels(|s| s.hold_reap_seconds = 3600).await;
+    let (service, _) = app.single_clerk_service().await;
+    let day = next_working_day(3);
+    let slots = app.slots(&service, day).await;
+    let mine = hold(&app, &service, slots[0], "081234567012").await;
+    let code = code_on_outbox_page(&app, mine["appointment"]["code"].as_str().unwrap()).await;
+    let r = confirm(&app, &token_of(&mine), &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let theirs = hold(&app, &service, slots[1], "081234567013").await;
+    run_out(&app, &id_of(&theirs)).await;
+    assert!(app.slots(&service, day).await.contains(&slots[1]));
+
+    let moved = app
+        .post_bearer(
+            "/api/v1/appointments/current/reschedule",
+            &token_of(&mine),
+            &json!({"starts_at": slots[1].to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    assert_eq!(status_of(&app, &id_of(&theirs)).await, "cancelled");
+    assert_eq!(
+        app.events(&id_of(&theirs)).await,
+        "held@citizen,hold_expired@system"
+    );
+}

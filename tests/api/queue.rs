@@ -1244,3 +1244,45 @@ async fn a_walk_in_shows_as_busy_in_the_free_times_at_once() {
     assert_eq!(r.status, 409, "{}", r.text);
     assert_eq!(r.body["error"], "slot_taken");
 }
+
+#[tokio::test]
+async fn a_hold_whose_time_is_up_does_not_keep_a_number_from_being_called() {
+    // Bookings are held until confirmed here, may start now, and the node's reaper does not
+    // come by within the test: the call itself must end the expired hold in its way.
+    let q = queue_app(|s| {
+        s.min_notice_minutes = 0;
+        s.booking_confirmation = loket::domain::hold::Confirmation::Otp;
+        s.hold_reap_seconds = 3600;
+    })
+    .await;
+    let staff = q.clerk_token().await;
+    let today = Utc::now().with_timezone(&q.tz).date_naive();
+    let next = *q
+        .app
+        .slots(&q.service, today)
+        .await
+        .first()
+        .expect("a free slot today");
+    assert!(next < Utc::now() + Duration::minutes(20), "{next}");
+    let held = q.app.book(&q.service, next, "081234567890").await;
+    assert_eq!(held.status, 201, "{}", held.text);
+    assert_eq!(held.body["appointment"]["status"], "held");
+    let id = held.body["appointment"]["id"].as_str().unwrap().to_string();
+    // Held, it takes the clerk's time: no call.
+    q.take_ok("in_person", None).await;
+    let refused = q.next(&staff, json!({})).await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert_eq!(refused.body["error"], "next_appointment_too_soon");
+    // Its time runs out: the number is called at once, and the hold is ended.
+    q.app
+        .exec(&format!(
+            "UPDATE appointments SET hold_expires_at = now() - interval '1 second' WHERE id = '{id}'"
+        ))
+        .await;
+    let called = q.next(&staff, json!({})).await;
+    assert_eq!(called.status, 200, "{}", called.text);
+    assert_eq!(
+        q.appointment_status(&id).await.as_deref(),
+        Some("cancelled")
+    );
+}
