@@ -374,6 +374,26 @@ pub(crate) mod tests {
     const MON: (i32, u32, u32) = (2026, 3, 16);
 
     #[test]
+    fn priority_shortens_the_notice_to_at_most_half_an_hour_and_keeps_the_rest() {
+        let now = wib(d(MON.0, MON.1, MON.2), 9, 0);
+        let usual = rules(now);
+        let priority = usual.with_priority();
+        assert_eq!(
+            priority.min_notice,
+            Duration::minutes(PRIORITY_NOTICE_MINUTES)
+        );
+        assert_eq!(priority.earliest(), now + Duration::minutes(30));
+        assert_eq!(priority.last_day(), usual.last_day());
+        assert_eq!(priority.step(), usual.step());
+        // A notice already shorter stays as it is.
+        let short = SlotRules {
+            min_notice: Duration::minutes(10),
+            ..usual
+        };
+        assert_eq!(short.with_priority().min_notice, Duration::minutes(10));
+    }
+
+    #[test]
     fn a_free_day_follows_the_hours_and_skips_the_break() {
         let day = d(MON.0, MON.1, MON.2);
         let now = wib(day - Duration::days(3), 9, 0);
