@@ -149,7 +149,9 @@ fn clerk_day_starts(
             if let Some(b) = blocked.get(idx)
                 && b.overlaps(&block)
             {
-                t = round_up_5min(b.end).max(t + Duration::minutes(5));
+                // Resume at the next five minutes after it. This always moves on: overlapping
+                // means `b.end > t`, and rounding up never goes back.
+                t = round_up_5min(b.end);
                 continue;
             }
             if t < earliest {
@@ -372,6 +374,50 @@ pub(crate) mod tests {
 
     // Monday 16 March 2026.
     const MON: (i32, u32, u32) = (2026, 3, 16);
+
+    #[test]
+    fn after_a_busy_period_off_the_five_minute_grid_starts_resume_at_the_next_five_minutes() {
+        // A 5 + 2 minute service: starts fall off the five-minute grid. A busy minute from
+        // 08.07 leaves 08.10 free, not 08.12 (it once resumed at least 5 minutes after the
+        // start it could not take).
+        let day = d(MON.0, MON.1, MON.2);
+        let now = wib(day - Duration::days(1), 9, 0);
+        let r = SlotRules {
+            duration: Duration::minutes(5),
+            buffer: Duration::minutes(2),
+            ..rules(now)
+        };
+        let busy = Interval::new(wib(day, 8, 7), wib(day, 8, 8)).unwrap();
+        let clerks = [clerk(vec![busy])];
+        let starts: Vec<_> = Prepared::new(r, &clerks, &[]).slots(day, 1)[0]
+            .slots
+            .iter()
+            .map(|s| s.starts_at)
+            .take(3)
+            .collect();
+        assert_eq!(
+            starts,
+            vec![wib(day, 8, 0), wib(day, 8, 10), wib(day, 8, 17)]
+        );
+    }
+
+    #[test]
+    fn a_busy_period_before_the_notice_ends_does_not_move_the_grid_after_it() {
+        // Two hours' notice from 08.00: the first start is 10.00 on the day's 30-minute grid
+        // (08.00, 08.30, …), whatever was busy before then — a busy 08.40–09.10 must not
+        // shift it to 10.10.
+        let day = d(MON.0, MON.1, MON.2);
+        let now = wib(day, 8, 0);
+        let busy = Interval::new(wib(day, 8, 40), wib(day, 9, 10)).unwrap();
+        let clerks = [clerk(vec![busy])];
+        let starts: Vec<_> = Prepared::new(rules(now), &clerks, &[]).slots(day, 1)[0]
+            .slots
+            .iter()
+            .map(|s| s.starts_at)
+            .take(2)
+            .collect();
+        assert_eq!(starts, vec![wib(day, 10, 0), wib(day, 10, 30)]);
+    }
 
     #[test]
     fn priority_shortens_the_notice_to_at_most_half_an_hour_and_keeps_the_rest() {
