@@ -26,6 +26,8 @@ mod queue;
 mod queue_notify;
 mod rooms;
 mod self_service;
+#[path = "../support/sse.rs"]
+mod sse;
 mod staff;
 mod turn;
 mod webrtc_call;

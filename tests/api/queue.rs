@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Resp, TestApp, mid_morning_zone, resp, spawn_app_with};
+pub use crate::sse::event_until;
 
 /// A Loket whose site is mid-morning now, and one service with one clerk working today.
 pub struct Queue {
@@ -896,43 +897,6 @@ async fn the_board_shows_numbers_called_in_person_and_says_them() {
     assert_eq!(q.next(&staff, json!({})).await.status, 200);
     let board = q.app.get("/api/v1/board").await;
     assert_eq!(board.body["agencies"], json!([]), "{}", board.text);
-}
-
-/// Reads server-sent events from a streaming response until `want` holds for one of them
-/// (bounded at 20 s), answering that event's data.
-pub async fn event_until(
-    r: &mut reqwest::Response,
-    buffer: &mut String,
-    name: &str,
-    want: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let mut event = "message";
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(e) = line.strip_prefix("event: ") {
-                    event = e;
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    data.push_str(d);
-                }
-            }
-            if event == name {
-                let v: Value = serde_json::from_str(&data).expect("event data is JSON");
-                if want(&v) {
-                    return v;
-                }
-            }
-        }
-        let chunk = tokio::time::timeout_at(deadline, r.chunk())
-            .await
-            .unwrap_or_else(|_| panic!("no matching `{name}` event within 20 s; last: {buffer}"))
-            .expect("stream read")
-            .unwrap_or_else(|| panic!("the stream ended before a matching `{name}` event"));
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-    }
 }
 
 #[tokio::test]

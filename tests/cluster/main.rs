@@ -8,6 +8,8 @@
 
 #[allow(dead_code)] // the process ids are for benches/cluster_load.rs, which shares this file
 mod fleet;
+#[path = "../support/sse.rs"]
+mod sse;
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 use fleet::{DEMO_PASSWORD, Fleet};
+use sse::event_until;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -488,43 +491,6 @@ fn mid_morning_zone() -> String {
     }
 }
 
-/// Reads server-sent events from a streaming response until `want` holds for one named `name`
-/// (bounded at 20 s: it proves arrival, not speed), answering that event's data.
-async fn event_until(
-    r: &mut reqwest::Response,
-    buffer: &mut String,
-    name: &str,
-    want: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let mut event = "message";
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(e) = line.strip_prefix("event: ") {
-                    event = e;
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    data.push_str(d);
-                }
-            }
-            if event == name {
-                let v: Value = serde_json::from_str(&data).expect("event data is JSON");
-                if want(&v) {
-                    return v;
-                }
-            }
-        }
-        let chunk = tokio::time::timeout_at(deadline, r.chunk())
-            .await
-            .unwrap_or_else(|_| panic!("no matching `{name}` event within 20 s; last: {buffer}"))
-            .expect("stream read")
-            .unwrap_or_else(|| panic!("the stream ended before a matching `{name}` event"));
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_changes_on_one_node_reach_the_citizen_the_clerk_and_the_board_on_the_other() {
     let zone = mid_morning_zone();
@@ -639,13 +605,16 @@ async fn queue_changes_on_one_node_reach_the_citizen_the_clerk_and_the_board_on_
 
     // The clerk calls the next number to counter 5 on node A: node B's citizen is next, the
     // TV shows and says the call, and the clerk's dashboard on node B gets the walk-in.
-    let (status, called) = json_of(
-        f.client
-            .post(f.node_url(a, "/api/v1/staff/queue/next"))
-            .bearer_auth(&staff)
-            .json(&json!({"counter": "5"})),
-    )
-    .await;
+    let call_next = async |body: Value| {
+        json_of(
+            f.client
+                .post(f.node_url(a, "/api/v1/staff/queue/next"))
+                .bearer_auth(&staff)
+                .json(&body),
+        )
+        .await
+    };
+    let (status, called) = call_next(json!({"counter": "5"})).await;
     assert_eq!(status, 200, "{called}");
     assert_eq!(called["ticket"]["id"], first.as_str());
     let next_up = event_until(&mut stream, &mut buf, "ticket", |t| t["position"] == 1).await;
@@ -677,13 +646,7 @@ async fn queue_changes_on_one_node_reach_the_citizen_the_clerk_and_the_board_on_
     }
 
     // My number is called on node A: node B's page hears it is my turn.
-    let (status, mine_called) = json_of(
-        f.client
-            .post(f.node_url(a, "/api/v1/staff/queue/next"))
-            .bearer_auth(&staff)
-            .json(&json!({})),
-    )
-    .await;
+    let (status, mine_called) = call_next(json!({})).await;
     // The clerk is still with number 1: a second call waits for that one to end.
     assert_eq!(status, 409, "{mine_called}");
     assert_eq!(mine_called["error"], "clerk_busy");
@@ -696,13 +659,7 @@ async fn queue_changes_on_one_node_reach_the_citizen_the_clerk_and_the_board_on_
         .await
         .expect("complete");
     assert_eq!(done.status(), 200);
-    let (status, mine_called) = json_of(
-        f.client
-            .post(f.node_url(a, "/api/v1/staff/queue/next"))
-            .bearer_auth(&staff)
-            .json(&json!({})),
-    )
-    .await;
+    let (status, mine_called) = call_next(json!({})).await;
     assert_eq!(status, 200, "{mine_called}");
     let turn = event_until(&mut stream, &mut buf, "ticket", |t| t["state"] == "called").await;
     assert_eq!(turn["number"], format!("{prefix}-003"), "{turn}");
