@@ -30,6 +30,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use fleet::Fleet;
+#[path = "support/relay.rs"]
+mod relay;
+use relay::{CLIENT_READ_BUFFER, candidate_payload, seq_of};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -156,6 +159,20 @@ async fn all_slots(f: &Fleet) -> Vec<String> {
         .flat_map(|d| d["slots"].as_array().cloned().unwrap_or_default())
         .filter_map(|s| s["starts_at"].as_str().map(String::from))
         .collect()
+}
+
+/// Books `start` of the bench service for `phone` at `url`: the answer's body.
+async fn book(f: &Fleet, url: &str, start: &str, phone: &str) -> Value {
+    f.client
+        .post(url)
+        .json(&json!({"service": "bench-svc", "starts_at": start,
+            "citizen": {"name": "Bench", "phone": phone}, "consent": true}))
+        .send()
+        .await
+        .expect("book")
+        .json()
+        .await
+        .expect("json")
 }
 
 /// Books as fast as `CLIENTS` clients can for `secs`: (bookings, seconds, CPU per node).
@@ -285,17 +302,7 @@ async fn events_phase(f: &Fleet, dashboards: usize, events: usize, label: &str) 
     let node0 = f.node_url(0, "/api/v1/appointments");
     for (k, start) in slots.iter().take(events).enumerate() {
         let at = Instant::now();
-        let v: Value = f
-            .client
-            .post(&node0)
-            .json(&json!({"service": "bench-svc", "starts_at": start,
-                "citizen": {"name": "Bench", "phone": format!("0814{k:08}")}, "consent": true}))
-            .send()
-            .await
-            .expect("book")
-            .json()
-            .await
-            .expect("json");
+        let v = book(f, &node0, start, &format!("0814{k:08}")).await;
         if let Some(id) = v["appointment"]["id"].as_str() {
             sent.insert(id.to_string(), at);
         }
@@ -361,27 +368,10 @@ async fn events_phase(f: &Fleet, dashboards: usize, events: usize, label: &str) 
     }
 }
 
-/// The clients' read buffer: tungstenite's 128 KiB default zero-fills on every read (see
-/// benches/signalling_load.rs); every message here is under 2 KiB.
-const CLIENT_READ_BUFFER: usize = 4096;
-
-const CANDIDATE: &str = "candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sXz4 network-cost 999";
-
 /// An ICE-candidate-sized signal to `to`, numbered `seq`.
 fn signal(to: &str, seq: u64) -> String {
-    format!(
-        r#"{{"type":"signal","to":"{to}","payload":{{"candidate":{{"candidate":"{CANDIDATE}","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"sXz4"}},"seq":{seq}}}}}"#
-    )
-}
-
-/// The `seq` of a relayed signal, read without parsing the whole message.
-fn seq_of(text: &str) -> Option<u64> {
-    let at = text.find("\"seq\":")? + 6;
-    let digits: String = text[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+    let payload = candidate_payload(seq);
+    format!(r#"{{"type":"signal","to":"{to}","payload":{payload}}}"#)
 }
 
 /// The next message of type `kind` (others skipped), within 20 s.
@@ -450,17 +440,13 @@ async fn rooms_in_call(f: &Fleet, rooms: usize) -> Vec<Pair> {
         .take(rooms)
         .enumerate()
     {
-        let v: Value = f
-            .client
-            .post(f.url("/api/v1/appointments"))
-            .json(&json!({"service": "bench-svc", "starts_at": start,
-                "citizen": {"name": "Bench", "phone": format!("0815{k:08}")}, "consent": true}))
-            .send()
-            .await
-            .expect("book")
-            .json()
-            .await
-            .expect("json");
+        let v = book(
+            f,
+            &f.url("/api/v1/appointments"),
+            start,
+            &format!("0815{k:08}"),
+        )
+        .await;
         let id = v["appointment"]["id"].as_str().expect("booked").to_string();
         let token = v["token"].as_str().expect("token").to_string();
         citizens.push((id, token));

@@ -32,6 +32,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 
+#[path = "support/relay.rs"]
+mod relay;
+use relay::{CLIENT_READ_BUFFER, candidate_payload, seq_of};
+
 /// Counts live heap blocks by requested size, for `LOKET_BENCH_ALLOCS=<file>`: with 10,000 idle
 /// sockets, a size held ~10,000 (or 20,000…) times is a per-socket allocation, which tells whose
 /// it is (Loket's, actix-ws's, actix-http's) better than totals from `mallinfo2`. Sizes are
@@ -448,12 +452,6 @@ async fn until(ws: &mut Ws, kind: &str) -> anyhow::Result<Value> {
     }
 }
 
-/// The clients' read buffer. tungstenite's default is 128 KiB, and it zero-fills the whole free
-/// part before every read: with 2,000 sockets that was a third of the client's CPU (memset in
-/// perf) and 256 MiB of buffers that no cache holds, so at 1,000 rooms the bench measured its own
-/// clients rather than the servers. Every message here is under 2 KiB.
-const CLIENT_READ_BUFFER: usize = 4096;
-
 /// Connects one socket and waits for the server's hello (`welcome` / `OPEN`).
 async fn join(server_kind: Kind, url: String) -> anyhow::Result<(Ws, Value)> {
     let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER);
@@ -508,29 +506,15 @@ async fn pair(server: &Server, phase: u32, room: usize) -> anyhow::Result<Pair> 
     }
 }
 
-const CANDIDATE: &str = "candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sXz4 network-cost 999";
-
 /// An ICE-candidate-sized signal, written without a JSON builder so the client stays cheap.
 fn signal(kind: Kind, to: &str, seq: u64) -> String {
-    let payload = format!(
-        r#"{{"candidate":{{"candidate":"{CANDIDATE}","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"sXz4"}},"seq":{seq}}}"#
-    );
+    let payload = candidate_payload(seq);
     match kind {
         Kind::Loket | Kind::Floor => {
             format!(r#"{{"type":"signal","to":"{to}","payload":{payload}}}"#)
         }
         Kind::PeerJs => format!(r#"{{"type":"CANDIDATE","dst":"{to}","payload":{payload}}}"#),
     }
-}
-
-/// The `seq` of a relayed signal, read without parsing the whole message.
-fn seq_of(text: &str) -> Option<u64> {
-    let at = text.find("\"seq\":")? + 6;
-    let digits: String = text[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
 }
 
 /// Server CPU time so far (user + system), from /proc.

@@ -47,13 +47,15 @@ fn start(data_dir: &std::path::Path) -> Loket {
     )
 }
 
-/// Starts the real binary with these variables (and no DATABASE_URL unless given) and waits
-/// for the address it prints.
+/// Starts the real binary with these variables (and no DATABASE_URL, public URL, demo password or
+/// NO_COLOR from this environment unless given) and waits for the address it prints.
 pub fn spawn_loket(env: &[(&str, &str)], stderr: Stdio) -> Loket {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_loket"));
     cmd.arg("serve")
         .env_remove("DATABASE_URL")
         .env_remove("LOKET_PUBLIC_URL")
+        .env_remove("LOKET_DEMO_PASSWORD")
+        .env_remove("NO_COLOR")
         .env("LOKET_BIND", "127.0.0.1:0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

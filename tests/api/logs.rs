@@ -2,8 +2,7 @@
 //! NIK, an unknown path) at INFO, not WARN; no colour codes when the log is not a terminal; and
 //! on a restart with demo data, where the demo logins are instead of a new password.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,38 +10,11 @@ use serde_json::json;
 
 use crate::embedded::{Loket, stop};
 
-/// Starts the real binary with `env`, keeping every line it prints on stdout; waits for its
-/// address.
+/// Starts the real binary with `env` (`embedded::spawn_loket`), keeping every line it prints on
+/// stdout; waits until it serves.
 fn start(env: &[(&str, &str)], stderr: Stdio) -> (Loket, Arc<Mutex<Vec<String>>>) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loket"));
-    cmd.arg("serve")
-        .env_remove("DATABASE_URL")
-        .env_remove("LOKET_PUBLIC_URL")
-        .env_remove("LOKET_DEMO_PASSWORD")
-        .env_remove("NO_COLOR")
-        .env("LOKET_BIND", "127.0.0.1:0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("start loket");
-    let stdout = child.stdout.take().expect("stdout");
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let kept = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.trim().strip_prefix("Citizens: ") {
-                let _ = tx.send(url.trim_end_matches('/').to_string());
-            }
-            kept.lock().unwrap().push(line);
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("loket printed its address");
+    let loket = crate::embedded::spawn_loket(env, stderr);
+    let url = loket.url.clone();
     // Serving means its SIGTERM handler is in place (a signal just before that kills it).
     let addr = url.trim_start_matches("http://").to_string();
     let healthy = || {
@@ -60,14 +32,8 @@ fn start(env: &[(&str, &str)], stderr: Stdio) -> (Loket, Arc<Mutex<Vec<String>>>
         healthy()
     });
     assert!(served, "loket answers {url}/healthz");
-    (
-        Loket {
-            child,
-            url,
-            stdout: lines.clone(),
-        },
-        lines,
-    )
+    let lines = loket.stdout.clone();
+    (loket, lines)
 }
 
 fn printed(lines: &Arc<Mutex<Vec<String>>>) -> String {
