@@ -707,6 +707,10 @@ pub async fn undo_no_show(
             if !marked.is_some_and(&still_undoable) {
                 return Err(ChangeError::Expired);
             }
+            // Its time back: a hold whose time is up must not stand in the way.
+            if let Some(period) = super::schedule::interval(&current.period) {
+                super::schedule::end_expired_holds(c, StaffId(clerk), period).await?;
+            }
             let moved = (Status::NoShow, Status::Booked);
             set_status(c, id, moved, current.notes, "no_show_undone", actor).await
         })

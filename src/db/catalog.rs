@@ -182,17 +182,27 @@ pub async fn lock_for_import(conn: &mut AsyncPgConnection) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// Every service that has (or had) an appointment: those are kept, if need be inactive.
+/// Every service that has (or had) an appointment or a queue number: those rows keep their
+/// service (no `ON DELETE`), so an import keeps it, if need be inactive.
 pub async fn booked_service_ids(
     conn: &mut AsyncPgConnection,
 ) -> QueryResult<std::collections::HashSet<Uuid>> {
-    use super::schema::appointments;
-    let ids: Vec<Uuid> = appointments::table
+    use super::schema::{appointments, queue_tickets};
+    let mut ids: std::collections::HashSet<Uuid> = appointments::table
         .select(appointments::service_id)
         .distinct()
-        .load(conn)
-        .await?;
-    Ok(ids.into_iter().collect())
+        .load::<Uuid>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    ids.extend(
+        queue_tickets::table
+            .select(queue_tickets::service_id)
+            .distinct()
+            .load::<Uuid>(conn)
+            .await?,
+    );
+    Ok(ids)
 }
 
 /// Renames an agency or changes its kind.

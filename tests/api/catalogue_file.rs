@@ -87,6 +87,39 @@ async fn the_demo_is_loaded_from_the_shipped_csv_and_exports_as_it() {
 }
 
 #[tokio::test]
+async fn a_service_with_only_queue_numbers_is_deactivated_not_deleted() {
+    // A queue number keeps its service (no ON DELETE), as a booking does: an import without
+    // the service must keep it inactive, not fail on the reference (it once answered
+    // `catalogue_busy` — "try again" — for ever).
+    let app = spawn_app().await;
+    let admin = app.login("admin@loket.example").await;
+    let (_, demo) = export(&app, &admin).await;
+    app.exec(
+        "INSERT INTO queue_tickets (id, agency_id, service_id, day, seq, mode, state, citizen_name) \
+         SELECT gen_random_uuid(), agency_id, id, current_date, 1, 'in_person', 'cancelled', 'Siti' \
+         FROM services WHERE slug = 'sambungan-air'",
+    )
+    .await;
+    let file: String = demo
+        .split_inclusive("\r\n")
+        .filter(|l| !l.contains(",sambungan-air,"))
+        .collect();
+    let done = import(&app, &admin, &file, false).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(
+        done.body["services_deactivated"],
+        serde_json::json!(["sambungan-air"])
+    );
+    assert_eq!(done.body["services_deleted"], serde_json::json!([]));
+    assert_eq!(
+        app.scalar("SELECT active FROM services WHERE slug = 'sambungan-air'")
+            .await
+            .as_deref(),
+        Some("false")
+    );
+}
+
+#[tokio::test]
 async fn a_dry_run_says_what_would_change_and_changes_nothing_then_the_import_does_it() {
     let app = spawn_app().await;
     let admin = app.login("admin@loket.example").await;

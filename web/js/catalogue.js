@@ -4,9 +4,11 @@
 // "Impor" does it. Problems come back by row and column and are listed the same way.
 
 import { api } from './api.js';
-import { byId, el, showError } from './dom.js';
+import { byId, el, show, showError } from './dom.js';
+import { setI18n } from './i18n.js';
 
 const IMPORT = '/admin/catalogue/import';
+const FILE_ERRORS = new Set(['body_too_large', 'unsupported_content_type']);
 const LISTS = ['agencies_added', 'agencies_changed', 'services_added', 'services_changed', 'services_deactivated', 'services_deleted'];
 
 /** Wires the view; `call` is the staff app's API call (it handles an expired session). */
@@ -40,7 +42,12 @@ async function send(call, dryRun) {
     else if (err.status !== 401) {
       const box = el('p', { class: 'alert alert-error' });
       result.replaceChildren(box);
-      showError(box, err);
+      // A file's words for the generic body errors (other pages send JSON, not files).
+      if (FILE_ERRORS.has(err.code)) {
+        setI18n(box, `catalogue.error.${err.code}`);
+        show(box, true);
+      }
+      else showError(box, err);
     }
   } finally {
     for (const b of buttons) b.disabled = false;
