@@ -336,7 +336,7 @@ async fn a_no_show_before_the_start_plus_grace_is_409_too_early_and_changes_noth
     let me = app.get_bearer("/api/v1/staff/me", &token).await;
     assert_eq!(me.body["no_show_grace_minutes"], 10);
     assert_eq!(me.body["no_show_undo_minutes"], 15);
-    // Completing early stays allowed (a consultation can end before its slot does).
+    // Eleven minutes after the start, past the grace: recorded.
     app.started_ago(&b.id, 11).await;
     let r = act(&app, &token, &b.id, "no-show", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
